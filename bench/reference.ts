@@ -1,0 +1,181 @@
+// The float64 reference of shared/docs/loss.md: the formulas written out directly, materialising S.
+// Every backend is checked against it in the tests; the benchmarks use it to check before timing.
+// O(M·N·D) in plain JavaScript: keep it to small shapes.
+
+export interface ReferenceOptions {
+  rows: number;
+  cols?: number;
+  dim: number;
+  logScale?: number;
+  symmetric?: boolean;
+  targets?: ArrayLike<number>;
+}
+
+export interface ReferenceResult {
+  loss: number;
+  gradX: Float64Array;
+  gradY: Float64Array;
+  gradLogScale: number;
+  accuracy: { row: number; col: number };
+  meanPositiveLogit: number;
+  meanLogSumExp: number;
+  /** Rows (columns) whose positive is within `tieTolerance` of the best other logit: fp32 may rank them either way. */
+  nearTies: { row: number; col: number };
+  /**
+   * ‖dL/du / ‖x‖‖ and ‖dL/dv / ‖y‖‖: the size of the gradients before the normalisation removes their
+   * radial part. When that removal cancels nearly everything (D = 1, or a converged row), a gradient's
+   * error can only be judged against this scale.
+   */
+  unprojectedNorm: { x: number; y: number };
+}
+
+const EPSILON = 1e-12;
+
+export function referenceContrastiveLoss(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  options: ReferenceOptions,
+  tieTolerance = 1e-4,
+): ReferenceResult {
+  const M = options.rows;
+  const N = options.cols ?? M;
+  const D = options.dim;
+  const theta = options.logScale ?? Math.log(1 / 0.07);
+  const symmetric = options.symmetric ?? true;
+  const s = Math.exp(theta);
+  const target = (i: number) => (options.targets ? options.targets[i]! : i);
+
+  const normalise = (m: ArrayLike<number>, rows: number) => {
+    const norm = new Float64Array(rows);
+    const u = new Float64Array(rows * D);
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let k = 0; k < D; k++) sum += m[r * D + k]! ** 2;
+      norm[r] = Math.sqrt(sum);
+      const scale = 1 / Math.max(norm[r]!, EPSILON);
+      for (let k = 0; k < D; k++) u[r * D + k] = m[r * D + k]! * scale;
+    }
+    return { norm, u };
+  };
+  const X = normalise(x, M);
+  const Y = normalise(y, N);
+
+  const S = new Float64Array(M * N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      let dot = 0;
+      for (let k = 0; k < D; k++) dot += X.u[i * D + k]! * Y.u[j * D + k]!;
+      S[i * N + j] = s * dot;
+    }
+
+  const rowLse = new Float64Array(M);
+  const colLse = new Float64Array(N);
+  const rowMax = new Float64Array(M).fill(-Infinity);
+  const colMax = new Float64Array(N).fill(-Infinity);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      rowMax[i] = Math.max(rowMax[i]!, S[i * N + j]!);
+      colMax[j] = Math.max(colMax[j]!, S[i * N + j]!);
+    }
+  for (let i = 0; i < M; i++) {
+    let sum = 0;
+    for (let j = 0; j < N; j++) sum += Math.exp(S[i * N + j]! - rowMax[i]!);
+    rowLse[i] = rowMax[i]! + Math.log(sum);
+  }
+  for (let j = 0; j < N; j++) {
+    let sum = 0;
+    for (let i = 0; i < M; i++) sum += Math.exp(S[i * N + j]! - colMax[j]!);
+    colLse[j] = colMax[j]! + Math.log(sum);
+  }
+
+  const isTarget = new Uint8Array(N);
+  let rowLoss = 0;
+  let colLoss = 0;
+  let positiveSum = 0;
+  let lseSum = 0;
+  let rowHits = 0;
+  let colHits = 0;
+  let rowTies = 0;
+  let colTies = 0;
+  for (let i = 0; i < M; i++) {
+    const t = target(i);
+    isTarget[t] = 1;
+    const positive = S[i * N + t]!;
+    rowLoss += rowLse[i]! - positive;
+    colLoss += colLse[t]! - positive;
+    positiveSum += positive;
+    lseSum += rowLse[i]!;
+    let bestOtherInRow = -Infinity;
+    for (let j = 0; j < N; j++) if (j !== t) bestOtherInRow = Math.max(bestOtherInRow, S[i * N + j]!);
+    let bestOtherInCol = -Infinity;
+    for (let r = 0; r < M; r++) if (r !== i) bestOtherInCol = Math.max(bestOtherInCol, S[r * N + t]!);
+    rowHits += positive > bestOtherInRow ? 1 : 0;
+    colHits += positive > bestOtherInCol ? 1 : 0;
+    rowTies += Math.abs(positive - bestOtherInRow) <= tieTolerance * Math.max(1, s) ? 1 : 0;
+    colTies += Math.abs(positive - bestOtherInCol) <= tieTolerance * Math.max(1, s) ? 1 : 0;
+  }
+  const loss = symmetric ? (rowLoss + colLoss) / (2 * M) : rowLoss / M;
+
+  // G_ij = (w_r/M)(P_ij − [j = t(i)]) + (w_c/M)(Q_ij − [j = t(i)])·[j is a target column]
+  const wr = (symmetric ? 0.5 : 1) / M;
+  const wc = symmetric ? 0.5 / M : 0;
+  const gradU = new Float64Array(M * D);
+  const gradV = new Float64Array(N * D);
+  let gradLogScale = 0;
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++) {
+      const sij = S[i * N + j]!;
+      const delta = j === target(i) ? 1 : 0;
+      let g = wr * (Math.exp(sij - rowLse[i]!) - delta);
+      if (isTarget[j]) g += wc * (Math.exp(sij - colLse[j]!) - delta);
+      gradLogScale += g * sij;
+      for (let k = 0; k < D; k++) {
+        gradU[i * D + k] += s * g * Y.u[j * D + k]!;
+        gradV[j * D + k] += s * g * X.u[i * D + k]!;
+      }
+    }
+
+  const unprojected = (grad: Float64Array, n: { norm: Float64Array }) => {
+    let sum = 0;
+    for (let i = 0; i < grad.length; i++) sum += (grad[i]! / Math.max(n.norm[Math.floor(i / D)]!, EPSILON)) ** 2;
+    return Math.sqrt(sum);
+  };
+  const backward = (grad: Float64Array, n: { norm: Float64Array; u: Float64Array }, rows: number) => {
+    const out = new Float64Array(rows * D);
+    for (let r = 0; r < rows; r++) {
+      const norm = n.norm[r]!;
+      if (norm > EPSILON) {
+        let along = 0;
+        for (let k = 0; k < D; k++) along += n.u[r * D + k]! * grad[r * D + k]!;
+        for (let k = 0; k < D; k++) out[r * D + k] = (grad[r * D + k]! - n.u[r * D + k]! * along) / norm;
+      } else {
+        for (let k = 0; k < D; k++) out[r * D + k] = grad[r * D + k]! / EPSILON;
+      }
+    }
+    return out;
+  };
+
+  return {
+    loss,
+    gradX: backward(gradU, X, M),
+    gradY: backward(gradV, Y, N),
+    gradLogScale,
+    accuracy: { row: rowHits / M, col: colHits / M },
+    meanPositiveLogit: positiveSum / M,
+    meanLogSumExp: lseSum / M,
+    nearTies: { row: rowTies / M, col: colTies / M },
+    unprojectedNorm: { x: unprojected(gradU, X), y: unprojected(gradV, Y) },
+  };
+}
+
+/** ‖a − b‖ / max(‖b‖, floor) (the floor keeps a reference of ~0 from making any error infinite). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 0): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < b.length; i++) {
+    diff += (a[i]! - b[i]!) ** 2;
+    norm += b[i]! ** 2;
+  }
+  const denominator = Math.max(Math.sqrt(norm), floor);
+  return denominator > 0 ? Math.sqrt(diff) / denominator : Math.sqrt(diff);
+}

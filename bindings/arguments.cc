@@ -1,0 +1,99 @@
+#include "arguments.h"
+
+#include <cmath>
+
+#include "errors.h"
+
+namespace infonce::bindings {
+
+Options::Options(Napi::Env env, const Napi::Value& value, const char* name, std::initializer_list<const char*> known)
+    : env_(env) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction())
+    throwTypeError(env, std::string(name) + ": expected an object of options, got " + describe(value));
+  object_ = value.As<Napi::Object>();
+  Napi::Array keys = object_.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).ToString().Utf8Value();
+    bool ok = false;
+    for (const char* k : known) ok = ok || key == k;
+    if (!ok) {
+      std::string list;
+      for (const char* k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+      throwTypeError(env, std::string(name) + ": unknown option '" + key + "' (known: " + list + ")");
+    }
+  }
+}
+
+bool Options::has(const char* key) const {
+  return object_.Has(key) && !object_.Get(key).IsUndefined();
+}
+
+std::optional<int64_t> Options::optionalInteger(const char* key, int64_t min, int64_t max) const {
+  if (!has(key)) return std::nullopt;
+  Napi::Value v = object_.Get(key);
+  if (!v.IsNumber()) throwTypeError(env_, std::string(key) + ": expected an integer, got " + describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(std::floor(d) == d) || d < static_cast<double>(min) || d > static_cast<double>(max))
+    throwRangeError(env_, std::string(key) + ": expected an integer from " + std::to_string(min) + " to " +
+                              std::to_string(max) + ", got " + describe(v));
+  return static_cast<int64_t>(d);
+}
+
+int64_t Options::integer(const char* key, int64_t min, int64_t max) const {
+  if (!has(key)) throwTypeError(env_, std::string(key) + ": expected an integer, got undefined (it is required)");
+  return *optionalInteger(key, min, max);
+}
+
+std::optional<double> Options::optionalNumber(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  Napi::Value v = object_.Get(key);
+  if (!v.IsNumber()) throwTypeError(env_, std::string(key) + ": expected a number, got " + describe(v));
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+std::optional<bool> Options::optionalBoolean(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  Napi::Value v = object_.Get(key);
+  if (!v.IsBoolean()) throwTypeError(env_, std::string(key) + ": expected a boolean, got " + describe(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::optional<std::string> Options::optionalChoice(const char* key, std::initializer_list<const char*> choices) const {
+  if (!has(key)) return std::nullopt;
+  Napi::Value v = object_.Get(key);
+  std::string list;
+  for (const char* c : choices) list += (list.empty() ? "'" : ", '") + std::string(c) + "'";
+  if (!v.IsString()) throwTypeError(env_, std::string(key) + ": expected one of " + list + ", got " + describe(v));
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  for (const char* c : choices)
+    if (s == c) return s;
+  throwRangeError(env_, std::string(key) + ": expected one of " + list + ", got '" + s + "'");
+}
+
+namespace {
+
+template <typename Array>
+Array typedArray(Napi::Env env, const Napi::Value& value, const char* name, napi_typedarray_type type,
+                 const char* typeName, int64_t length, const std::string& lengthMeaning) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != type)
+    throwTypeError(env, std::string(name) + ": expected a " + typeName + ", got " + describe(value));
+  Array array = value.As<Array>();
+  if (static_cast<int64_t>(array.ElementLength()) != length)
+    throwRangeError(env, std::string(name) + ": expected " + lengthMeaning + " = " + std::to_string(length) +
+                             " elements, got " + std::to_string(array.ElementLength()));
+  return array;
+}
+
+}  // namespace
+
+Napi::Float32Array float32Array(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
+                                const std::string& lengthMeaning) {
+  return typedArray<Napi::Float32Array>(env, value, name, napi_float32_array, "Float32Array", length, lengthMeaning);
+}
+
+Napi::Int32Array int32Array(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
+                            const std::string& lengthMeaning) {
+  return typedArray<Napi::Int32Array>(env, value, name, napi_int32_array, "Int32Array", length, lengthMeaning);
+}
+
+}  // namespace infonce::bindings

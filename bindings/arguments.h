@@ -1,0 +1,42 @@
+// Reading arguments and options with the checks every entry point needs: the right JS type
+// (TypeError), then the right size or range (RangeError), each message naming the argument, what
+// was expected and what came.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+namespace infonce::bindings {
+
+// An object of named options; rejects names it does not know, so a typo is not silently ignored.
+class Options {
+ public:
+  Options(Napi::Env env, const Napi::Value& value, const char* name, std::initializer_list<const char*> known);
+
+  bool has(const char* key) const;
+  int64_t integer(const char* key, int64_t min, int64_t max) const;  // required
+  std::optional<int64_t> optionalInteger(const char* key, int64_t min, int64_t max) const;
+  std::optional<double> optionalNumber(const char* key) const;
+  std::optional<bool> optionalBoolean(const char* key) const;
+  // One of `choices`, or nullopt when absent.
+  std::optional<std::string> optionalChoice(const char* key, std::initializer_list<const char*> choices) const;
+  Napi::Value get(const char* key) const { return object_.Get(key); }
+  Napi::Env env() const { return env_; }
+
+ private:
+  Napi::Env env_;
+  Napi::Object object_;
+};
+
+// A Float32Array (TypeError otherwise) of exactly `length` elements (RangeError otherwise).
+Napi::Float32Array float32Array(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
+                                const std::string& lengthMeaning);
+// The same for Int32Array.
+Napi::Int32Array int32Array(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
+                            const std::string& lengthMeaning);
+
+}  // namespace infonce::bindings

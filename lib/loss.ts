@@ -1,0 +1,43 @@
+// The fused contrastive loss: typed arrays in, loss and gradients out. The bindings check every
+// argument (TypeError for a wrong type, RangeError for a wrong size or value) before any work.
+import { addon } from './native.js';
+import type { ContrastiveLossOptions, ContrastiveLossResult } from './types.js';
+
+/** ln(1/0.07) ≈ 2.659: the default log-scale θ (CLIP's initial temperature 0.07, as in the cpt paper). */
+export const DEFAULT_LOG_SCALE: number = addon.defaultLogScale;
+
+/**
+ * The symmetric InfoNCE loss of normalised embeddings with in-batch negatives, and its gradients, in one
+ * call: L = ½(CE over rows + CE over columns) of S = exp(θ)·cos(xᵢ, yⱼ), never materialising S.
+ *
+ * Runs on worker threads; the event loop stays free. `x` and `y` are read in place (zero-copy):
+ * do not write to them until the promise settles.
+ *
+ * @param x queries, `rows × dim` floats, row-major.
+ * @param y documents, `cols × dim` floats, row-major; row i is query i's positive unless `targets` says otherwise.
+ * @example
+ * const { loss, gradX, gradY, gradLogScale } = await contrastiveLoss(x, y, { rows: 4096, dim: 768, logScale });
+ */
+export function contrastiveLoss(
+  x: Float32Array,
+  y: Float32Array,
+  options: ContrastiveLossOptions,
+): Promise<ContrastiveLossResult> {
+  try {
+    return addon.contrastiveLoss(x, y, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * {@link contrastiveLoss} on the calling thread: blocks the event loop for the whole computation, so
+ * keep it to small inputs (tests, tiny batches).
+ */
+export function contrastiveLossSync(
+  x: Float32Array,
+  y: Float32Array,
+  options: ContrastiveLossOptions,
+): ContrastiveLossResult {
+  return addon.contrastiveLossSync(x, y, options);
+}

@@ -1,0 +1,175 @@
+#include "loss_common.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "thread_pool.h"
+
+namespace infonce {
+
+// exp(θ) above 10⁴ leaves fp32 logits too coarse (an ulp of S grows past 10⁻³) for a meaningful
+// loss; CLIP clamps the scale at 100.
+constexpr double kMaxLogScale = 9.2103403719761836;  // ln(10⁴)
+
+namespace {
+
+std::string number(int64_t v) { return std::to_string(v); }
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::InvalidArgument, message); }
+
+}  // namespace
+
+void validateProblem(const LossProblem& p) {
+  if (!p.x) invalid("x: expected a buffer, got none");
+  if (!p.y) invalid("y: expected a buffer, got none");
+  if (p.rows < 1) invalid("rows: expected an integer >= 1, got " + number(p.rows));
+  if (p.dim < 1) invalid("dim: expected an integer >= 1, got " + number(p.dim));
+  if (p.cols < p.rows)
+    invalid("cols: expected at least rows (" + number(p.rows) + ": every query needs its positive among the "
+            "documents), got " + number(p.cols));
+  if (p.cols > std::numeric_limits<int32_t>::max())
+    invalid("cols: expected at most 2147483647 (targets are 32-bit), got " + number(p.cols));
+  if (!std::isfinite(p.logScale) || p.logScale > kMaxLogScale)
+    invalid("logScale: expected a finite number <= ln(1e4) = 9.2103 (the logit scale exp(logScale) at most 10000), got " +
+            std::to_string(p.logScale));
+  if (p.threads < 0 || p.threads > 1024) invalid("threads: expected 0 (auto) to 1024, got " + number(p.threads));
+  if (p.targets) {
+    std::vector<int32_t> rowOfColumn(static_cast<size_t>(p.cols), -1);
+    for (int64_t i = 0; i < p.rows; ++i) {
+      const int32_t t = p.targets[i];
+      if (t < 0 || t >= p.cols)
+        invalid("targets[" + number(i) + "]: expected a column index in [0, " + number(p.cols) + "), got " + number(t));
+      if (rowOfColumn[t] >= 0)
+        invalid("targets[" + number(i) + "]: column " + number(t) + " is already the target of row " +
+                number(rowOfColumn[t]) + "; each row needs its own positive column");
+      rowOfColumn[t] = static_cast<int32_t>(i);
+    }
+  }
+}
+
+namespace cpu {
+namespace {
+
+// Fills norm[r] for rows [begin, end); returns the first row with a non-finite entry, or -1.
+int64_t rowNorms(const float* m, int64_t begin, int64_t end, int64_t dim, double* norm) {
+  for (int64_t r = begin; r < end; ++r) {
+    const float* row = m + r * dim;
+    double sum = 0;
+    for (int64_t k = 0; k < dim; ++k) sum += static_cast<double>(row[k]) * row[k];
+    if (!std::isfinite(sum)) return r;  // NaN and ±Inf propagate into the sum; finite squares never overflow a double
+    norm[r] = std::sqrt(sum);
+  }
+  return -1;
+}
+
+[[noreturn]] void nonFinite(const char* name, const float* m, int64_t row, int64_t dim) {
+  int64_t column = 0;
+  while (column < dim && std::isfinite(m[row * dim + column])) ++column;
+  const float v = m[row * dim + column];
+  invalid(std::string(name) + ": expected finite values, got " + (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) +
+          " at row " + number(row) + ", column " + number(column));
+}
+
+}  // namespace
+
+PreparedProblem prepareProblem(const LossProblem& p) {
+  validateProblem(p);
+  PreparedProblem prepared;
+  prepared.threads = p.threads > 0 ? p.threads : defaultThreadCount();
+  prepared.scale = std::exp(p.logScale);
+  prepared.rowWeight = (p.symmetric ? 0.5 : 1.0) / static_cast<double>(p.rows);
+  prepared.columnWeight = p.symmetric ? 0.5 / static_cast<double>(p.rows) : 0.0;
+  prepared.normX.resize(p.rows);
+  prepared.normY.resize(p.cols);
+
+  std::vector<int64_t> badX(prepared.threads, -1), badY(prepared.threads, -1);
+  parallelRun(prepared.threads, [&](const ParallelContext& ctx) {
+    const int t = ctx.thread(), n = ctx.threads();
+    badX[t] = rowNorms(p.x, p.rows * t / n, p.rows * (t + 1) / n, p.dim, prepared.normX.data());
+    badY[t] = rowNorms(p.y, p.cols * t / n, p.cols * (t + 1) / n, p.dim, prepared.normY.data());
+  });
+  for (int64_t r : badX)
+    if (r >= 0) nonFinite("x", p.x, r, p.dim);
+  for (int64_t r : badY)
+    if (r >= 0) nonFinite("y", p.y, r, p.dim);
+
+  auto inverse = [](const std::vector<double>& norm) {
+    std::vector<float> inv(norm.size());
+    for (size_t r = 0; r < norm.size(); ++r) inv[r] = static_cast<float>(1.0 / std::max(norm[r], kNormEpsilon));
+    return inv;
+  };
+  prepared.inverseNormX = inverse(prepared.normX);
+  prepared.inverseNormY = inverse(prepared.normY);
+
+  prepared.targets.resize(p.rows);
+  for (int64_t i = 0; i < p.rows; ++i) prepared.targets[i] = p.targets ? p.targets[i] : static_cast<int32_t>(i);
+  prepared.columnWeights.assign(p.cols, 0.0f);
+  for (int32_t t : prepared.targets) prepared.columnWeights[t] = static_cast<float>(prepared.columnWeight);
+  return prepared;
+}
+
+LogSumExpState::LogSumExpState(int64_t n) : max(n, -std::numeric_limits<float>::infinity()), sum(n, 0.0) {}
+
+void LogSumExpState::merge(int64_t k, float tileMax, double tileSum) {
+  const float current = max[k];
+  if (tileMax <= current) {
+    sum[k] += tileSum * std::exp(static_cast<double>(tileMax) - current);
+  } else {
+    sum[k] = sum[k] * std::exp(static_cast<double>(current) - tileMax) + tileSum;
+    max[k] = tileMax;
+  }
+}
+
+double LogSumExpState::logSumExp(int64_t k) const { return max[k] + std::log(sum[k]); }
+
+void normalizationBackward(float* grad, const float* x, const std::vector<double>& norm,
+                           const std::vector<float>& inverseNorm, int64_t rows, int64_t dim, int threads) {
+  parallelRun(threads, [&](const ParallelContext& ctx) {
+    const int64_t begin = rows * ctx.thread() / ctx.threads(), end = rows * (ctx.thread() + 1) / ctx.threads();
+    for (int64_t r = begin; r < end; ++r) {
+      float* g = grad + r * dim;
+      const float* row = x + r * dim;
+      const double inv = 1.0 / std::max(norm[r], kNormEpsilon);
+      if (norm[r] > kNormEpsilon) {
+        // dL/dx = (g − u⟨u, g⟩) / ‖x‖: the component of g along u does not change the direction.
+        double along = 0;
+        for (int64_t k = 0; k < dim; ++k) along += static_cast<double>(row[k]) * g[k];
+        // In double: when g is nearly parallel to u (D = 1, or a converged row) the difference
+        // cancels almost everything, and fp32 would leave only rounding noise.
+        const double radial = along * inv * inv;  // ⟨u, g⟩ / ‖x‖, with u = x / ‖x‖
+        for (int64_t k = 0; k < dim; ++k) g[k] = static_cast<float>((g[k] - row[k] * radial) * inv);
+      } else {
+        // Below ε the normalisation is x / ε, a fixed scaling.
+        const float gScale = inverseNorm[r];
+        for (int64_t k = 0; k < dim; ++k) g[k] *= gScale;
+      }
+    }
+  });
+}
+
+void finishResult(const LossProblem& p, const PreparedProblem& prepared, const LogSumExpState& rowState,
+                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result) {
+  double rowLoss = 0, columnLoss = 0, positiveSum = 0, rowLseSum = 0;
+  int64_t rowHits = 0, columnHits = 0;
+  for (int64_t i = 0; i < p.rows; ++i) {
+    const int32_t t = prepared.targets[i];
+    const double rowLse = rowState.logSumExp(i);
+    rowLoss += rowLse - positive[i];
+    rowLseSum += rowLse;
+    positiveSum += positive[i];
+    rowHits += positive[i] >= rowState.max[i];
+    columnHits += positive[i] >= columnState.max[t];
+    if (p.symmetric) columnLoss += columnState.logSumExp(t) - positive[i];
+  }
+  const double m = static_cast<double>(p.rows);
+  result.loss = p.symmetric ? 0.5 * (rowLoss + columnLoss) / m : rowLoss / m;
+  result.accuracyRow = rowHits / m;
+  result.accuracyCol = columnHits / m;
+  result.meanPositiveLogit = positiveSum / m;
+  result.meanRowLogSumExp = rowLseSum / m;
+}
+
+}  // namespace cpu
+}  // namespace infonce

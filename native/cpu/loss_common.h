@@ -1,0 +1,48 @@
+// What the fused and the naive CPU kernels share: validation and preparation of a problem (norms,
+// targets, weights), the normalisation backward, and the assembly of the result from the row and
+// column statistics. The kernels differ only in how they produce those statistics and gradients.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "infonce.h"
+
+namespace infonce::cpu {
+
+constexpr double kNormEpsilon = 1e-12;  // u = x / max(‖x‖, ε), as in loss.md
+
+struct PreparedProblem {
+  int threads = 1;
+  double scale = 1;          // s = exp(θ)
+  double rowWeight = 0;      // w_r / M
+  double columnWeight = 0;   // w_c / M (0 when not symmetric)
+  std::vector<double> normX, normY;             // ‖row‖ (before the ε clamp)
+  std::vector<float> inverseNormX, inverseNormY;  // 1 / max(‖row‖, ε)
+  std::vector<int32_t> targets;                 // t(i), the identity when the problem has none
+  std::vector<float> columnWeights;             // columnWeight where the column is some row's target, else 0
+};
+
+// Validates the problem (throws Error naming the argument) and computes everything the kernels need
+// before the first product. Reads x and y once, in parallel; a NaN or Inf anywhere is reported here.
+PreparedProblem prepareProblem(const LossProblem& problem);
+
+// Streaming log-sum-exp state of a set of rows or columns: the running max and Σ exp(v − max).
+struct LogSumExpState {
+  std::vector<float> max;
+  std::vector<double> sum;
+  explicit LogSumExpState(int64_t n = 0);
+  // Merges a partial (tileMax, tileSum relative to tileMax) into entry k.
+  void merge(int64_t k, float tileMax, double tileSum);
+  double logSumExp(int64_t k) const;
+};
+
+// In place: grad holds dL/du on entry (u = x / max(‖x‖, ε)) and dL/dx on return.
+void normalizationBackward(float* grad, const float* x, const std::vector<double>& norm,
+                           const std::vector<float>& inverseNorm, int64_t rows, int64_t dim, int threads);
+
+// Loss, accuracies and the by-products from the statistics of pass 1. positive[i] = S_{i,t(i)}.
+void finishResult(const LossProblem& problem, const PreparedProblem& prepared, const LogSumExpState& rowState,
+                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result);
+
+}  // namespace infonce::cpu

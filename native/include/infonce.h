@@ -1,0 +1,86 @@
+// The one header the bindings see: the shapes of a contrastive-loss problem, its result, the error
+// type, and the table of backends. Nothing here knows about Node.js.
+//
+// The function every backend computes is written out in shared/docs/loss.md: row-normalise X (M×D)
+// and Y (N×D), S = exp(θ)·U·Vᵀ, softmax cross-entropy along rows (and columns, if symmetric) with
+// targets t(i), and the gradients w.r.t. X, Y and θ, all in one call.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace infonce {
+
+// Error codes double as the `code` property of the JavaScript error the bindings throw.
+enum class ErrorCode {
+  InvalidArgument,  // a value is out of range or inconsistent (RangeError in JS)
+  OutOfMemory,      // a host allocation failed
+  CudaNotBuilt,     // this build has no CUDA backend
+  CudaUnavailable,  // the CUDA backend could not be loaded (no driver, driver too old, ...)
+  CudaNoDevice,     // the driver is there but reports no usable GPU
+  CudaOutOfMemory,  // a device allocation failed
+  CudaLaunch,       // a kernel launch or a CUDA call failed
+  Internal,
+};
+
+const char* errorCodeName(ErrorCode code);  // "ERR_INVALID_ARG_VALUE", "ERR_CUDA_OOM", ...
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+enum class CpuIsa { Auto, Avx512, Avx2, Portable };
+
+// Where the inputs and outputs of one loss call live. All matrices are dense and row-major.
+struct LossProblem {
+  const float* x = nullptr;        // queries, rows × dim
+  const float* y = nullptr;        // documents, cols × dim (cols ≥ rows; extra rows are shared negatives)
+  const int32_t* targets = nullptr;  // rows entries, each a distinct column of y; null means t(i) = i
+  int64_t rows = 0;                // M
+  int64_t cols = 0;                // N
+  int64_t dim = 0;                 // D
+  double logScale = 0;             // θ; logits are multiplied by exp(θ)
+  bool symmetric = true;           // add the column-direction cross-entropy (the paper's loss)
+  int threads = 0;                 // 0: one per hardware thread
+  CpuIsa isa = CpuIsa::Auto;       // CPU micro-kernel family (Auto: the best this CPU has)
+};
+
+// Written by the backend. gradX and gradY are caller-owned buffers of rows×dim and cols×dim floats.
+struct LossResult {
+  float* gradX = nullptr;
+  float* gradY = nullptr;
+  double loss = 0;
+  double gradLogScale = 0;
+  double accuracyRow = 0;          // fraction of rows whose positive has the largest logit in the row
+  double accuracyCol = 0;          // same along columns (each positive column picks its query)
+  double meanPositiveLogit = 0;    // mean of S_{i,t(i)}
+  double meanRowLogSumExp = 0;     // mean of the row log-sum-exp: with the above, how sharp the softmax is
+};
+
+// Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes
+// consistent, inputs finite. Throws Error(InvalidArgument) naming the argument. Backends call it first.
+void validateProblem(const LossProblem& problem);
+
+// Both CPU kernels take a problem already shaped by the bindings and fill `result`; they throw Error.
+void contrastiveLossCpuFused(const LossProblem& problem, LossResult& result);
+void contrastiveLossCpuNaive(const LossProblem& problem, LossResult& result);
+
+// What the CPU offers, for diagnostics and for tests that run every micro-kernel family.
+struct CpuInfo {
+  bool avx512 = false;   // AVX-512 F/BW/DQ/VL
+  bool avx2 = false;     // AVX2 + FMA
+  bool avx512bf16 = false;
+  int hardwareThreads = 1;
+  const char* selectedIsa = "portable";  // what Auto resolves to
+};
+CpuInfo cpuInfo();
+bool cpuIsaSupported(CpuIsa isa);
+const char* cpuIsaName(CpuIsa isa);
+
+}  // namespace infonce

@@ -1,0 +1,53 @@
+// Assertions of closeness to the float64 reference, with the tolerances of shared/docs/loss.md.
+import * as assert from 'uvu/assert';
+
+import type { ContrastiveLossResult } from '../lib/types.js';
+import { relativeError, type ReferenceResult } from '../bench/reference.js';
+
+export const FP32_TOLERANCE = { loss: 1e-5, gradient: 1e-4 };
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
+}
+
+/** Fails with a message naming the quantity, the error and the seed that reproduces it. */
+export function assertMatchesReference(
+  got: ContrastiveLossResult,
+  want: ReferenceResult,
+  context: string,
+  tolerance = FP32_TOLERANCE,
+): void {
+  assert.ok(Number.isFinite(got.loss), `${context}: loss is ${got.loss}`);
+  assert.ok(allFinite(got.gradX) && allFinite(got.gradY), `${context}: non-finite gradient`);
+  assert.ok(Number.isFinite(got.gradLogScale), `${context}: gradLogScale is ${got.gradLogScale}`);
+  const lossError = Math.abs(got.loss - want.loss) / Math.max(1, Math.abs(want.loss));
+  assert.ok(lossError < tolerance.loss, `${context}: loss ${got.loss} vs ${want.loss} (relative error ${lossError})`);
+  // Relative to the reference, except where the normalisation's projection cancels more than 99% of
+  // the gradient (D = 1: the gradient is exactly zero): then relative to 1% of the unprojected size,
+  // since no finite precision can do better than its rounding of the cancelled terms.
+  const gradX = relativeError(got.gradX, want.gradX, 1e-2 * want.unprojectedNorm.x);
+  assert.ok(gradX < tolerance.gradient, `${context}: gradX relative error ${gradX}`);
+  const gradY = relativeError(got.gradY, want.gradY, 1e-2 * want.unprojectedNorm.y);
+  assert.ok(gradY < tolerance.gradient, `${context}: gradY relative error ${gradY}`);
+  const thetaError = Math.abs(got.gradLogScale - want.gradLogScale) / Math.max(1, Math.abs(want.gradLogScale));
+  assert.ok(
+    thetaError < tolerance.gradient,
+    `${context}: gradLogScale ${got.gradLogScale} vs ${want.gradLogScale} (error ${thetaError})`,
+  );
+  // Accuracy may differ only on rows whose positive is tied with the best negative to fp32 precision.
+  assert.ok(
+    Math.abs(got.accuracy.row - want.accuracy.row) <= want.nearTies.row + 1e-12,
+    `${context}: row accuracy ${got.accuracy.row} vs ${want.accuracy.row}`,
+  );
+  assert.ok(
+    Math.abs(got.accuracy.col - want.accuracy.col) <= want.nearTies.col + 1e-12,
+    `${context}: column accuracy ${got.accuracy.col} vs ${want.accuracy.col}`,
+  );
+  const scale = Math.max(1, Math.abs(want.meanLogSumExp));
+  assert.ok(
+    Math.abs(got.meanPositiveLogit - want.meanPositiveLogit) / scale < tolerance.loss &&
+      Math.abs(got.meanLogSumExp - want.meanLogSumExp) / scale < tolerance.loss,
+    `${context}: mean positive logit / log-sum-exp off`,
+  );
+}

@@ -1,0 +1,77 @@
+// Finite differences: the reference's analytic gradients are the derivative of its loss, and every
+// backend's gradients are the derivative of the true function (not merely equal to the reference).
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { contrastiveLoss } from '../lib/loss.js';
+import { distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
+import { referenceContrastiveLoss, relativeError, type ReferenceOptions } from '../bench/reference.js';
+import { lossBackends } from './backends.js';
+
+const test = suite('gradients vs central finite differences of the float64 loss');
+
+const seed = freshSeed();
+const M = 3;
+const N = 5;
+const D = 4;
+const x = Float64Array.from(gaussianMatrix(M, D, seed));
+const y = Float64Array.from(gaussianMatrix(N, D, seed + 1));
+const options: ReferenceOptions = { rows: M, cols: N, dim: D, logScale: 1.3, targets: distinctTargets(M, N, seed + 2) };
+
+// Central differences with step h: error O(h²) from the Taylor term, O(1e-16/h) from rounding.
+const h = 1e-5;
+function numericGradients(opts: ReferenceOptions) {
+  const loss = (xs: Float64Array, ys: Float64Array, theta: number) =>
+    referenceContrastiveLoss(xs, ys, { ...opts, logScale: theta }).loss;
+  const theta = opts.logScale!;
+  const differentiate = (m: Float64Array, isX: boolean) =>
+    m.map((_, i) => {
+      const plus = m.slice();
+      const minus = m.slice();
+      plus[i]! += h;
+      minus[i]! -= h;
+      return (loss(isX ? plus : x, isX ? y : plus, theta) - loss(isX ? minus : x, isX ? y : minus, theta)) / (2 * h);
+    });
+  return {
+    gradX: differentiate(x, true),
+    gradY: differentiate(y, false),
+    gradLogScale: (loss(x, y, theta + h) - loss(x, y, theta - h)) / (2 * h),
+  };
+}
+
+for (const symmetric of [true, false]) {
+  const opts = { ...options, symmetric };
+  const numeric = numericGradients(opts);
+  const label = symmetric ? 'symmetric' : 'one-directional';
+
+  test(`reference, ${label}`, () => {
+    const analytic = referenceContrastiveLoss(x, y, opts);
+    assert.ok(relativeError(analytic.gradX, numeric.gradX) < 1e-7, `gradX, seed ${seed}`);
+    assert.ok(relativeError(analytic.gradY, numeric.gradY) < 1e-7, `gradY, seed ${seed}`);
+    assert.ok(Math.abs(analytic.gradLogScale - numeric.gradLogScale) < 1e-7, `gradLogScale, seed ${seed}`);
+  });
+
+  for (const backend of lossBackends()) {
+    const name = `${backend.name}, ${label}`;
+    if (backend.unavailable) {
+      test.skip(`${name} (skipped: ${backend.unavailable})`, () => {});
+      continue;
+    }
+    test(name, async () => {
+      const got = await contrastiveLoss(Float32Array.from(x), Float32Array.from(y), {
+        ...opts,
+        targets: Int32Array.from(opts.targets!),
+        ...backend.options,
+      });
+      // fp32 inputs are x rounded to fp32: a relative perturbation of 6e-8, far inside 1e-4.
+      assert.ok(relativeError(got.gradX, numeric.gradX) < 1e-4, `gradX ${relativeError(got.gradX, numeric.gradX)}, seed ${seed}`);
+      assert.ok(relativeError(got.gradY, numeric.gradY) < 1e-4, `gradY ${relativeError(got.gradY, numeric.gradY)}, seed ${seed}`);
+      assert.ok(
+        Math.abs(got.gradLogScale - numeric.gradLogScale) < 1e-4 * Math.max(1, Math.abs(numeric.gradLogScale)),
+        `gradLogScale ${got.gradLogScale} vs ${numeric.gradLogScale}, seed ${seed}`,
+      );
+    });
+  }
+}
+
+test.run();

@@ -1,0 +1,76 @@
+// Every backend against the float64 reference of shared/docs/loss.md, on fresh random inputs over
+// shapes that are not multiples of any tile or vector width, with every option of the loss.
+import { suite } from 'uvu';
+
+import { contrastiveLoss } from '../lib/loss.js';
+import type { ContrastiveLossOptions } from '../lib/types.js';
+import { alignedPairs, distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
+import { referenceContrastiveLoss, type ReferenceResult } from '../bench/reference.js';
+import { lossBackends } from './backends.js';
+import { assertMatchesReference } from './check.js';
+
+interface Case {
+  name: string;
+  rows: number;
+  cols?: number;
+  dim: number;
+  logScale?: number;
+  symmetric?: boolean;
+  /** Use a random permutation (a random subset of columns when cols > rows) as targets. */
+  shuffledTargets?: boolean;
+  /** Inputs that look trained: positives far above the negatives. */
+  aligned?: boolean;
+}
+
+const cases: Case[] = [
+  { name: 'M=1, D=1', rows: 1, dim: 1 },
+  { name: 'M=1 with 4 hard negatives, D=7', rows: 1, cols: 5, dim: 7 },
+  { name: 'M=3, D=7', rows: 3, dim: 7 },
+  { name: 'M=3, N=8 hard negatives, D=1', rows: 3, cols: 8, dim: 1 },
+  { name: 'M=17, D=769', rows: 17, dim: 769 },
+  { name: 'M=96 (one whole tile), D=64', rows: 96, dim: 64 },
+  { name: 'M=97, N=193, D=33', rows: 97, cols: 193, dim: 33 },
+  { name: 'M=257, D=31', rows: 257, dim: 31 },
+  { name: 'M=131, N=300 hard negatives, D=769', rows: 131, cols: 300, dim: 769 },
+  { name: 'shuffled targets, M=61, D=45', rows: 61, dim: 45, shuffledTargets: true },
+  { name: 'targets among hard negatives, M=50, N=211, D=20', rows: 50, cols: 211, dim: 20, shuffledTargets: true },
+  { name: 'one-directional, M=45, D=50', rows: 45, dim: 50, symmetric: false },
+  { name: 'one-directional with hard negatives, M=33, N=101, D=17', rows: 33, cols: 101, dim: 17, symmetric: false },
+  { name: 'scale 100 (θ = ln 100), M=113, D=48', rows: 113, dim: 48, logScale: Math.log(100) },
+  { name: 'scale 100 on trained-like pairs, M=77, D=64', rows: 77, dim: 64, logScale: Math.log(100), aligned: true },
+  { name: 'trained-like pairs at the default scale, M=129, N=140, D=96', rows: 129, cols: 140, dim: 96, aligned: true },
+  { name: 'tiny scale (θ = −5), M=40, D=12', rows: 40, dim: 12, logScale: -5 },
+  { name: 'scale 10⁴ (the largest allowed), M=23, D=9', rows: 23, dim: 9, logScale: Math.log(1e4) },
+];
+
+const test = suite('loss: every backend vs the float64 reference');
+const backends = lossBackends();
+
+for (const c of cases) {
+  // Fresh inputs on every run; the seed is in each failure message.
+  const seed = freshSeed();
+  const cols = c.cols ?? c.rows;
+  const inputs = c.aligned
+    ? alignedPairs(c.rows, cols, c.dim, 0.3, seed)
+    : { x: gaussianMatrix(c.rows, c.dim, seed), y: gaussianMatrix(cols, c.dim, seed + 1) };
+  const options: ContrastiveLossOptions = { rows: c.rows, cols, dim: c.dim };
+  if (c.logScale !== undefined) options.logScale = c.logScale;
+  if (c.symmetric !== undefined) options.symmetric = c.symmetric;
+  if (c.shuffledTargets) options.targets = distinctTargets(c.rows, cols, seed + 2);
+  let reference: ReferenceResult | undefined;
+  const want = () => (reference ??= referenceContrastiveLoss(inputs.x, inputs.y, options));
+
+  for (const backend of backends) {
+    const name = `${c.name} [${backend.name}]`;
+    if (backend.unavailable) {
+      test.skip(`${name} (skipped: ${backend.unavailable})`, () => {});
+      continue;
+    }
+    test(name, async () => {
+      const got = await contrastiveLoss(inputs.x, inputs.y, { ...options, ...backend.options });
+      assertMatchesReference(got, want(), `${name}, seed ${seed}`);
+    });
+  }
+}
+
+test.run();
