@@ -2,6 +2,9 @@
 // Every backend is checked against it in the tests; the benchmarks use it to check before timing.
 // O(M·N·D) in plain JavaScript: keep it to small shapes.
 
+/** Rounding of the normalised rows that a low-precision backend applies before its products. */
+export type OperandRounding = 'bfloat16' | 'float16' | 'tf32';
+
 export interface ReferenceOptions {
   rows: number;
   cols?: number;
@@ -9,6 +12,36 @@ export interface ReferenceOptions {
   logScale?: number;
   symmetric?: boolean;
   targets?: ArrayLike<number>;
+  /**
+   * Round the normalised rows u, v as a 16-bit (or TF32) backend does, so that the reference computes
+   * the function that backend computes: its remaining error is then accumulation only, and the
+   * comparison holds at any logit scale (at scale 10⁴, bf16 rounding alone moves logits by ~10).
+   */
+  rounding?: OperandRounding;
+}
+
+const bits = new Float32Array(1);
+const word = new Uint32Array(bits.buffer);
+
+/** x rounded to `rounding`, as the GPU does it (bf16, fp16: to nearest even; TF32: to nearest, ties away). */
+export function roundOperand(x: number, rounding: OperandRounding): number {
+  bits[0] = x;
+  if (rounding === 'bfloat16') {
+    word[0] = (word[0]! + 0x7fff + ((word[0]! >>> 16) & 1)) & 0xffff0000;
+    return bits[0]!;
+  }
+  if (rounding === 'tf32') {
+    word[0] = (word[0]! + 0x1000) & 0xffffe000;
+    return bits[0]!;
+  }
+  // fp16: 11 significant bits for normal values, a fixed step of 2⁻²⁴ below 2⁻¹⁴.
+  const magnitude = Math.abs(bits[0]!);
+  if (magnitude === 0) return bits[0]!;
+  const step = magnitude < 2 ** -14 ? 2 ** -24 : 2 ** (Math.floor(Math.log2(magnitude)) - 10);
+  const scaled = bits[0]! / step;
+  const nearest = Math.round(scaled);
+  const even = Math.abs(scaled - Math.trunc(scaled)) === 0.5 ? 2 * Math.round(scaled / 2) : nearest;
+  return even * step;
 }
 
 export interface ReferenceResult {
@@ -48,14 +81,19 @@ export function referenceContrastiveLoss(
   const normalise = (m: ArrayLike<number>, rows: number) => {
     const norm = new Float64Array(rows);
     const u = new Float64Array(rows * D);
+    const exact = new Float64Array(rows * D);
     for (let r = 0; r < rows; r++) {
       let sum = 0;
       for (let k = 0; k < D; k++) sum += m[r * D + k]! ** 2;
       norm[r] = Math.sqrt(sum);
       const scale = 1 / Math.max(norm[r]!, EPSILON);
-      for (let k = 0; k < D; k++) u[r * D + k] = m[r * D + k]! * scale;
+      for (let k = 0; k < D; k++) {
+        const value = m[r * D + k]! * scale;
+        exact[r * D + k] = value;
+        u[r * D + k] = options.rounding ? roundOperand(value, options.rounding) : value;
+      }
     }
-    return { norm, u };
+    return { norm, u, exact };
   };
   const X = normalise(x, M);
   const Y = normalise(y, N);
@@ -140,14 +178,15 @@ export function referenceContrastiveLoss(
     for (let i = 0; i < grad.length; i++) sum += (grad[i]! / Math.max(n.norm[Math.floor(i / D)]!, EPSILON)) ** 2;
     return Math.sqrt(sum);
   };
-  const backward = (grad: Float64Array, n: { norm: Float64Array; u: Float64Array }, rows: number) => {
+  // The normalisation's backward uses the exact direction (the kernels project with x itself).
+  const backward = (grad: Float64Array, n: { norm: Float64Array; exact: Float64Array }, rows: number) => {
     const out = new Float64Array(rows * D);
     for (let r = 0; r < rows; r++) {
       const norm = n.norm[r]!;
       if (norm > EPSILON) {
         let along = 0;
-        for (let k = 0; k < D; k++) along += n.u[r * D + k]! * grad[r * D + k]!;
-        for (let k = 0; k < D; k++) out[r * D + k] = (grad[r * D + k]! - n.u[r * D + k]! * along) / norm;
+        for (let k = 0; k < D; k++) along += n.exact[r * D + k]! * grad[r * D + k]!;
+        for (let k = 0; k < D; k++) out[r * D + k] = (grad[r * D + k]! - n.exact[r * D + k]! * along) / norm;
       } else {
         for (let k = 0; k < D; k++) out[r * D + k] = grad[r * D + k]! / EPSILON;
       }

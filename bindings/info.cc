@@ -1,8 +1,45 @@
 #include "info.h"
 
 #include "infonce.h"
+#include "infonce_cuda.h"
 
 namespace infonce::bindings {
+
+namespace {
+
+Napi::Object cudaInfo(Napi::Env env) {
+  const CudaAvailability& cuda = cudaAvailability();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("available", cuda.available);
+  out.Set("library", cuda.library.empty() ? env.Null() : Napi::String::New(env, cuda.library));
+  if (!cuda.available) {
+    out.Set("reason", cuda.reason);
+    out.Set("code", errorCodeName(cuda.code));
+  }
+  Napi::Array devices = Napi::Array::New(env);
+  if (cuda.available) {
+    const InfonceCudaApi& api = cudaApi();
+    for (int d = 0; d < cuda.devices; ++d) {
+      InfonceCudaDeviceInfo i;
+      char error[256];
+      if (api.deviceInfo(d, &i, error, sizeof error) != INFONCE_CUDA_OK) continue;
+      Napi::Object device = Napi::Object::New(env);
+      device.Set("index", d);
+      device.Set("name", i.name);
+      device.Set("computeCapability", std::to_string(i.major) + "." + std::to_string(i.minor));
+      device.Set("multiprocessors", i.multiprocessors);
+      device.Set("totalMemory", double(i.totalMemory));
+      device.Set("freeMemory", double(i.freeMemory));
+      device.Set("driverVersion", i.driverVersion);
+      device.Set("runtimeVersion", i.runtimeVersion);
+      devices.Set(devices.Length(), device);
+    }
+  }
+  out.Set("devices", devices);
+  return out;
+}
+
+}  // namespace
 
 Napi::Value backendInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -20,6 +57,7 @@ Napi::Value backendInfo(const Napi::CallbackInfo& info) {
     if (cpuIsaSupported(isa)) isas.Set(n++, cpuIsaName(isa));
   c.Set("supportedIsas", isas);
   out.Set("cpu", c);
+  out.Set("cuda", cudaInfo(env));
   return out;
 }
 

@@ -4,37 +4,96 @@
 #include <new>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "arguments.h"
+#include "device_tensor.h"
 #include "errors.h"
 #include "infonce.h"
+#include "infonce_cuda.h"
 
 namespace infonce::bindings {
 namespace {
 
 enum class Algorithm { Fused, Naive };
-enum class Device { Cpu, Cuda, Auto };
 
-// One call, parsed: the problem for the core, and the JS arrays it points into, pinned until the
-// call is over so that the garbage collector cannot free them under a worker thread.
+// DeviceTensors a call uses: held (dispose() refuses) until the call is over.
+class TensorHolds {
+ public:
+  TensorHolds() = default;
+  TensorHolds(TensorHolds&& other) noexcept {
+    for (int k = 0; k < 4; ++k) std::swap(tensors_[k], other.tensors_[k]);
+  }
+  TensorHolds& operator=(TensorHolds&&) = delete;
+  ~TensorHolds() {
+    for (DeviceTensor* t : tensors_)
+      if (t) t->letGo();
+  }
+  void hold(DeviceTensor* t) {
+    for (DeviceTensor*& slot : tensors_)
+      if (!slot) {
+        slot = t;
+        t->hold();
+        return;
+      }
+  }
+
+ private:
+  DeviceTensor* tensors_[4] = {nullptr, nullptr, nullptr, nullptr};
+};
+
+// One call, parsed: the problem for the core, where it runs, and the JS objects it points into,
+// pinned until the call is over so that the garbage collector cannot free them under a worker.
 struct LossCall {
   LossProblem problem;
   Algorithm algorithm = Algorithm::Fused;
-  Device device = Device::Auto;
+  bool onGpu = false;
+  CudaLossCall cuda;
   Napi::ObjectReference x, y, targets, gradX, gradY;
-  float* gradXData = nullptr;  // gradX's memory, for the worker thread (which may not touch JS values)
+  TensorHolds holds;
+  float* gradXData = nullptr;  // gradX's memory (host or device), for the worker thread
   float* gradYData = nullptr;
+  void hold(DeviceTensor* t) { holds.hold(t); }
 };
+
+// x or y: a Float32Array of rows × dim, or a DeviceTensor of rows rows and dim columns.
+CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName,
+                          int64_t rows, int64_t dim, Napi::ObjectReference& pin, LossCall& call) {
+  CudaMatrix m;
+  if (DeviceTensor* tensor = DeviceTensor::from(value)) {
+    if (tensor->disposed()) throwRangeError(env, std::string(name) + ": the DeviceTensor has been disposed");
+    if (tensor->rows() != rows || tensor->cols() != dim)
+      throwRangeError(env, std::string(name) + ": expected a DeviceTensor of " + rowsName + " × dim = " +
+                               std::to_string(rows) + " × " + std::to_string(dim) + ", got " +
+                               std::to_string(tensor->rows()) + " × " + std::to_string(tensor->cols()));
+    m.data = tensor->data();
+    m.onDevice = true;
+    m.dtype = tensor->dtype();
+    call.cuda.device = tensor->device();
+    call.hold(tensor);
+  } else {
+    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throwTypeError(env, std::string(name) + ": expected a Float32Array (" + rowsName +
+                              " × dim, row-major) or a DeviceTensor, got " + describe(value));
+    Napi::Float32Array array = float32Array(env, value, name, rows * dim,
+                                            std::string(rowsName) + " × dim = " + std::to_string(rows) + " × " +
+                                                std::to_string(dim));
+    m.data = array.Data();
+  }
+  pin = Napi::Persistent(value.As<Napi::Object>());
+  return m;
+}
 
 LossCall parse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throwTypeError(env, "x: expected a Float32Array (rows × dim, row-major), got " + describe(info[0]));
-  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throwTypeError(env, "y: expected a Float32Array (cols × dim, row-major), got " + describe(info[1]));
+  const bool xIsTensor = DeviceTensor::from(info[0]) != nullptr, yIsTensor = DeviceTensor::from(info[1]) != nullptr;
+  if (!xIsTensor && !(info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array))
+    throwTypeError(env, "x: expected a Float32Array (rows × dim, row-major) or a DeviceTensor, got " + describe(info[0]));
+  if (!yIsTensor && !(info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array))
+    throwTypeError(env, "y: expected a Float32Array (cols × dim, row-major) or a DeviceTensor, got " + describe(info[1]));
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa"});
+                         "isa", "precision", "tiles"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -44,14 +103,12 @@ LossCall parse(const Napi::CallbackInfo& info) {
   if (p.cols < p.rows)
     throwRangeError(env, "cols: expected at least rows = " + std::to_string(p.rows) +
                              " (every query's positive is among the documents), got " + std::to_string(p.cols));
-  Napi::Float32Array x = float32Array(env, info[0], "x", p.rows * p.dim, "rows × dim = " + std::to_string(p.rows) +
-                                                                              " × " + std::to_string(p.dim));
-  Napi::Float32Array y = float32Array(env, info[1], "y", p.cols * p.dim, "cols × dim = " + std::to_string(p.cols) +
-                                                                              " × " + std::to_string(p.dim));
-  p.x = x.Data();
-  p.y = y.Data();
-  call.x = Napi::Persistent(static_cast<Napi::Object>(x));
-  call.y = Napi::Persistent(static_cast<Napi::Object>(y));
+  call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, call);
+  call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, call);
+  if (xIsTensor && yIsTensor && DeviceTensor::from(info[0])->device() != DeviceTensor::from(info[1])->device())
+    throwRangeError(env, "y: expected a DeviceTensor on the same GPU as x");
+  p.x = call.cuda.x.onDevice ? nullptr : static_cast<const float*>(call.cuda.x.data);
+  p.y = call.cuda.y.onDevice ? nullptr : static_cast<const float*>(call.cuda.y.data);
   p.logScale = options.optionalNumber("logScale").value_or(kDefaultLogScale);
   p.symmetric = options.optionalBoolean("symmetric").value_or(true);
   if (options.has("targets")) {
@@ -60,23 +117,60 @@ LossCall parse(const Napi::CallbackInfo& info) {
     call.targets = Napi::Persistent(static_cast<Napi::Object>(targets));
   }
   p.threads = static_cast<int>(options.optionalInteger("threads", 1, 1024).value_or(0));
-  const std::string device = options.optionalChoice("device", {"cpu", "cuda", "auto"}).value_or("auto");
-  call.device = device == "cpu" ? Device::Cpu : device == "cuda" ? Device::Cuda : Device::Auto;
   call.algorithm = options.optionalChoice("algorithm", {"fused", "naive"}).value_or("fused") == "naive"
                        ? Algorithm::Naive
                        : Algorithm::Fused;
   const std::string isa = options.optionalChoice("isa", {"auto", "avx512", "avx2", "portable"}).value_or("auto");
   p.isa = isa == "avx512" ? CpuIsa::Avx512 : isa == "avx2" ? CpuIsa::Avx2 : isa == "portable" ? CpuIsa::Portable : CpuIsa::Auto;
   if (!cpuIsaSupported(p.isa)) throwRangeError(env, "isa: this CPU does not support '" + isa + "'");
-  if (call.device == Device::Cuda)
-    throw toJsError(env, Error(ErrorCode::CudaNotBuilt,
-                               "device 'cuda': this build of infonce has no CUDA backend; use device 'cpu' or 'auto'"));
+  call.cuda.forceSmallTiles = options.optionalChoice("tiles", {"auto", "small"}).value_or("auto") == "small";
+
+  // Where it runs. Device tensors need the GPU; 'auto' takes the GPU when one is usable.
+  const bool anyTensor = call.cuda.x.onDevice || call.cuda.y.onDevice;
+  const std::string device = options.optionalChoice("device", {"cpu", "cuda", "auto"}).value_or("auto");
+  const std::string tensorDtype = xIsTensor ? dtypeName(call.cuda.x.dtype) : "float32";
+  const std::string defaultPrecision = tensorDtype == "bfloat16" ? "bf16" : tensorDtype == "float16" ? "fp16" : "fp32";
+  const std::string precision =
+      options.optionalChoice("precision", {"fp32", "tf32", "bf16", "fp16"}).value_or(defaultPrecision);
   try {
+    if (device == "cpu" && anyTensor)
+      throwRangeError(env, "device: 'cpu' cannot read a DeviceTensor; use 'cuda' or 'auto', or pass Float32Arrays");
+    if (device == "cuda" || anyTensor) {
+      cudaApi();  // throws ERR_CUDA_* with the reason
+      call.onGpu = true;
+    } else if (device == "auto") {
+      call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused;
+    }
+    if (call.onGpu && call.algorithm == Algorithm::Naive)
+      throwRangeError(env, "algorithm: 'naive' runs on the CPU only (use device 'cpu')");
+    if (!call.onGpu && device == "cpu" && precision != "fp32")
+      throwRangeError(env, "precision: '" + precision + "' is for the GPU; the CPU computes in 'fp32'");
+    call.cuda.precision = precision == "tf32"   ? CudaPrecision::Tf32
+                          : precision == "bf16" ? CudaPrecision::Bf16
+                          : precision == "fp16" ? CudaPrecision::Fp16
+                                                : CudaPrecision::Fp32;
     validateProblem(p);  // targets distinct and in range, logScale in range: before any work is queued
   } catch (const Error& e) {
     throw toJsError(env, e);
   }
 
+  if (call.onGpu && anyTensor) {
+    // Gradients stay on the device, as fp32 DeviceTensors.
+    try {
+      Napi::Object gradX = DeviceTensor::create(env, p.rows, p.dim, INFONCE_DTYPE_FLOAT32, call.cuda.device);
+      Napi::Object gradY = DeviceTensor::create(env, p.cols, p.dim, INFONCE_DTYPE_FLOAT32, call.cuda.device);
+      call.cuda.gradOnDevice = true;
+      call.gradXData = static_cast<float*>(DeviceTensor::from(gradX)->data());
+      call.gradYData = static_cast<float*>(DeviceTensor::from(gradY)->data());
+      call.hold(DeviceTensor::from(gradX));
+      call.hold(DeviceTensor::from(gradY));
+      call.gradX = Napi::Persistent(gradX);
+      call.gradY = Napi::Persistent(gradY);
+    } catch (const Error& e) {
+      throw toJsError(env, e);
+    }
+    return call;
+  }
   Napi::Float32Array gradX = Napi::Float32Array::New(env, static_cast<size_t>(p.rows * p.dim));
   Napi::Float32Array gradY = Napi::Float32Array::New(env, static_cast<size_t>(p.cols * p.dim));
   call.gradX = Napi::Persistent(static_cast<Napi::Object>(gradX));
@@ -92,7 +186,8 @@ void execute(const LossCall& call, LossResult& result) {
   result.gradX = call.gradXData;
   result.gradY = call.gradYData;
   try {
-    if (call.algorithm == Algorithm::Naive) contrastiveLossCpuNaive(call.problem, result);
+    if (call.onGpu) contrastiveLossCuda(call.problem, call.cuda, result);
+    else if (call.algorithm == Algorithm::Naive) contrastiveLossCpuNaive(call.problem, result);
     else contrastiveLossCpuFused(call.problem, result);
   } catch (const Error&) {
     throw;
@@ -115,6 +210,7 @@ Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
   out.Set("accuracy", accuracy);
   out.Set("meanPositiveLogit", r.meanPositiveLogit);
   out.Set("meanLogSumExp", r.meanRowLogSumExp);
+  out.Set("device", call.onGpu ? "cuda" : "cpu");
   return out;
 }
 

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 
 import { Command, InvalidArgumentError } from 'commander';
 
+import { benchCuda, formatCudaTable } from '../bench/cuda.js';
 import { benchLoss, formatLossTable } from '../bench/loss.js';
 import { describeMachine } from '../bench/machine.js';
 import { freshSeed } from '../bench/random.js';
 import { backendInfo } from './info.js';
 import { packageRoot } from './native.js';
+import type { Precision } from './types.js';
 
 function positiveInteger(name: string) {
   return (text: string): number => {
@@ -21,6 +23,15 @@ function positiveInteger(name: string) {
 
 function integerList(name: string) {
   return (text: string): number[] => text.split(',').map((part) => positiveInteger(name)(part.trim()));
+}
+
+function precisionList(text: string): Precision[] {
+  const known = ['fp32', 'tf32', 'bf16', 'fp16'];
+  return text.split(',').map((part) => {
+    const p = part.trim();
+    if (!known.includes(p)) throw new InvalidArgumentError(`--precision takes ${known.join(', ')}; got '${p}'`);
+    return p as Precision;
+  });
 }
 
 /** Progress on stderr: one rewritten line on a terminal, nothing when piped (stdout stays clean). */
@@ -39,21 +50,41 @@ const program = new Command('infonce')
 
 program
   .command('bench')
-  .description('time the fused loss against the naive one (forward + backward, same inputs, alternating)')
-  .option('--sizes <list>', 'comma-separated batch sizes M (= N)', integerList('--sizes'), [1024, 2048, 4096])
-  .option('--dim <D>', 'embedding dimension', positiveInteger('--dim'), 768)
+  .description('time the fused loss (forward + backward) against the naive one, or on --device cuda against PyTorch')
+  .option('--device <device>', "'cpu' (fused vs naive) or 'cuda' (fused vs PyTorch naive and torch.matmul)", 'cpu')
+  .option('--sizes <list>', 'comma-separated batch sizes M (= N); default 1024,2048,4096 (cpu) or 16384,65536 (cuda)', integerList('--sizes'))
+  .option('--dim <D>', 'embedding dimension (default 768 on the CPU, 1024 on the GPU)', positiveInteger('--dim'))
+  .option('--precision <list>', 'GPU precisions: fp32 (3xTF32), tf32, bf16, fp16', precisionList, ['bf16', 'fp32'] as Precision[])
   .option('--repeats <n>', 'timed repetitions per kernel and size (the median is reported)', positiveInteger('--repeats'), 3)
-  .option('--threads <n>', 'worker threads (default: all hardware threads)', positiveInteger('--threads'))
+  .option('--threads <n>', 'CPU worker threads (default: all hardware threads)', positiveInteger('--threads'))
   .option('--no-warmup', 'time the first call too (for sizes too large to run twice)')
+  .option('--no-peers', 'skip the PyTorch peers on the GPU')
   .option('--seed <n>', 'seed of the random inputs (default: a fresh one, printed)', positiveInteger('--seed'))
-  .option('--json', 'print one JSON object per size instead of the table')
+  .option('--json', 'print one JSON object per row instead of the table')
   .action(async (options) => {
     const threads: number = options.threads ?? backendInfo().cpu.threads;
     const seed: number = options.seed ?? freshSeed();
     const progress = progressLine();
+    if (options.device === 'cuda') {
+      const rows = await benchCuda({
+        sizes: options.sizes ?? [16384, 65536],
+        dim: options.dim ?? 1024,
+        precisions: options.precision,
+        repeats: options.repeats,
+        seed,
+        peers: options.peers,
+        progress: progress.update,
+      });
+      progress.done();
+      const gpu = backendInfo().cuda.devices[0]?.name ?? 'no GPU';
+      if (options.json) for (const row of rows) console.log(JSON.stringify({ gpu, seed, ...row }));
+      else console.log(`GPU: ${gpu}; seed ${seed}\n${formatCudaTable(rows)}`);
+      return;
+    }
+    if (options.device !== 'cpu') throw new InvalidArgumentError(`--device takes cpu or cuda, got '${options.device}'`);
     const rows = await benchLoss({
-      sizes: options.sizes,
-      dim: options.dim,
+      sizes: options.sizes ?? [1024, 2048, 4096],
+      dim: options.dim ?? 768,
       repeats: options.repeats,
       warmup: options.warmup,
       threads,

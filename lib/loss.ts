@@ -1,7 +1,8 @@
-// The fused contrastive loss: typed arrays in, loss and gradients out. The bindings check every
-// argument (TypeError for a wrong type, RangeError for a wrong size or value) before any work.
+// The fused contrastive loss: typed arrays (or GPU tensors) in, loss and gradients out. The bindings
+// check every argument (TypeError for a wrong type, RangeError for a wrong size or value) before
+// any work.
 import { addon } from './native.js';
-import type { ContrastiveLossOptions, ContrastiveLossResult } from './types.js';
+import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor, Matrix } from './types.js';
 
 /** ln(1/0.07) ≈ 2.659: the default log-scale θ (CLIP's initial temperature 0.07, as in the cpt paper). */
 export const DEFAULT_LOG_SCALE: number = addon.defaultLogScale;
@@ -11,18 +12,21 @@ export const DEFAULT_LOG_SCALE: number = addon.defaultLogScale;
  * call: L = ½(CE over rows + CE over columns) of S = exp(θ)·cos(xᵢ, yⱼ), never materialising S.
  *
  * Runs on worker threads; the event loop stays free. `x` and `y` are read in place (zero-copy):
- * do not write to them until the promise settles.
+ * do not write to them until the promise settles. With DeviceTensor inputs the gradients come back
+ * as float32 DeviceTensors on the same GPU.
  *
  * @param x queries, `rows × dim` floats, row-major.
  * @param y documents, `cols × dim` floats, row-major; row i is query i's positive unless `targets` says otherwise.
  * @example
  * const { loss, gradX, gradY, gradLogScale } = await contrastiveLoss(x, y, { rows: 4096, dim: 768, logScale });
  */
+export function contrastiveLoss(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
 export function contrastiveLoss(
-  x: Float32Array,
-  y: Float32Array,
+  x: Matrix,
+  y: Matrix,
   options: ContrastiveLossOptions,
-): Promise<ContrastiveLossResult> {
+): Promise<ContrastiveLossResult<Float32Array | DeviceTensor>>;
+export function contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>> {
   try {
     return addon.contrastiveLoss(x, y, options);
   } catch (error) {
@@ -34,10 +38,12 @@ export function contrastiveLoss(
  * {@link contrastiveLoss} on the calling thread: blocks the event loop for the whole computation, so
  * keep it to small inputs (tests, tiny batches).
  */
+export function contrastiveLossSync(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): ContrastiveLossResult;
 export function contrastiveLossSync(
-  x: Float32Array,
-  y: Float32Array,
+  x: Matrix,
+  y: Matrix,
   options: ContrastiveLossOptions,
-): ContrastiveLossResult {
+): ContrastiveLossResult<Float32Array | DeviceTensor>;
+export function contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix> {
   return addon.contrastiveLossSync(x, y, options);
 }

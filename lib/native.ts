@@ -6,7 +6,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import type { ContrastiveLossOptions, ContrastiveLossResult } from './types.js';
+import type {
+  ContrastiveLossOptions,
+  ContrastiveLossResult,
+  DeviceTensor,
+  DeviceTensorOptions,
+  Matrix,
+} from './types.js';
 
 export interface CpuBackendInfo {
   avx512: boolean;
@@ -19,15 +25,69 @@ export interface CpuBackendInfo {
   supportedIsas: Array<'avx512' | 'avx2' | 'portable'>;
 }
 
+export interface CudaDeviceInfo {
+  index: number;
+  name: string;
+  computeCapability: string;
+  multiprocessors: number;
+  totalMemory: number;
+  freeMemory: number;
+  driverVersion: number;
+  runtimeVersion: number;
+}
+
+export interface CudaBackendInfo {
+  available: boolean;
+  /** The infonce_cuda.so that was opened (or found), if any. */
+  library: string | null;
+  /** Why the GPU cannot be used, when it cannot. */
+  reason?: string;
+  code?: string;
+  devices: CudaDeviceInfo[];
+}
+
 export interface BackendInfo {
   cpu: CpuBackendInfo;
+  cuda: CudaBackendInfo;
+}
+
+/** The GPU launch plan (tests check its arithmetic on machines without a GPU). */
+export interface CudaLaunchPlan {
+  tileRows: number;
+  tileCols: number;
+  paddedRows: number;
+  paddedCols: number;
+  paddedDim: number;
+  rowTiles: number;
+  colTiles: number;
+  ranges: number;
+  replicas: number;
+  launches: number;
+  blocks: Array<{ launch: number; replica: number; rowTileBegin: number; rowTileEnd: number; colTileBegin: number; colTileEnd: number }>;
+  sharedBytes: { half: { statistics: number; gradients: number }; float: { statistics: number; gradients: number } };
+}
+
+interface DeviceTensorClass {
+  fromFloat32Array(data: Float32Array, options: DeviceTensorOptions): DeviceTensor;
+  prototype: DeviceTensor;
 }
 
 interface Addon {
-  contrastiveLoss(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
-  contrastiveLossSync(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): ContrastiveLossResult;
+  contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
+  contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
   backendInfo(): BackendInfo;
   defaultLogScale: number;
+  DeviceTensor: DeviceTensorClass;
+  setCudaLibraryPath(path: string): void;
+  cudaSelfTest(): string;
+  cudaLaunchPlan(options: {
+    rows: number;
+    cols: number;
+    dim: number;
+    residentBlocks: number;
+    maxReplicas: number;
+    tiles?: 'large' | 'small';
+  }): CudaLaunchPlan;
 }
 
 /** The package's root directory: the nearest folder above this file whose package.json names infonce. */

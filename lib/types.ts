@@ -6,6 +6,44 @@ export type Device = 'cpu' | 'cuda' | 'auto';
 /** CPU micro-kernel family; `'auto'` picks the best this CPU supports. For tests and benchmarks. */
 export type CpuIsa = 'auto' | 'avx512' | 'avx2' | 'portable';
 
+/**
+ * How the products are computed on the GPU (accumulation is always fp32): `'fp32'` as 3xTF32 (fp32
+ * accuracy), `'tf32'` (one TF32 product, ~10-bit mantissas), `'bf16'` or `'fp16'` (the normalised
+ * rows rounded to 16 bits). The CPU computes in fp32.
+ */
+export type Precision = 'fp32' | 'tf32' | 'bf16' | 'fp16';
+
+/** Element type of a {@link DeviceTensor}. */
+export type Dtype = 'float32' | 'bfloat16' | 'float16';
+
+/**
+ * A row-major matrix in GPU memory, accepted by `contrastiveLoss` wherever a Float32Array is, so a
+ * training loop can keep embeddings and gradients on the device. Free it with `dispose()` (the
+ * garbage collector frees it too, eventually).
+ */
+export interface DeviceTensor {
+  readonly rows: number;
+  readonly cols: number;
+  readonly dtype: Dtype;
+  /** The GPU's index. */
+  readonly device: number;
+  readonly disposed: boolean;
+  /** Copies the tensor to the host as fp32, on a worker thread. */
+  toFloat32Array(): Promise<Float32Array>;
+  toFloat32ArraySync(): Float32Array;
+  /** Frees the GPU memory now. Throws (ERR_TENSOR_IN_USE) while a pending call uses the tensor. */
+  dispose(): void;
+}
+
+export interface DeviceTensorOptions {
+  rows: number;
+  cols: number;
+  /** Default `'float32'`; `'bfloat16'` and `'float16'` halve the memory and select that precision in the loss. */
+  dtype?: Dtype;
+  /** GPU index. Default 0. */
+  device?: number;
+}
+
 export interface ContrastiveLossOptions {
   /** M: the number of queries, rows of `x`. */
   rows: number;
@@ -19,23 +57,33 @@ export interface ContrastiveLossOptions {
   symmetric?: boolean;
   /** The column of `y` that is row i's positive; distinct values in [0, N). Default `targets[i] = i`. */
   targets?: Int32Array;
-  /** Default `'auto'`. */
+  /**
+   * Default `'auto'`: the GPU when the CUDA backend and a GPU are usable, else the CPU. `'cuda'` fails
+   * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
+   */
   device?: Device;
+  /** GPU products. Default `'fp32'`, or the dtype of DeviceTensor inputs. With `device: 'cpu'`, only `'fp32'`. */
+  precision?: Precision;
   /** Worker threads of the CPU kernel. Default: the hardware threads this process may use. */
   threads?: number;
   /** `'fused'` (default) never holds the M×N logits; `'naive'` materialises them (a baseline for benchmarks). */
   algorithm?: 'fused' | 'naive';
   /** CPU micro-kernel family. Default `'auto'`. */
   isa?: CpuIsa;
+  /** GPU tile shape: `'small'` forces the one of GPUs with 64 KiB of shared memory (tests). Default `'auto'`. */
+  tiles?: 'auto' | 'small';
 }
 
-export interface ContrastiveLossResult {
+/** What `x` and `y` may be: host memory, or a tensor already on the GPU. */
+export type Matrix = Float32Array | DeviceTensor;
+
+export interface ContrastiveLossResult<G = Float32Array> {
   /** The loss L of shared/docs/loss.md (the mean cross-entropy; the average of both directions if symmetric). */
   loss: number;
-  /** dL/dx, M×D row-major. */
-  gradX: Float32Array;
+  /** dL/dx, M×D row-major (a float32 DeviceTensor when an input was a DeviceTensor). */
+  gradX: G;
   /** dL/dy, N×D row-major. */
-  gradY: Float32Array;
+  gradY: G;
   /** dL/dθ. */
   gradLogScale: number;
   /** Top-1 accuracy: the fraction of rows (columns) whose positive has the largest logit. */
@@ -44,4 +92,6 @@ export interface ContrastiveLossResult {
   meanPositiveLogit: number;
   /** Mean row log-sum-exp; meanLogSumExp − meanPositiveLogit is the row loss. */
   meanLogSumExp: number;
+  /** Where it ran. */
+  device: 'cpu' | 'cuda';
 }

@@ -1,22 +1,90 @@
 // Every implementation of the loss that this machine can run, so that one suite checks them all
 // (the pattern of websockets/bufferutil). A backend this machine lacks is listed with the reason,
 // and its tests are reported as skipped, never silently passed.
+import { toDevice } from '../lib/device-tensor.js';
 import { backendInfo } from '../lib/info.js';
-import type { ContrastiveLossOptions } from '../lib/types.js';
+import { contrastiveLoss } from '../lib/loss.js';
+import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor } from '../lib/types.js';
+import type { OperandRounding } from '../bench/reference.js';
+
+export interface Tolerance {
+  loss: number;
+  gradient: number;
+}
+
+/** shared/docs/loss.md: fp32 backends vs the float64 reference, and 16-bit (or TF32) products. */
+export const FP32_TOLERANCE: Tolerance = { loss: 1e-5, gradient: 1e-4 };
+export const LOW_PRECISION_TOLERANCE: Tolerance = { loss: 1e-2, gradient: 1e-2 };
 
 export interface Backend {
   name: string;
-  options: Partial<ContrastiveLossOptions>;
+  tolerance: Tolerance;
+  /** How the backend rounds the normalised rows before its products (checked against a reference that does the same). */
+  rounding?: OperandRounding;
+  /** How it stores the inputs themselves (bf16 DeviceTensors round x and y before anything else). */
+  inputRounding?: OperandRounding;
   /** Why this machine cannot run it; undefined when it can. */
   unavailable?: string;
+  /** Computes the loss with host inputs and host gradients, however the backend holds them. */
+  run(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
+}
+
+function withOptions(extra: Partial<ContrastiveLossOptions>) {
+  return (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions) => contrastiveLoss(x, y, { ...options, ...extra });
+}
+
+// Inputs uploaded as DeviceTensors of `dtype`, gradients downloaded: the path of a training loop
+// that keeps everything on the GPU.
+function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
+  return async (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult> => {
+    const cols = options.cols ?? options.rows;
+    const tx = toDevice(x, { rows: options.rows, cols: options.dim, dtype });
+    const ty = toDevice(y, { rows: cols, cols: options.dim, dtype });
+    try {
+      const r = await contrastiveLoss(tx, ty, { ...options, device: 'cuda' });
+      const gx = r.gradX as DeviceTensor;
+      const gy = r.gradY as DeviceTensor;
+      const result = { ...r, gradX: await gx.toFloat32Array(), gradY: await gy.toFloat32Array() };
+      gx.dispose();
+      gy.dispose();
+      return result;
+    } finally {
+      tx.dispose();
+      ty.dispose();
+    }
+  };
 }
 
 export function lossBackends(): Backend[] {
-  const isas = backendInfo().cpu.supportedIsas as string[];
+  const info = backendInfo();
+  const isas = info.cpu.supportedIsas as string[];
   const cpuIsa = (isa: 'avx512' | 'avx2' | 'portable'): Backend => ({
     name: `cpu-fused-${isa}`,
-    options: { device: 'cpu', algorithm: 'fused', isa },
+    tolerance: FP32_TOLERANCE,
     unavailable: isas.includes(isa) ? undefined : `this CPU has no ${isa}`,
+    run: withOptions({ device: 'cpu', algorithm: 'fused', isa }),
   });
-  return [cpuIsa('avx512'), cpuIsa('avx2'), cpuIsa('portable'), { name: 'cpu-naive', options: { device: 'cpu', algorithm: 'naive' } }];
+  const gpuReason = info.cuda.available ? undefined : `no GPU: ${info.cuda.reason}`;
+  const gpu = (name: string, tolerance: Tolerance, run: Backend['run'], rounding?: OperandRounding): Backend => ({
+    name,
+    tolerance,
+    unavailable: gpuReason,
+    run,
+    ...(rounding ? { rounding } : {}),
+  });
+  return [
+    cpuIsa('avx512'),
+    cpuIsa('avx2'),
+    cpuIsa('portable'),
+    { name: 'cpu-naive', tolerance: FP32_TOLERANCE, run: withOptions({ device: 'cpu', algorithm: 'naive' }) },
+    gpu('cuda-fp32 (3xTF32)', FP32_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp32' })),
+    gpu('cuda-tf32', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'tf32' }), 'tf32'),
+    gpu('cuda-bf16', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16' }), 'bfloat16'),
+    gpu('cuda-fp16', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp16' }), 'float16'),
+    gpu('cuda-fp32 small tiles', FP32_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp32', tiles: 'small' })),
+    gpu('cuda-bf16 small tiles', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16', tiles: 'small' }), 'bfloat16'),
+    gpu('cuda-fp32 DeviceTensors', FP32_TOLERANCE, viaDeviceTensors('float32')),
+    // bf16 tensors round x and y themselves, then the normalised rows again: the reference does both.
+    { ...gpu('cuda-bf16 DeviceTensors', LOW_PRECISION_TOLERANCE, viaDeviceTensors('bfloat16'), 'bfloat16'), inputRounding: 'bfloat16' },
+  ];
 }

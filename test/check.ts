@@ -3,8 +3,7 @@ import * as assert from 'uvu/assert';
 
 import type { ContrastiveLossResult } from '../lib/types.js';
 import { relativeError, type ReferenceResult } from '../bench/reference.js';
-
-export const FP32_TOLERANCE = { loss: 1e-5, gradient: 1e-4 };
+import { FP32_TOLERANCE, type Tolerance } from './backends.js';
 
 function allFinite(values: ArrayLike<number>): boolean {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
@@ -16,7 +15,7 @@ export function assertMatchesReference(
   got: ContrastiveLossResult,
   want: ReferenceResult,
   context: string,
-  tolerance = FP32_TOLERANCE,
+  tolerance: Tolerance = FP32_TOLERANCE,
 ): void {
   assert.ok(Number.isFinite(got.loss), `${context}: loss is ${got.loss}`);
   assert.ok(allFinite(got.gradX) && allFinite(got.gradY), `${context}: non-finite gradient`);
@@ -35,15 +34,23 @@ export function assertMatchesReference(
     thetaError < tolerance.gradient,
     `${context}: gradLogScale ${got.gradLogScale} vs ${want.gradLogScale} (error ${thetaError})`,
   );
-  // Accuracy may differ only on rows whose positive is tied with the best negative to fp32 precision.
-  assert.ok(
-    Math.abs(got.accuracy.row - want.accuracy.row) <= want.nearTies.row + 1e-12,
-    `${context}: row accuracy ${got.accuracy.row} vs ${want.accuracy.row}`,
-  );
-  assert.ok(
-    Math.abs(got.accuracy.col - want.accuracy.col) <= want.nearTies.col + 1e-12,
-    `${context}: column accuracy ${got.accuracy.col} vs ${want.accuracy.col}`,
-  );
+  // Accuracy may differ only on rows whose positive is tied with the best negative to the backend's
+  // precision (the reference counts those near-ties at fp32 precision; 16-bit products blur more).
+  if (tolerance === FP32_TOLERANCE) {
+    assert.ok(
+      Math.abs(got.accuracy.row - want.accuracy.row) <= want.nearTies.row + 1e-12,
+      `${context}: row accuracy ${got.accuracy.row} vs ${want.accuracy.row}`,
+    );
+    assert.ok(
+      Math.abs(got.accuracy.col - want.accuracy.col) <= want.nearTies.col + 1e-12,
+      `${context}: column accuracy ${got.accuracy.col} vs ${want.accuracy.col}`,
+    );
+  } else {
+    assert.ok(
+      Math.abs(got.accuracy.row - want.accuracy.row) <= 0.1 && Math.abs(got.accuracy.col - want.accuracy.col) <= 0.1,
+      `${context}: accuracy ${JSON.stringify(got.accuracy)} vs ${JSON.stringify(want.accuracy)}`,
+    );
+  }
   const scale = Math.max(1, Math.abs(want.meanLogSumExp));
   assert.ok(
     Math.abs(got.meanPositiveLogit - want.meanPositiveLogit) / scale < tolerance.loss &&

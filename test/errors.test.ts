@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
 
 const test = suite('bad input');
@@ -101,15 +102,29 @@ for (const c of cases) {
   });
 }
 
-test("device 'cuda' without a CUDA build: an error with a code, not a crash", async () => {
-  try {
-    await contrastiveLoss(x, y, { ...ok, device: 'cuda' });
-    assert.unreachable('no error');
-  } catch (error) {
-    assert.instance(error, Error);
-    assert.is((error as { code?: string }).code, 'ERR_CUDA_NOT_BUILT');
-    assert.match((error as Error).message, /device 'cuda'/);
-  }
+const cuda = backendInfo().cuda;
+if (cuda.available) {
+  test.skip("device 'cuda' without a usable GPU (skipped: this machine has one)", () => {});
+} else {
+  test(`device 'cuda' without a usable GPU: ${cuda.code}, saying why, not a crash`, async () => {
+    try {
+      await contrastiveLoss(x, y, { ...ok, device: 'cuda' });
+      assert.unreachable('no error');
+    } catch (error) {
+      assert.instance(error, Error);
+      assert.ok(['ERR_CUDA_NOT_BUILT', 'ERR_CUDA_NO_DEVICE'].includes((error as { code: string }).code));
+      assert.is((error as { code?: string }).code, cuda.code);
+      assert.match((error as Error).message, /^device 'cuda': .+/);
+    }
+  });
+  test("device 'auto' without a usable GPU runs on the CPU", async () => {
+    const r = await contrastiveLoss(x, y, { ...ok, device: 'auto' });
+    assert.is(r.device, 'cpu');
+  });
+}
+
+test("precision other than 'fp32' on device 'cpu' is a RangeError", () => {
+  assert.throws(() => contrastiveLossSync(x, y, { ...ok, device: 'cpu', precision: 'bf16' }), (e: Error) => e instanceof RangeError && /^precision: /.test(e.message));
 });
 
 test('a row of zeros is valid (u = 0) and gives finite results', () => {

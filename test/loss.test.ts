@@ -2,10 +2,9 @@
 // shapes that are not multiples of any tile or vector width, with every option of the loss.
 import { suite } from 'uvu';
 
-import { contrastiveLoss } from '../lib/loss.js';
 import type { ContrastiveLossOptions } from '../lib/types.js';
 import { alignedPairs, distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
-import { referenceContrastiveLoss, type ReferenceResult } from '../bench/reference.js';
+import { referenceContrastiveLoss, roundOperand, type OperandRounding, type ReferenceResult } from '../bench/reference.js';
 import { lossBackends } from './backends.js';
 import { assertMatchesReference } from './check.js';
 
@@ -57,8 +56,15 @@ for (const c of cases) {
   if (c.logScale !== undefined) options.logScale = c.logScale;
   if (c.symmetric !== undefined) options.symmetric = c.symmetric;
   if (c.shuffledTargets) options.targets = distinctTargets(c.rows, cols, seed + 2);
-  let reference: ReferenceResult | undefined;
-  const want = () => (reference ??= referenceContrastiveLoss(inputs.x, inputs.y, options));
+  const references = new Map<string, ReferenceResult>();
+  const want = (rounding?: OperandRounding, inputRounding?: OperandRounding) => {
+    const key = `${rounding ?? 'exact'}/${inputRounding ?? 'exact'}`;
+    if (!references.has(key)) {
+      const round = (m: Float32Array) => (inputRounding ? m.map((v) => roundOperand(v, inputRounding)) : m);
+      references.set(key, referenceContrastiveLoss(round(inputs.x), round(inputs.y), { ...options, rounding }));
+    }
+    return references.get(key)!;
+  };
 
   for (const backend of backends) {
     const name = `${c.name} [${backend.name}]`;
@@ -67,8 +73,8 @@ for (const c of cases) {
       continue;
     }
     test(name, async () => {
-      const got = await contrastiveLoss(inputs.x, inputs.y, { ...options, ...backend.options });
-      assertMatchesReference(got, want(), `${name}, seed ${seed}`);
+      const got = await backend.run(inputs.x, inputs.y, options);
+      assertMatchesReference(got, want(backend.rounding, backend.inputRounding), `${name}, seed ${seed}`, backend.tolerance);
     });
   }
 }

@@ -1,0 +1,158 @@
+// Device code shared by both passes: the block's tile geometry, staging of U and V through shared
+// memory, and the product S = U·Vᵀ of one BM×BN tile (fp32 accumulators in registers).
+//
+// FLOPs per tile: 2·BM·BN·D on tensor cores. Bytes: (BM + BN)·D elements read from global memory
+// (L2-resident for the block's next tiles), staged in chunks of depthChunk elements, double-buffered
+// with cp.async on sm_80+ (plain loads on Turing).
+#pragma once
+
+#include <stdint.h>
+
+#include "launch_plan.h"
+#include "operand_types.cuh"
+
+namespace infonce::cuda {
+
+struct LargeTiles {
+  static constexpr TileShape shape = kLargeTiles;
+};
+struct SmallTiles {
+  static constexpr TileShape shape = kSmallTiles;
+};
+
+template <class Shape>
+struct Tile {
+  static constexpr int BM = Shape::shape.rows;
+  static constexpr int BN = Shape::shape.cols;
+  static constexpr int warpRows = Shape::shape.warpRows;
+  static constexpr int warpCols = Shape::shape.warpCols;
+  static constexpr int depthChunk = Shape::shape.depthChunk;
+  static constexpr int threads = 32 * warpRows * warpCols;
+  static constexpr int warpTileRows = BM / warpRows;  // rows of S one warp computes
+  static constexpr int warpTileCols = BN / warpCols;
+  static constexpr int fragmentRows = warpTileRows / 16;  // m16 fragments per warp
+  static constexpr int fragmentCols = warpTileCols / 8;   // n8 fragments per warp
+};
+
+// Where the accumulators of this thread sit in the tile: acc[m][n][2·half + q] is the logit at
+// (row(m, half), col(n, q)) of the tile.
+template <class Shape>
+struct ThreadCoordinates {
+  int warp, lane, g, t, warpRow, warpCol;
+  __device__ ThreadCoordinates() {
+    warp = threadIdx.x >> 5;
+    lane = threadIdx.x & 31;
+    g = lane >> 2;
+    t = lane & 3;
+    warpRow = warp / Tile<Shape>::warpCols;
+    warpCol = warp % Tile<Shape>::warpCols;
+  }
+  __device__ int row(int m, int half) const { return warpRow * Tile<Shape>::warpTileRows + m * 16 + g + 8 * half; }
+  __device__ int col(int n, int q) const { return warpCol * Tile<Shape>::warpTileCols + n * 8 + 2 * t + q; }
+};
+
+// 16 bytes from global to shared memory: asynchronous on sm_80+ (overlaps the next chunk's load
+// with this chunk's products), a plain copy before.
+__device__ __forceinline__ void copy16(void* shared, const void* global) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(address), "l"(global));
+#else
+  *reinterpret_cast<uint4*>(shared) = *reinterpret_cast<const uint4*>(global);
+#endif
+}
+__device__ __forceinline__ void copyCommit() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int Pending>
+__device__ __forceinline__ void copyWait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(Pending));
+#endif
+}
+
+// rows × cols elements from a row-major global matrix (leading dimension ld) into shared memory
+// (leading dimension sharedLd), by all threads of the block. cols·sizeof(T) is a multiple of 16.
+template <typename T, int Threads>
+__device__ __forceinline__ void stageBlock(T* shared, int sharedLd, const T* global, int64_t ld, int rows, int cols) {
+  constexpr int perVector = 16 / sizeof(T);
+  const int vectorsPerRow = cols / perVector;
+  for (int v = threadIdx.x; v < rows * vectorsPerRow; v += Threads) {
+    const int r = v / vectorsPerRow, c = (v % vectorsPerRow) * perVector;
+    copy16(shared + r * sharedLd + c, global + r * ld + c);
+  }
+}
+
+// acc = U[row0 : row0+BM] · V[col0 : col0+BN]ᵀ over the padded depth. `stage` holds two buffers of
+// (BM + BN) rows × (depthChunk + pad) elements. Ends with a barrier: the caller may reuse `stage`.
+template <class Op, class Shape>
+__device__ void logitTile(float (&acc)[Tile<Shape>::fragmentRows][Tile<Shape>::fragmentCols][4],
+                          const typename Op::Element* u, const typename Op::Element* v, int64_t paddedDim,
+                          int64_t row0, int64_t col0, typename Op::Element* stage) {
+  using T = typename Op::Element;
+  using Geometry = Tile<Shape>;
+  constexpr int ld = Geometry::depthChunk + Op::pad;
+  constexpr int bufferElements = (Geometry::BM + Geometry::BN) * ld;
+  const ThreadCoordinates<Shape> at;
+#pragma unroll
+  for (int m = 0; m < Geometry::fragmentRows; ++m)
+#pragma unroll
+    for (int n = 0; n < Geometry::fragmentCols; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[m][n][e] = 0.0f;
+
+  const T* uTile = u + row0 * paddedDim;
+  const T* vTile = v + col0 * paddedDim;
+  const int chunks = static_cast<int>(paddedDim / Geometry::depthChunk);
+  auto load = [&](int chunk, int buffer) {
+    T* a = stage + buffer * bufferElements;
+    T* b = a + Geometry::BM * ld;
+    const int64_t k0 = int64_t(chunk) * Geometry::depthChunk;
+    stageBlock<T, Geometry::threads>(a, ld, uTile + k0, paddedDim, Geometry::BM, Geometry::depthChunk);
+    stageBlock<T, Geometry::threads>(b, ld, vTile + k0, paddedDim, Geometry::BN, Geometry::depthChunk);
+    copyCommit();
+  };
+
+  load(0, 0);
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    if (chunk + 1 < chunks) {
+      load(chunk + 1, (chunk + 1) & 1);
+      copyWait<1>();
+    } else {
+      copyWait<0>();
+    }
+    __syncthreads();
+    const T* a = stage + (chunk & 1) * bufferElements;
+    const T* b = a + Geometry::BM * ld;
+#pragma unroll
+    for (int k = 0; k < Geometry::depthChunk; k += Op::kStep) {
+      uint32_t fa[Geometry::fragmentRows][4], fb[Geometry::fragmentCols][2];
+#pragma unroll
+      for (int m = 0; m < Geometry::fragmentRows; ++m)
+        Op::loadA(fa[m], a, ld, at.warpRow * Geometry::warpTileRows + m * 16, k);
+#pragma unroll
+      for (int n = 0; n < Geometry::fragmentCols; ++n)
+        Op::loadB(fb[n], b, ld, at.warpCol * Geometry::warpTileCols + n * 8, k);
+#pragma unroll
+      for (int m = 0; m < Geometry::fragmentRows; ++m)
+#pragma unroll
+        for (int n = 0; n < Geometry::fragmentCols; ++n) Op::mma(acc[m][n], fa[m], fb[n]);
+    }
+    __syncthreads();
+  }
+}
+
+// Merges a partial (tileMax, tileSum relative to tileMax) into a running log-sum-exp state.
+__device__ __forceinline__ void mergeLogSumExp(float& max, double& sum, float tileMax, double tileSum) {
+  if (!(tileMax > -INFINITY)) return;
+  if (tileMax <= max) {
+    sum += tileSum * exp(double(tileMax) - double(max));
+  } else {
+    sum = sum * exp(double(max) - double(tileMax)) + tileSum;
+    max = tileMax;
+  }
+}
+
+}  // namespace infonce::cuda

@@ -1,0 +1,262 @@
+#include "loss.h"
+
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "failure.h"
+#include "loss_kernels.h"
+#include "rows.h"
+
+namespace infonce::cuda {
+namespace {
+
+class Stream {
+ public:
+  Stream() { check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "creating a stream"); }
+  ~Stream() { cudaStreamDestroy(stream_); }
+  operator cudaStream_t() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+size_t bytesOf(InfonceDtype dtype) { return dtype == INFONCE_DTYPE_FLOAT32 ? 4 : 2; }
+
+// The input on the device: the caller's pointer, or an uploaded copy of a host Float32Array.
+const void* onDevice(const InfonceCudaMatrix& m, int64_t rows, int64_t dim, DeviceBuffer& copy, const char* name,
+                     cudaStream_t stream) {
+  if (m.onDevice) return m.data;
+  copy = DeviceBuffer(sizeof(float) * rows * dim, name, stream);
+  check(cudaMemcpyAsync(copy.as<void>(), m.data, sizeof(float) * rows * dim, cudaMemcpyHostToDevice, stream),
+        "copying the inputs to the GPU");
+  return copy.as<void>();
+}
+
+[[noreturn]] void nonFinite(const char* name, const InfonceCudaMatrix& m, const void* device, int64_t row, int64_t dim,
+                            cudaStream_t stream) {
+  std::vector<float> values(dim);
+  if (m.onDevice) {
+    DeviceBuffer converted(sizeof(float) * dim, "reading a row", stream);
+    check(convertToFloat(static_cast<const char*>(device) + row * dim * bytesOf(m.dtype), m.dtype,
+                         converted.as<float>(), dim, stream),
+          "reading a row");
+    check(cudaMemcpyAsync(values.data(), converted.as<float>(), sizeof(float) * dim, cudaMemcpyDeviceToHost, stream),
+          "reading a row");
+    check(cudaStreamSynchronize(stream), "reading a row");
+  } else {
+    const float* host = static_cast<const float*>(m.data) + row * dim;
+    values.assign(host, host + dim);
+  }
+  int64_t column = 0;
+  while (column < dim && std::isfinite(values[column])) ++column;
+  const float v = column < dim ? values[column] : NAN;
+  throw Failure(INFONCE_CUDA_INVALID, std::string(name) + ": expected finite values, got " +
+                                          (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) + " at row " +
+                                          std::to_string(row) + ", column " + std::to_string(column));
+}
+
+template <class Op, class Shape>
+void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtype operandType,
+         InfonceCudaLossResult& result) {
+  using T = typename Op::Element;
+  const int64_t M = a.rows, N = a.cols, D = a.dim;
+  int statisticsBlocks = 0, gradientBlocks = 0;
+  check(statisticsOccupancy<Op, Shape>(&statisticsBlocks), "querying the occupancy of the statistics pass");
+  check(gradientOccupancy<Op, Shape>(&gradientBlocks), "querying the occupancy of the gradient pass");
+  const int perMultiprocessor = std::max(1, std::min(statisticsBlocks, gradientBlocks));
+
+  // Replicas of the accumulators let several steps share a launch when the tiles are few; each
+  // costs (M + N)·D floats, so take at most 4 and at most a quarter of the free memory.
+  size_t free = 0, total = 0;
+  check(cudaMemGetInfo(&free, &total), "reading the free GPU memory");
+  const int64_t paddedRows = (M + Shape::shape.rows - 1) / Shape::shape.rows * Shape::shape.rows;
+  const int64_t paddedCols = (N + Shape::shape.cols - 1) / Shape::shape.cols * Shape::shape.cols;
+  const int64_t paddedDim = (D + 63) / 64 * 64;
+  const double replicaBytes = 4.0 * double(paddedRows + paddedCols) * double(paddedDim) + 12.0 * double(M + N);
+  const int memoryReplicas = static_cast<int>(std::min(4.0, std::max(1.0, 0.25 * double(free) / replicaBytes)));
+  const LaunchPlan plan =
+      planLaunch(M, N, D, Shape::shape, device.multiProcessorCount * perMultiprocessor, memoryReplicas);
+  const int P = plan.replicas;
+
+  Stream stream;
+  DeviceBuffer xCopy, yCopy;
+  const void* x = onDevice(a.x, M, D, xCopy, "the queries", stream);
+  const void* y = onDevice(a.y, N, D, yCopy, "the documents", stream);
+  const InfonceDtype xType = a.x.onDevice ? a.x.dtype : INFONCE_DTYPE_FLOAT32;
+  const InfonceDtype yType = a.y.onDevice ? a.y.dtype : INFONCE_DTYPE_FLOAT32;
+
+  DeviceBuffer u(sizeof(T) * plan.paddedRows * plan.paddedDim, "the normalised queries", stream);
+  DeviceBuffer v(sizeof(T) * plan.paddedCols * plan.paddedDim, "the normalised documents", stream);
+  DeviceBuffer normX(sizeof(double) * M, "norms", stream), normY(sizeof(double) * N, "norms", stream);
+  DeviceBuffer badRows(2 * sizeof(unsigned long long), "checks", stream);
+  check(cudaMemsetAsync(badRows.as<void>(), 0xff, 2 * sizeof(unsigned long long), stream), "clearing the checks");
+  check(normalizeRows(x, xType, M, D, u.as<void>(), operandType, plan.paddedRows, plan.paddedDim, normX.as<double>(),
+                      badRows.as<unsigned long long>(), stream),
+        "normalising the queries");
+  check(normalizeRows(y, yType, N, D, v.as<void>(), operandType, plan.paddedCols, plan.paddedDim, normY.as<double>(),
+                      badRows.as<unsigned long long>() + 1, stream),
+        "normalising the documents");
+  unsigned long long bad[2];
+  check(cudaMemcpyAsync(bad, badRows.as<void>(), sizeof bad, cudaMemcpyDeviceToHost, stream), "reading the checks");
+  check(cudaStreamSynchronize(stream), "normalising the inputs");
+  if (bad[0] != ~0ull) nonFinite("x", a.x, x, static_cast<int64_t>(bad[0]), D, stream);
+  if (bad[1] != ~0ull) nonFinite("y", a.y, y, static_cast<int64_t>(bad[1]), D, stream);
+
+  DeviceBuffer targets(sizeof(int32_t) * M, "the targets", stream);
+  if (a.targets)
+    check(cudaMemcpyAsync(targets.as<void>(), a.targets, sizeof(int32_t) * M, cudaMemcpyHostToDevice, stream),
+          "copying the targets");
+  else
+    check(identityTargets(targets.as<int32_t>(), M, stream), "writing the targets");
+  const double rowWeight = (a.symmetric ? 0.5 : 1.0) / double(M);
+  const double columnWeight = a.symmetric ? 0.5 / double(M) : 0.0;
+  DeviceBuffer columnWeights(sizeof(float) * N, "the column weights", stream);
+  check(cudaMemsetAsync(columnWeights.as<void>(), 0, sizeof(float) * N, stream), "clearing the column weights");
+  check(markTargets(targets.as<int32_t>(), M, columnWeights.as<float>(), float(columnWeight), stream),
+        "marking the target columns");
+
+  DeviceBuffer rowMax(sizeof(float) * P * M, "row statistics", stream), rowSum(sizeof(double) * P * M, "row statistics", stream);
+  DeviceBuffer colMax(sizeof(float) * P * N, "column statistics", stream), colSum(sizeof(double) * P * N, "column statistics", stream);
+  DeviceBuffer positive(sizeof(float) * M, "the positives", stream);
+  check(fill(rowMax.as<float>(), P * M, -INFINITY, stream), "clearing the statistics");
+  check(fill(colMax.as<float>(), P * N, -INFINITY, stream), "clearing the statistics");
+  check(cudaMemsetAsync(rowSum.as<void>(), 0, sizeof(double) * P * M, stream), "clearing the statistics");
+  check(cudaMemsetAsync(colSum.as<void>(), 0, sizeof(double) * P * N, stream), "clearing the statistics");
+
+  LossParams<T> params{};
+  params.u = u.as<T>();
+  params.v = v.as<T>();
+  params.rows = M;
+  params.cols = N;
+  params.plan = plan;
+  params.targets = targets.as<int32_t>();
+  params.columnWeight = columnWeights.as<float>();
+  params.scale = static_cast<float>(std::exp(a.logScale));
+  params.rowWeight = static_cast<float>(rowWeight);
+  params.symmetric = a.symmetric;
+  params.rowMax = rowMax.as<float>();
+  params.rowSum = rowSum.as<double>();
+  params.colMax = colMax.as<float>();
+  params.colSum = colSum.as<double>();
+  params.positive = positive.as<float>();
+  for (int launch = 0; launch < plan.launches; ++launch)
+    check(launchStatistics<Op, Shape>(params, launch, stream), "launching the statistics pass");
+
+  DeviceBuffer rowMaxMerged(sizeof(float) * M, "row statistics", stream), rowLogSum(sizeof(float) * M, "row statistics", stream);
+  DeviceBuffer rowLse(sizeof(double) * M, "row statistics", stream);
+  DeviceBuffer colMaxMerged(sizeof(float) * N, "column statistics", stream), colLogSum(sizeof(float) * N, "column statistics", stream);
+  DeviceBuffer colLse(sizeof(double) * N, "column statistics", stream);
+  check(mergeStatistics(rowMax.as<float>(), rowSum.as<double>(), P, M, rowMaxMerged.as<float>(), rowLogSum.as<float>(),
+                        rowLse.as<double>(), stream),
+        "merging the row statistics");
+  check(mergeStatistics(colMax.as<float>(), colSum.as<double>(), P, N, colMaxMerged.as<float>(), colLogSum.as<float>(),
+                        colLse.as<double>(), stream),
+        "merging the column statistics");
+  DeviceBuffer terms(sizeof(double) * 7, "the loss terms", stream);
+  check(lossTerms(targets.as<int32_t>(), positive.as<float>(), rowLse.as<double>(), colLse.as<double>(),
+                  rowMaxMerged.as<float>(), colMaxMerged.as<float>(), M, terms.as<double>(), stream),
+        "summing the loss");
+
+  DeviceBuffer gradU(sizeof(float) * P * plan.paddedRows * plan.paddedDim, "dL/du", stream);
+  DeviceBuffer gradV(sizeof(float) * P * plan.paddedCols * plan.paddedDim, "dL/dv", stream);
+  DeviceBuffer partials(sizeof(double) * plan.launches * plan.blocksPerLaunch(), "dθ partials", stream);
+  check(cudaMemsetAsync(gradU.as<void>(), 0, sizeof(float) * P * plan.paddedRows * plan.paddedDim, stream),
+        "clearing dL/du");
+  check(cudaMemsetAsync(gradV.as<void>(), 0, sizeof(float) * P * plan.paddedCols * plan.paddedDim, stream),
+        "clearing dL/dv");
+  check(cudaMemsetAsync(partials.as<void>(), 0, sizeof(double) * plan.launches * plan.blocksPerLaunch(), stream),
+        "clearing dθ");
+  params.rowMaxMerged = rowMaxMerged.as<float>();
+  params.rowLogSum = rowLogSum.as<float>();
+  params.rowLse = rowLse.as<double>();
+  params.colMaxMerged = colMaxMerged.as<float>();
+  params.colLogSum = colLogSum.as<float>();
+  params.colLse = colLse.as<double>();
+  params.gradU = gradU.as<float>();
+  params.gradV = gradV.as<float>();
+  params.logScalePartials = partials.as<double>();
+  for (int launch = 0; launch < plan.launches; ++launch)
+    check(launchGradients<Op, Shape>(params, launch, stream), "launching the gradient pass");
+  check(sumDoubles(partials.as<double>(), int64_t(plan.launches) * plan.blocksPerLaunch(), terms.as<double>() + 6,
+                   stream),
+        "summing dθ");
+
+  DeviceBuffer gradXDevice, gradYDevice;
+  float* gradX = a.gradX;
+  float* gradY = a.gradY;
+  if (!a.gradOnDevice) {
+    gradXDevice = DeviceBuffer(sizeof(float) * M * D, "dL/dx", stream);
+    gradYDevice = DeviceBuffer(sizeof(float) * N * D, "dL/dy", stream);
+    gradX = gradXDevice.as<float>();
+    gradY = gradYDevice.as<float>();
+  }
+  check(normalizationBackward(gradU.as<float>(), P, plan.paddedRows, plan.paddedDim, x, xType, normX.as<double>(), M,
+                              D, gradX, stream),
+        "the normalisation backward of x");
+  check(normalizationBackward(gradV.as<float>(), P, plan.paddedCols, plan.paddedDim, y, yType, normY.as<double>(), N,
+                              D, gradY, stream),
+        "the normalisation backward of y");
+  if (!a.gradOnDevice) {
+    check(cudaMemcpyAsync(a.gradX, gradX, sizeof(float) * M * D, cudaMemcpyDeviceToHost, stream), "copying dL/dx");
+    check(cudaMemcpyAsync(a.gradY, gradY, sizeof(float) * N * D, cudaMemcpyDeviceToHost, stream), "copying dL/dy");
+  }
+  double sums[7];
+  check(cudaMemcpyAsync(sums, terms.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream), "copying the loss");
+  check(cudaStreamSynchronize(stream), "running the loss");
+
+  const double m = double(M);
+  result.loss = a.symmetric ? 0.5 * (sums[0] + sums[1]) / m : sums[0] / m;
+  result.accuracyRow = sums[2] / m;
+  result.accuracyCol = sums[3] / m;
+  result.meanPositiveLogit = sums[4] / m;
+  result.meanRowLogSumExp = sums[5] / m;
+  result.gradLogScale = sums[6];
+}
+
+template <class Op>
+void runOperand(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtype operandType,
+                InfonceCudaLossResult& result) {
+  const int bytes = static_cast<int>(sizeof(typename Op::Element));
+  const int64_t large = std::max(statisticsSharedBytes(kLargeTiles, bytes), gradientSharedBytes(kLargeTiles, bytes));
+  const int64_t small = std::max(statisticsSharedBytes(kSmallTiles, bytes), gradientSharedBytes(kSmallTiles, bytes));
+  if (!a.forceSmallTiles && device.major >= 8 && int64_t(device.sharedMemPerBlockOptin) >= large)
+    return run<Op, LargeTiles>(a, device, operandType, result);
+  if (int64_t(device.sharedMemPerBlockOptin) >= small) return run<Op, SmallTiles>(a, device, operandType, result);
+  throw Failure(INFONCE_CUDA_LAUNCH, std::string(device.name) + " has " +
+                                        std::to_string(device.sharedMemPerBlockOptin) +
+                                        " bytes of shared memory a block; the loss needs " + std::to_string(small));
+}
+
+}  // namespace
+
+void keepPoolMemory(int device) {
+  static std::mutex mutex;
+  static std::vector<bool> done;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (device < static_cast<int>(done.size()) && done[device]) return;
+  if (device >= static_cast<int>(done.size())) done.resize(device + 1, false);
+  cudaMemPool_t pool;
+  if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+    uint64_t keep = UINT64_MAX;
+    cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+  }
+  (void)cudaGetLastError();
+  done[device] = true;
+}
+
+void contrastiveLoss(const InfonceCudaLossArgs& a, InfonceCudaLossResult& result) {
+  check(cudaSetDevice(a.device), "selecting the GPU");
+  keepPoolMemory(a.device);
+  cudaDeviceProp device;
+  check(cudaGetDeviceProperties(&device, a.device), "reading the GPU's properties");
+  switch (a.precision) {
+    case INFONCE_PRECISION_BF16: return runOperand<Bf16Operand>(a, device, INFONCE_DTYPE_BFLOAT16, result);
+    case INFONCE_PRECISION_FP16: return runOperand<Fp16Operand>(a, device, INFONCE_DTYPE_FLOAT16, result);
+    case INFONCE_PRECISION_TF32: return runOperand<Tf32x1Operand>(a, device, INFONCE_DTYPE_FLOAT32, result);
+    default: return runOperand<Tf32x3Operand>(a, device, INFONCE_DTYPE_FLOAT32, result);
+  }
+}
+
+}  // namespace infonce::cuda

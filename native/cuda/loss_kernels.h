@@ -1,0 +1,32 @@
+// Host-side declarations of the kernels' launchers, instantiated for every operand type and tile
+// shape in statistics_pass.cu, gradient_pass.cu (the two passes) and rows.cu (row-wise helpers).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include "loss_params.cuh"
+#include "logit_tile.cuh"
+#include "operand_types.cuh"
+
+namespace infonce::cuda {
+
+#define INFONCE_FOR_EACH_KERNEL(X) \
+  X(Bf16Operand, LargeTiles)       \
+  X(Bf16Operand, SmallTiles)       \
+  X(Fp16Operand, LargeTiles)       \
+  X(Fp16Operand, SmallTiles)       \
+  X(Tf32x1Operand, LargeTiles)     \
+  X(Tf32x1Operand, SmallTiles)     \
+  X(Tf32x3Operand, LargeTiles)     \
+  X(Tf32x3Operand, SmallTiles)
+
+template <class Op, class Shape>
+cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream);
+template <class Op, class Shape>
+cudaError_t statisticsOccupancy(int* blocksPerMultiprocessor);
+template <class Op, class Shape>
+cudaError_t launchGradients(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream);
+template <class Op, class Shape>
+cudaError_t gradientOccupancy(int* blocksPerMultiprocessor);
+
+}  // namespace infonce::cuda

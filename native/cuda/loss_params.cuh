@@ -1,0 +1,42 @@
+// The arguments of the two passes: device pointers and the launch plan, passed by value.
+#pragma once
+
+#include <stdint.h>
+
+#include "launch_plan.h"
+
+namespace infonce::cuda {
+
+template <typename T>
+struct LossParams {
+  const T* u;  // normalised queries, paddedRows × paddedDim (zero padding)
+  const T* v;  // normalised documents, paddedCols × paddedDim
+  int64_t rows, cols;
+  LaunchPlan plan;
+  const int32_t* targets;         // rows entries
+  const float* columnWeight;      // w_c / M for target columns, 0 elsewhere (cols entries)
+  float scale;                    // s = exp(θ)
+  float rowWeight;                // w_r / M
+  int symmetric;
+
+  // Pass 1 writes (one replica per concurrent step): running max and Σ exp(S − max).
+  float* rowMax;      // replicas × rows
+  double* rowSum;
+  float* colMax;      // replicas × cols
+  double* colSum;
+  float* positive;    // rows: S_{i,t(i)}
+
+  // Pass 2 reads the merged statistics...
+  const float* rowMaxMerged;
+  const float* rowLogSum;     // log Σ, beside the max: (S − max) − logΣ keeps P ≈ 1 exact
+  const double* rowLse;       // max + logΣ in double, for the positives' expm1
+  const float* colMaxMerged;
+  const float* colLogSum;
+  const double* colLse;
+  // ...and accumulates, one replica per concurrent step:
+  float* gradU;               // replicas × paddedRows × paddedDim: dL/du
+  float* gradV;               // replicas × paddedCols × paddedDim
+  double* logScalePartials;   // launches × blocksPerLaunch: Σ G·S of each block
+};
+
+}  // namespace infonce::cuda

@@ -1,0 +1,145 @@
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "infonce_cuda.h"
+
+namespace infonce {
+namespace {
+
+std::mutex mutex;
+std::string preferredPath;
+const InfonceCudaApi* api = nullptr;
+
+// The folder of the addon (this code is linked into it): infonce_cuda.so is built next to it.
+std::string addonFolder() {
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&setCudaLibraryPath), &info) && info.dli_fname) {
+    std::string path = info.dli_fname;
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+  }
+  return ".";
+}
+
+bool fileExists(const std::string& path) { return !path.empty() && access(path.c_str(), R_OK) == 0; }
+
+CudaAvailability probe() {
+  CudaAvailability a;
+  std::vector<std::string> candidates;
+  if (!preferredPath.empty()) candidates.push_back(preferredPath);
+  if (const char* env = std::getenv("INFONCE_CUDA_LIBRARY")) candidates.push_back(env);
+  candidates.push_back(addonFolder() + "/infonce_cuda.so");
+  std::string tried;
+  for (const std::string& c : candidates) {
+    tried += (tried.empty() ? "" : ", ") + c;
+    if (fileExists(c)) {
+      a.library = c;
+      break;
+    }
+  }
+  if (a.library.empty()) {
+    a.code = ErrorCode::CudaNotBuilt;
+    a.reason = "this installation of infonce has no CUDA backend (looked for " + tried +
+               "); install the CUDA package for your platform, or build from source with nvcc on PATH";
+    return a;
+  }
+  void* handle = dlopen(a.library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    a.code = ErrorCode::CudaUnavailable;
+    a.reason = std::string("the CUDA backend ") + a.library + " could not be loaded: " + dlerror();
+    return a;
+  }
+  using Entry = const InfonceCudaApi* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, "infonce_cuda_api"));
+  const InfonceCudaApi* table = entry ? entry() : nullptr;
+  if (!table || table->abiVersion != INFONCE_CUDA_ABI_VERSION) {
+    a.code = ErrorCode::CudaUnavailable;
+    a.reason = "the CUDA backend " + a.library + " belongs to another version of infonce (interface " +
+               std::to_string(table ? table->abiVersion : -1) + ", expected " +
+               std::to_string(INFONCE_CUDA_ABI_VERSION) + ")";
+    return a;
+  }
+  char error[512] = "";
+  const InfonceCudaStatus status = table->deviceCount(&a.devices, error, sizeof error);
+  if (status != INFONCE_CUDA_OK) {
+    a.code = ErrorCode::CudaNoDevice;
+    a.reason = error;
+    return a;
+  }
+  api = table;
+  a.available = true;
+  a.reason.clear();
+  return a;
+}
+
+}  // namespace
+
+void setCudaLibraryPath(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mutex);
+  preferredPath = path;
+}
+
+const CudaAvailability& cudaAvailability() {
+  static CudaAvailability* availability = nullptr;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (!availability) availability = new CudaAvailability(probe());  // once per process, never freed
+  return *availability;
+}
+
+const InfonceCudaApi& cudaApi() {
+  const CudaAvailability& a = cudaAvailability();
+  if (!a.available) throw Error(a.code, "device 'cuda': " + a.reason);
+  return *api;
+}
+
+void throwCudaStatus(InfonceCudaStatus status, const char* message) {
+  switch (status) {
+    case INFONCE_CUDA_OK: return;
+    case INFONCE_CUDA_INVALID: throw Error(ErrorCode::InvalidArgument, message);
+    case INFONCE_CUDA_OUT_OF_MEMORY: throw Error(ErrorCode::CudaOutOfMemory, message);
+    case INFONCE_CUDA_NO_DEVICE:
+    case INFONCE_CUDA_NO_DRIVER: throw Error(ErrorCode::CudaNoDevice, message);
+    default: throw Error(ErrorCode::CudaLaunch, message);
+  }
+}
+
+void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossResult& result) {
+  const InfonceCudaApi& table = cudaApi();
+  validateProblem(p);
+  InfonceCudaLossArgs args{};
+  args.device = call.device;
+  args.x = {call.x.data, call.x.onDevice ? 1 : 0, call.x.dtype};
+  args.y = {call.y.data, call.y.onDevice ? 1 : 0, call.y.dtype};
+  args.targets = p.targets;
+  args.rows = p.rows;
+  args.cols = p.cols;
+  args.dim = p.dim;
+  args.logScale = p.logScale;
+  args.symmetric = p.symmetric ? 1 : 0;
+  switch (call.precision) {
+    case CudaPrecision::Tf32: args.precision = INFONCE_PRECISION_TF32; break;
+    case CudaPrecision::Bf16: args.precision = INFONCE_PRECISION_BF16; break;
+    case CudaPrecision::Fp16: args.precision = INFONCE_PRECISION_FP16; break;
+    default: args.precision = INFONCE_PRECISION_FP32;
+  }
+  args.gradX = result.gradX;
+  args.gradY = result.gradY;
+  args.gradOnDevice = call.gradOnDevice ? 1 : 0;
+  args.forceSmallTiles = call.forceSmallTiles ? 1 : 0;
+  InfonceCudaLossResult out{};
+  char error[1024] = "";
+  throwCudaStatus(table.contrastiveLoss(&args, &out, error, sizeof error), error);
+  result.loss = out.loss;
+  result.gradLogScale = out.gradLogScale;
+  result.accuracyRow = out.accuracyRow;
+  result.accuracyCol = out.accuracyCol;
+  result.meanPositiveLogit = out.meanPositiveLogit;
+  result.meanRowLogSumExp = out.meanRowLogSumExp;
+}
+
+}  // namespace infonce

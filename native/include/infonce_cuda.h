@@ -1,0 +1,54 @@
+// The CUDA backend as the addon sees it: found and opened on first use (dlopen), never linked, so
+// the addon loads on machines without CUDA. Nothing here needs a CUDA header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "infonce.h"
+#include "infonce_cuda_abi.h"
+
+namespace infonce {
+
+// Where to look for infonce_cuda.so before the default places (the folder of the addon, then
+// INFONCE_CUDA_LIBRARY). Set by the JavaScript loader when an optional CUDA package is installed.
+void setCudaLibraryPath(const std::string& path);
+
+struct CudaAvailability {
+  bool available = false;
+  ErrorCode code = ErrorCode::CudaNotBuilt;  // why not, when not available
+  std::string reason;
+  std::string library;  // the file that was (or would have been) opened
+  int devices = 0;
+};
+
+// Opens the backend and counts GPUs, once; later calls return the same answer. Never throws.
+const CudaAvailability& cudaAvailability();
+// The backend's table; throws Error with the reason when it is not available.
+const InfonceCudaApi& cudaApi();
+// Throws Error with the code matching `status` (InvalidArgument, CudaOutOfMemory, CudaLaunch, ...).
+void throwCudaStatus(InfonceCudaStatus status, const char* message);
+
+enum class CudaPrecision { Fp32, Tf32, Bf16, Fp16 };
+
+// A matrix for the GPU: host fp32 memory, or device memory of a DeviceTensor.
+struct CudaMatrix {
+  const void* data = nullptr;
+  bool onDevice = false;
+  InfonceDtype dtype = INFONCE_DTYPE_FLOAT32;
+};
+
+struct CudaLossCall {
+  int device = 0;
+  CudaMatrix x, y;
+  CudaPrecision precision = CudaPrecision::Fp32;
+  bool gradOnDevice = false;  // result.gradX/gradY point to device memory
+  bool forceSmallTiles = false;
+};
+
+// The loss on a GPU: the same problem and result as the CPU kernels (problem.x/y are ignored; the
+// matrices come from `call`). Throws Error.
+void contrastiveLossCuda(const LossProblem& problem, const CudaLossCall& call, LossResult& result);
+
+}  // namespace infonce

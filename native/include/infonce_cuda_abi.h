@@ -1,0 +1,99 @@
+/* The C interface between the CPU addon and the CUDA backend (infonce_cuda.so), which the addon
+ * opens with dlopen on the first request for a GPU. Plain C types only: the two sides may be built
+ * by different compilers, and a C++ exception must never cross this line. Every function returns an
+ * InfonceCudaStatus and, on failure, writes a message into `error` (at most `errorSize` bytes). */
+#ifndef INFONCE_CUDA_ABI_H
+#define INFONCE_CUDA_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INFONCE_CUDA_ABI_VERSION 1
+
+typedef enum {
+  INFONCE_CUDA_OK = 0,
+  INFONCE_CUDA_NO_DEVICE = 1,      /* the driver works but there is no usable GPU */
+  INFONCE_CUDA_NO_DRIVER = 2,      /* no driver, or a driver too old for this CUDA runtime */
+  INFONCE_CUDA_OUT_OF_MEMORY = 3,  /* a device allocation failed */
+  INFONCE_CUDA_LAUNCH = 4,         /* a kernel launch or another CUDA call failed */
+  INFONCE_CUDA_INVALID = 5,        /* an argument is out of range (e.g. non-finite input) */
+} InfonceCudaStatus;
+
+/* Element types of tensors and of the tensor-core operands. */
+typedef enum {
+  INFONCE_DTYPE_FLOAT32 = 0,
+  INFONCE_DTYPE_BFLOAT16 = 1,
+  INFONCE_DTYPE_FLOAT16 = 2,
+} InfonceDtype;
+
+/* How the products S = U·Vᵀ, G·V and Gᵀ·U are computed. Accumulation is always fp32. */
+typedef enum {
+  INFONCE_PRECISION_FP32 = 0,  /* fp32 inputs as 3xTF32 (big·big + big·small + small·big): fp32 accuracy */
+  INFONCE_PRECISION_TF32 = 1,  /* one TF32 product: 10-bit mantissas, ~3x faster than 3xTF32 */
+  INFONCE_PRECISION_BF16 = 2,  /* normalised rows rounded to bf16 */
+  INFONCE_PRECISION_FP16 = 3,  /* normalised rows rounded to fp16 (|u| ≤ 1, so no overflow) */
+} InfoncePrecision;
+
+typedef struct {
+  char name[256];
+  int major, minor;                /* compute capability */
+  int multiprocessors;
+  size_t totalMemory, freeMemory;
+  int driverVersion, runtimeVersion;  /* e.g. 13000 for 13.0 */
+} InfonceCudaDeviceInfo;
+
+/* A matrix argument: on the host (fp32 only) or already on the device (any dtype). */
+typedef struct {
+  const void* data;
+  int onDevice;
+  InfonceDtype dtype;
+} InfonceCudaMatrix;
+
+typedef struct {
+  int device;
+  InfonceCudaMatrix x, y;          /* rows × dim and cols × dim, row-major */
+  const int32_t* targets;          /* host memory, rows entries, or NULL for t(i) = i */
+  int64_t rows, cols, dim;
+  double logScale;
+  int symmetric;
+  InfoncePrecision precision;
+  float* gradX;                    /* fp32, rows × dim: host memory unless gradOnDevice */
+  float* gradY;                    /* fp32, cols × dim */
+  int gradOnDevice;
+  int forceSmallTiles;             /* tests: use the tile configuration of GPUs with 64 KiB of shared memory */
+} InfonceCudaLossArgs;
+
+typedef struct {
+  double loss, gradLogScale, accuracyRow, accuracyCol, meanPositiveLogit, meanRowLogSumExp;
+} InfonceCudaLossResult;
+
+typedef struct {
+  int abiVersion;
+  /* Counts the usable GPUs; fails with NO_DRIVER or NO_DEVICE and says why. */
+  InfonceCudaStatus (*deviceCount)(int* count, char* error, size_t errorSize);
+  InfonceCudaStatus (*deviceInfo)(int device, InfonceCudaDeviceInfo* info, char* error, size_t errorSize);
+  InfonceCudaStatus (*allocate)(int device, size_t bytes, void** pointer, char* error, size_t errorSize);
+  InfonceCudaStatus (*release)(int device, void* pointer, char* error, size_t errorSize);
+  /* fp32 host ⇄ device tensor of `dtype` (converted on the device). */
+  InfonceCudaStatus (*upload)(int device, void* destination, InfonceDtype dtype, const float* source, size_t count,
+                              char* error, size_t errorSize);
+  InfonceCudaStatus (*download)(int device, float* destination, const void* source, InfonceDtype dtype, size_t count,
+                                char* error, size_t errorSize);
+  InfonceCudaStatus (*contrastiveLoss)(const InfonceCudaLossArgs* args, InfonceCudaLossResult* result, char* error,
+                                       size_t errorSize);
+  /* Checks the emulated tensor-core product (the sm_75 path) against the real one on this GPU. */
+  InfonceCudaStatus (*selfTest)(int device, char* report, size_t reportSize);
+} InfonceCudaApi;
+
+/* The one exported symbol of infonce_cuda.so. */
+const InfonceCudaApi* infonce_cuda_api(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
