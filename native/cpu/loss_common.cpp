@@ -22,8 +22,6 @@ std::string number(int64_t v) { return std::to_string(v); }
 }  // namespace
 
 void validateProblem(const LossProblem& p) {
-  if (!p.x) invalid("x: expected a buffer, got none");
-  if (!p.y) invalid("y: expected a buffer, got none");
   if (p.rows < 1) invalid("rows: expected an integer >= 1, got " + number(p.rows));
   if (p.dim < 1) invalid("dim: expected an integer >= 1, got " + number(p.dim));
   if (p.cols < p.rows)
@@ -76,6 +74,7 @@ int64_t rowNorms(const float* m, int64_t begin, int64_t end, int64_t dim, double
 
 PreparedProblem prepareProblem(const LossProblem& p) {
   validateProblem(p);
+  if (!p.x || !p.y) throw Error(ErrorCode::Internal, "the CPU kernels need x and y in host memory");
   PreparedProblem prepared;
   prepared.threads = p.threads > 0 ? p.threads : defaultThreadCount();
   prepared.scale = std::exp(p.logScale);

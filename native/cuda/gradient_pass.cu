@@ -31,8 +31,10 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
   extern __shared__ __align__(16) unsigned char shared[];
   T* stage = reinterpret_cast<T*>(shared);
   T* gTile = reinterpret_cast<T*>(shared);        // [BM][ldG], after the logits are in registers
-  T* vChunk = gTile + BM * ldG;                    // [BN][ldChunk]: V rows of the tile, D chunk
-  T* uChunk = vChunk + BN * ldChunk;               // [BM][ldChunk]
+  // Then `buffers` × { V rows of the tile [BN][ldChunk], U rows [BM][ldChunk] } for one D chunk.
+  constexpr int buffers = gradientBuffers(Shape::shape, sizeof(T));
+  T* const chunkBuffers = gTile + BM * ldG;
+  constexpr int bufferElements = (BN + BM) * ldChunk;
   constexpr int64_t unionBytes = gradientSharedBytes(Shape::shape, sizeof(T)) - 8LL * Geometry::threads;
   double* reduction = reinterpret_cast<double*>(shared + unionBytes);
 
@@ -106,17 +108,44 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 
       const int productWarpRow = at.warp / productWarpCols, productWarpCol = at.warp % productWarpCols;
       const int productRow0 = productWarpRow * productRows, productCol0 = productWarpCol * 16;
-      for (int64_t d0 = 0; d0 < paddedDim; d0 += chunk) {
-        __syncthreads();  // G complete (first chunk); the previous chunk's operands consumed (others)
+      auto stageChunk = [&](int index, int buffer) {
+        T* vChunk = chunkBuffers + buffer * bufferElements;
+        T* uChunk = vChunk + BN * ldChunk;
+        const int64_t d0 = int64_t(index) * chunk;
         stageBlock<T, Geometry::threads>(vChunk, ldChunk, p.v + col0 * paddedDim + d0, paddedDim, BN, chunk);
         stageBlock<T, Geometry::threads>(uChunk, ldChunk, p.u + row0 * paddedDim + d0, paddedDim, BM, chunk);
         copyCommit();
-        copyWait<0>();
-        __syncthreads();
+      };
+      const int chunks = static_cast<int>(paddedDim / chunk);
+      stageChunk(0, 0);
+      for (int c = 0; c < chunks; ++c) {
+        const int buffer = buffers == 2 ? (c & 1) : 0;
+        if (buffers == 2 && c + 1 < chunks) {
+          stageChunk(c + 1, (c + 1) & 1);
+          copyWait<1>();
+        } else {
+          copyWait<0>();
+        }
+        __syncthreads();  // this chunk staged (and, the first time, G complete)
+        const T* vChunk = chunkBuffers + buffer * bufferElements;
+        const T* uChunk = vChunk + BN * ldChunk;
+        const int64_t d0 = int64_t(c) * chunk;
         // dU[rows of I][d0 : d0+chunk] += G · V_chunk   (k runs over the tile's columns j)
         // dV[rows of J][d0 : d0+chunk] += Gᵀ · U_chunk  (k runs over the tile's rows i)
 #pragma unroll
         for (int product = 0; product < 2; ++product) {
+          float* target = product == 0 ? gradU + row0 * paddedDim : gradV + col0 * paddedDim;
+          // The accumulated values are loaded before the products, so that their latency (L2 or
+          // memory) hides behind the tensor-core work instead of following it.
+          float2 previous[productFragments][2][2];
+#pragma unroll
+          for (int m = 0; m < productFragments; ++m)
+#pragma unroll
+            for (int h = 0; h < 2; ++h)
+#pragma unroll
+              for (int n = 0; n < 2; ++n)
+                previous[m][h][n] = *reinterpret_cast<const float2*>(
+                    target + (productRow0 + m * 16 + at.g + 8 * h) * paddedDim + d0 + productCol0 + n * 8 + 2 * at.t);
           float out[productFragments][2][4];
 #pragma unroll
           for (int m = 0; m < productFragments; ++m)
@@ -140,7 +169,6 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 #pragma unroll
               for (int n = 0; n < 2; ++n) Op::mma(out[m][n], fa[m], fb[n]);
           }
-          float* target = product == 0 ? gradU + row0 * paddedDim : gradV + col0 * paddedDim;
 #pragma unroll
           for (int m = 0; m < productFragments; ++m)
 #pragma unroll
@@ -148,14 +176,15 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
               const int r = productRow0 + m * 16 + at.g + 8 * h;
 #pragma unroll
               for (int n = 0; n < 2; ++n) {
-                float2* cell = reinterpret_cast<float2*>(target + r * paddedDim + d0 + productCol0 + n * 8 + 2 * at.t);
-                float2 value = *cell;
+                float2 value = previous[m][h][n];
                 value.x += out[m][n][2 * h] * productScale;
                 value.y += out[m][n][2 * h + 1] * productScale;
-                *cell = value;
+                *reinterpret_cast<float2*>(target + r * paddedDim + d0 + productCol0 + n * 8 + 2 * at.t) = value;
               }
             }
         }
+        __syncthreads();  // this buffer consumed before a later chunk is staged into it
+        if (buffers == 1 && c + 1 < chunks) stageChunk(c + 1, 0);
       }
       __syncthreads();  // the next tile's staging overwrites G and the chunks
     }

@@ -50,11 +50,20 @@ constexpr int64_t statisticsSharedBytes(const TileShape& t, int elementBytes) {
   const int64_t reductions = 3LL * 4 * (t.warpCols * t.rows + t.warpRows * t.cols);
   return stages + reductions;
 }
+// The G tile, and one or two buffers of (V, U) chunks: two (the next chunk loads while this one
+// multiplies) where that fits the 99 KiB a block gets on sm_86/89, one otherwise (fp32, large tiles).
+constexpr int64_t gTileBytes(const TileShape& t, int elementBytes) {
+  return int64_t(t.rows) * (t.cols + sharedPad(elementBytes)) * elementBytes;
+}
+constexpr int64_t chunkBufferBytes(const TileShape& t, int elementBytes) {
+  return int64_t(t.cols + t.rows) * (gradientChunk(t, elementBytes) + sharedPad(elementBytes)) * elementBytes;
+}
+constexpr int gradientBuffers(const TileShape& t, int elementBytes) {
+  return gTileBytes(t, elementBytes) + 2 * chunkBufferBytes(t, elementBytes) + 8LL * threadsOf(t) <= 101376 ? 2 : 1;
+}
 constexpr int64_t gradientSharedBytes(const TileShape& t, int elementBytes) {
   const int64_t stages = 2LL * (t.rows + t.cols) * (t.depthChunk + sharedPad(elementBytes)) * elementBytes;
-  const int pad = sharedPad(elementBytes);
-  const int chunk = gradientChunk(t, elementBytes);
-  const int64_t products = (int64_t(t.rows) * (t.cols + pad) + int64_t(t.cols + t.rows) * (chunk + pad)) * elementBytes;
+  const int64_t products = gTileBytes(t, elementBytes) + gradientBuffers(t, elementBytes) * chunkBufferBytes(t, elementBytes);
   const int64_t reduction = 8LL * threadsOf(t);
   return (stages > products ? stages : products) + reduction;
 }

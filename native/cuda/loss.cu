@@ -1,7 +1,10 @@
 #include "loss.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -23,6 +26,41 @@ class Stream {
 };
 
 size_t bytesOf(InfonceDtype dtype) { return dtype == INFONCE_DTYPE_FLOAT32 ? 4 : 2; }
+
+// With INFONCE_CUDA_PROFILE=1 in the environment, the time of each phase of a call (CUDA events on
+// its stream) goes to stderr: where a tuning effort should look.
+class Profile {
+ public:
+  explicit Profile(cudaStream_t stream) : stream_(stream), on_(std::getenv("INFONCE_CUDA_PROFILE") != nullptr) {
+    if (on_) mark("start");
+  }
+  ~Profile() {
+    for (auto& e : events_) cudaEventDestroy(e.second);
+  }
+  void mark(const char* name) {
+    if (!on_) return;
+    cudaEvent_t event;
+    if (cudaEventCreate(&event) != cudaSuccess) return;
+    cudaEventRecord(event, stream_);
+    events_.push_back({name, event});
+  }
+  void report(const LaunchPlan& plan) const {
+    if (!on_ || events_.size() < 2) return;
+    std::string line = "infonce cuda profile (" + std::to_string(plan.ranges) + " ranges, " +
+                       std::to_string(plan.replicas) + " replicas, " + std::to_string(plan.launches) + " launches):";
+    for (size_t k = 1; k < events_.size(); ++k) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, events_[k - 1].second, events_[k].second);
+      line += " " + std::string(events_[k].first) + " " + std::to_string(ms) + " ms;";
+    }
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+ private:
+  cudaStream_t stream_;
+  bool on_;
+  std::vector<std::pair<const char*, cudaEvent_t>> events_;
+};
 
 // The input on the device: the caller's pointer, or an uploaded copy of a host Float32Array.
 const void* onDevice(const InfonceCudaMatrix& m, int64_t rows, int64_t dim, DeviceBuffer& copy, const char* name,
@@ -81,6 +119,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int P = plan.replicas;
 
   Stream stream;
+  Profile profile(stream);
   DeviceBuffer xCopy, yCopy;
   const void* x = onDevice(a.x, M, D, xCopy, "the queries", stream);
   const void* y = onDevice(a.y, N, D, yCopy, "the documents", stream);
@@ -103,6 +142,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   check(cudaStreamSynchronize(stream), "normalising the inputs");
   if (bad[0] != ~0ull) nonFinite("x", a.x, x, static_cast<int64_t>(bad[0]), D, stream);
   if (bad[1] != ~0ull) nonFinite("y", a.y, y, static_cast<int64_t>(bad[1]), D, stream);
+  profile.mark("normalise");
 
   DeviceBuffer targets(sizeof(int32_t) * M, "the targets", stream);
   if (a.targets)
@@ -143,6 +183,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.positive = positive.as<float>();
   for (int launch = 0; launch < plan.launches; ++launch)
     check(launchStatistics<Op, Shape>(params, launch, stream), "launching the statistics pass");
+  profile.mark("statistics pass");
 
   DeviceBuffer rowMaxMerged(sizeof(float) * M, "row statistics", stream), rowLogSum(sizeof(float) * M, "row statistics", stream);
   DeviceBuffer rowLse(sizeof(double) * M, "row statistics", stream);
@@ -177,8 +218,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.gradU = gradU.as<float>();
   params.gradV = gradV.as<float>();
   params.logScalePartials = partials.as<double>();
+  profile.mark("merge and loss");
   for (int launch = 0; launch < plan.launches; ++launch)
     check(launchGradients<Op, Shape>(params, launch, stream), "launching the gradient pass");
+  profile.mark("gradient pass");
   check(sumDoubles(partials.as<double>(), int64_t(plan.launches) * plan.blocksPerLaunch(), terms.as<double>() + 6,
                    stream),
         "summing dθ");
@@ -204,7 +247,9 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   }
   double sums[7];
   check(cudaMemcpyAsync(sums, terms.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream), "copying the loss");
+  profile.mark("backward and copies");
   check(cudaStreamSynchronize(stream), "running the loss");
+  profile.report(plan);
 
   const double m = double(M);
   result.loss = a.symmetric ? 0.5 * (sums[0] + sums[1]) / m : sums[0] / m;

@@ -64,7 +64,8 @@ struct LossResult {
 };
 
 // Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes
-// consistent, inputs finite. Throws Error(InvalidArgument) naming the argument. Backends call it first.
+// and logScale in range. Throws Error(InvalidArgument) naming the argument. Backends call it first
+// (and check the inputs are finite as they read them).
 void validateProblem(const LossProblem& problem);
 
 // Both CPU kernels take a problem already shaped by the bindings and fill `result`; they throw Error.
