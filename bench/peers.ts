@@ -11,6 +11,8 @@ export interface PeerResult {
   flopsPerSecond: number;
   peakResidentBytes?: number;
   peakDeviceBytes?: number;
+  /** The BLAS kernels that ran (threadpoolctl), on the CPU. */
+  blas?: string[];
   torch: string;
   threads: number;
   gpu?: string;
@@ -20,6 +22,8 @@ export type PeerOutcome = PeerResult | { error: string; detail?: string };
 
 export interface PeerRequest {
   what: 'naive' | 'matmul';
+  /** For matmul on the CPU: PyTorch's or NumPy's (Debian's OpenBLAS). */
+  library?: 'torch' | 'numpy';
   rows: number;
   cols: number;
   dim: number;
@@ -60,9 +64,16 @@ export async function runPeer(request: PeerRequest): Promise<PeerOutcome> {
     `--dtype=${request.dtype}`,
     `--repeats=${request.repeats}`,
     `--threads=${request.threads}`,
+    `--library=${request.library ?? 'torch'}`,
   ];
+  // This workplace pins OpenBLAS to its Haswell kernels (OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE) for old
+  // builds' sake; a peer runs with the kernels OpenBLAS picks for this CPU, as a user's would. The
+  // threads are the bench's own.
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(request.threads), OPENBLAS_NUM_THREADS: String(request.threads) };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
   return new Promise((resolve) => {
-    const child = spawn(interpreter, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(interpreter, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stdout.on('data', (chunk) => (out += chunk));

@@ -93,7 +93,7 @@ LossCall parse(const Napi::CallbackInfo& info) {
     throwTypeError(env, "y: expected a Float32Array (cols × dim, row-major) or a DeviceTensor, got " + describe(info[1]));
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa", "precision", "tiles"});
+                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -124,6 +124,11 @@ LossCall parse(const Napi::CallbackInfo& info) {
   p.isa = isa == "avx512" ? CpuIsa::Avx512 : isa == "avx2" ? CpuIsa::Avx2 : isa == "portable" ? CpuIsa::Portable : CpuIsa::Auto;
   if (!cpuIsaSupported(p.isa)) throwRangeError(env, "isa: this CPU does not support '" + isa + "'");
   call.cuda.forceSmallTiles = options.optionalChoice("tiles", {"auto", "small"}).value_or("auto") == "small";
+  p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
+  p.gradientFilter = options.optionalNumber("gradientFilter").value_or(0.0);
+  if (!(p.gradientFilter >= 0 && p.gradientFilter < 1))
+    throwRangeError(env, "gradientFilter: expected a number in [0, 1) (a softmax probability below which a tile's "
+                         "gradient products are skipped; 0 is exact), got " + std::to_string(p.gradientFilter));
 
   // Where it runs. Device tensors need the GPU; 'auto' takes the GPU when one is usable.
   const bool anyTensor = call.cuda.x.onDevice || call.cuda.y.onDevice;
@@ -143,8 +148,9 @@ LossCall parse(const Napi::CallbackInfo& info) {
     }
     if (call.onGpu && call.algorithm == Algorithm::Naive)
       throwRangeError(env, "algorithm: 'naive' runs on the CPU only (use device 'cpu')");
-    if (!call.onGpu && device == "cpu" && precision != "fp32")
-      throwRangeError(env, "precision: '" + precision + "' is for the GPU; the CPU computes in 'fp32'");
+    if (!call.onGpu && device == "cpu" && precision != "fp32" && precision != "bf16")
+      throwRangeError(env, "precision: '" + precision + "' is for the GPU; the CPU computes in 'fp32' or 'bf16'");
+    p.precision = precision == "bf16" ? CpuPrecision::BFloat16 : CpuPrecision::Float32;
     call.cuda.precision = precision == "tf32"   ? CudaPrecision::Tf32
                           : precision == "bf16" ? CudaPrecision::Bf16
                           : precision == "fp16" ? CudaPrecision::Fp16
@@ -211,6 +217,13 @@ Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
   out.Set("meanPositiveLogit", r.meanPositiveLogit);
   out.Set("meanLogSumExp", r.meanRowLogSumExp);
   out.Set("device", call.onGpu ? "cuda" : "cpu");
+  if (!call.onGpu && call.algorithm == Algorithm::Fused) {
+    Napi::Object kernel = Napi::Object::New(env);
+    kernel.Set("logitsCached", r.logitsCached);
+    kernel.Set("tiles", double(r.tiles));
+    kernel.Set("tilesSkipped", double(r.tilesSkipped));
+    out.Set("kernel", kernel);
+  }
   return out;
 }
 

@@ -58,7 +58,8 @@ program
   .option('--repeats <n>', 'timed repetitions per kernel and size (the median is reported)', positiveInteger('--repeats'), 3)
   .option('--threads <n>', 'CPU worker threads (default: all hardware threads)', positiveInteger('--threads'))
   .option('--no-warmup', 'time the first call too (for sizes too large to run twice)')
-  .option('--no-peers', 'skip the PyTorch peers on the GPU')
+  .option('--no-peers', 'skip the PyTorch / NumPy peers')
+  .option('--filter <threshold>', 'CPU: also time the gradient filter at this threshold (random and trained-like inputs)', parseFloat)
   .option('--seed <n>', 'seed of the random inputs (default: a fresh one, printed)', positiveInteger('--seed'))
   .option('--json', 'print one JSON object per row instead of the table')
   .action(async (options) => {
@@ -82,21 +83,25 @@ program
       return;
     }
     if (options.device !== 'cpu') throw new InvalidArgumentError(`--device takes cpu or cuda, got '${options.device}'`);
-    const rows = await benchLoss({
+    const result = await benchLoss({
       sizes: options.sizes ?? [1024, 2048, 4096],
       dim: options.dim ?? 768,
       repeats: options.repeats,
       warmup: options.warmup,
       threads,
       seed,
+      peers: options.peers,
+      filter: options.filter,
       progress: progress.update,
     });
     progress.done();
     if (options.json) {
-      for (const row of rows) console.log(JSON.stringify({ machine: describeMachine(threads), seed, ...row }));
+      const machine = describeMachine(threads);
+      for (const row of result.rows) console.log(JSON.stringify({ machine, seed, ...row }));
+      for (const row of result.filter) console.log(JSON.stringify({ machine, seed, gradientFilter: row }));
     } else {
       console.log(`machine: ${describeMachine(threads)}; seed ${seed}`);
-      console.log(formatLossTable(rows));
+      console.log(formatLossTable(result));
     }
   });
 

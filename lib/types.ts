@@ -62,8 +62,24 @@ export interface ContrastiveLossOptions {
    * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
    */
   device?: Device;
-  /** GPU products. Default `'fp32'`, or the dtype of DeviceTensor inputs. With `device: 'cpu'`, only `'fp32'`. */
+  /**
+   * Operand precision of the products. Default `'fp32'`, or the dtype of DeviceTensor inputs. The CPU
+   * takes `'fp32'` and `'bf16'` (AVX512-BF16 dot products where the CPU has them, else bf16-rounded
+   * operands in fp32 products); the GPU all four.
+   */
   precision?: Precision;
+  /**
+   * CPU: bytes the fused kernel may spend keeping the logits S between its two passes, which skips
+   * their recompute (6·M·N·D FLOPs instead of 8). S needs about 4·M·N bytes. Default 1 GiB (the cache
+   * is on up to M = N ≈ 16,000); 0 turns it off.
+   */
+  memoryBudget?: number;
+  /**
+   * CPU: skip the dX/dY products of a tile whose largest softmax probability (M·|G|) is below this
+   * (as Cut Cross-Entropy does for vocabularies). Default 0: exact. Gains on trained batches, where
+   * most negatives have negligible probability; the loss and dθ stay exact.
+   */
+  gradientFilter?: number;
   /** Worker threads of the CPU kernel. Default: the hardware threads this process may use. */
   threads?: number;
   /** `'fused'` (default) never holds the M×N logits; `'naive'` materialises them (a baseline for benchmarks). */
@@ -94,4 +110,6 @@ export interface ContrastiveLossResult<G = Float32Array> {
   meanLogSumExp: number;
   /** Where it ran. */
   device: 'cpu' | 'cuda';
+  /** What the fused CPU kernel did: S kept between the passes, tiles the gradient filter skipped. */
+  kernel?: { logitsCached: boolean; tiles: number; tilesSkipped: number };
 }

@@ -77,10 +77,29 @@ export function lossBackends(): Backend[] {
     run,
     ...(rounding ? { rounding } : {}),
   });
+  const hasBf16 = info.cpu.avx512bf16;
   return [
     cpuIsa('avx512'),
+    {
+      ...cpuIsa(isas.includes('avx512') ? 'avx512' : 'portable'),
+      name: 'cpu-fused recomputing S (memoryBudget 0)',
+      run: withOptions({ device: 'cpu', memoryBudget: 0 }),
+    },
     cpuIsa('avx2'),
     cpuIsa('portable'),
+    {
+      name: 'cpu-fused-bf16 (AVX512-BF16 dot products)',
+      tolerance: LOW_PRECISION_TOLERANCE,
+      rounding: 'bfloat16',
+      unavailable: hasBf16 ? undefined : 'this CPU has no AVX512-BF16',
+      run: withOptions({ device: 'cpu', precision: 'bf16' }),
+    },
+    {
+      name: 'cpu-fused-bf16 portable (rounded operands, fp32 products)',
+      tolerance: LOW_PRECISION_TOLERANCE,
+      rounding: 'bfloat16',
+      run: withOptions({ device: 'cpu', precision: 'bf16', isa: 'portable', memoryBudget: 0 }),
+    },
     { name: 'cpu-naive', tolerance: FP32_TOLERANCE, run: withOptions({ device: 'cpu', algorithm: 'naive' }) },
     gpu('cuda-fp32 (3xTF32)', FP32_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp32' })),
     gpu('cuda-tf32', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'tf32' }), 'tf32'),

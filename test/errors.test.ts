@@ -123,8 +123,12 @@ if (cuda.available) {
   });
 }
 
-test("precision other than 'fp32' on device 'cpu' is a RangeError", () => {
-  assert.throws(() => contrastiveLossSync(x, y, { ...ok, device: 'cpu', precision: 'bf16' }), (e: Error) => e instanceof RangeError && /^precision: /.test(e.message));
+test("a GPU-only precision on device 'cpu' is a RangeError", () => {
+  for (const precision of ['tf32', 'fp16'] as const)
+    assert.throws(
+      () => contrastiveLossSync(x, y, { ...ok, device: 'cpu', precision }),
+      (e: Error) => e instanceof RangeError && /^precision: '(tf32|fp16)' is for the GPU/.test(e.message),
+    );
 });
 
 test('a row of zeros is valid (u = 0) and gives finite results', () => {

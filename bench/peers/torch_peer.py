@@ -40,6 +40,7 @@ def main():
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--library", default="torch", choices=["torch", "numpy"], help="for matmul: whose product")
     args = parser.parse_args()
     m, d = args.rows, args.dim
     n = args.cols or m
@@ -71,7 +72,17 @@ def main():
             torch.cuda.synchronize()
 
     try:
-        if args.what == "matmul":
+        if args.what == "matmul" and args.library == "numpy":
+            import numpy
+
+            a = numpy.random.standard_normal((m, d)).astype(numpy.float32)
+            b = numpy.random.standard_normal((n, d)).astype(numpy.float32)
+
+            def step():
+                return a @ b.T
+
+            flops = 2.0 * m * n * d
+        elif args.what == "matmul":
             a = torch.randn(m, d, device=device, dtype=dtype)
             b = torch.randn(n, d, device=device, dtype=dtype)
 
@@ -129,6 +140,13 @@ def main():
         result["gpu"] = torch.cuda.get_device_name()
     else:
         result["peakResidentBytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result["library"] = args.library if args.what == "matmul" else "torch"
+        try:  # which BLAS kernel ran (OpenBLAS picks one per CPU; OPENBLAS_CORETYPE forces one)
+            import threadpoolctl
+
+            result["blas"] = [f"{i.get('internal_api')} {i.get('architecture', '')}".strip() for i in threadpoolctl.threadpool_info()]
+        except Exception:
+            pass
     print(json.dumps(result))
 
 

@@ -80,7 +80,15 @@ const TileKernels& selectTileKernels(CpuIsa isa) {
                 std::string("isa: this CPU does not support '") + cpuIsaName(isa) + "'");
   switch (isa) {
 #if defined(INFONCE_X86_KERNELS)
-    case CpuIsa::Avx512: return avx512::tileKernels();
+    case CpuIsa::Avx512: {
+      // The AVX-512 table, with the native bf16 products where the CPU has AVX512-BF16.
+      static const TileKernels withBf16 = [] {
+        TileKernels table = avx512::tileKernels();
+        if (features().avx512bf16) table.bf16 = avx512bf16::bf16Products();
+        return table;
+      }();
+      return withBf16;
+    }
     case CpuIsa::Avx2: return avx2::tileKernels();
 #endif
     default: return portable::tileKernels();

@@ -51,6 +51,22 @@ inline void microKernel(int64_t depth, const float* __restrict a, const float* _
     }
 }
 
+// bf16 by round-to-nearest-even, kept in an fp32 (the "rounded" bf16 family of CPUs without
+// AVX512-BF16: the same numbers as bf16 products, at fp32 speed).
+inline float roundToBf16(float v) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, &v, 4);
+  bits = (bits + 0x7fffu + ((bits >> 16) & 1u)) & 0xffff0000u;
+  __builtin_memcpy(&v, &bits, 4);
+  return v;
+}
+
+template <bool RoundToBf16>
+inline float operand(float v) {
+  return RoundToBf16 ? roundToBf16(v) : v;
+}
+
+template <bool RoundToBf16>
 void packAcrossDepth(const float* src, int64_t ld, int64_t rows, int64_t depth, const float* rowScale, float scale,
                      int width, float* dst) {
   const int64_t panels = panelsFor(rows, width);
@@ -61,7 +77,7 @@ void packAcrossDepth(const float* src, int64_t ld, int64_t rows, int64_t depth, 
       if (row < rows) {
         const float s = rowScale ? scale * rowScale[row] : scale;
         const float* in = src + row * ld;
-        for (int64_t k = 0; k < depth; ++k) out[k * width + r] = in[k] * s;
+        for (int64_t k = 0; k < depth; ++k) out[k * width + r] = operand<RoundToBf16>(in[k] * s);
       } else {
         for (int64_t k = 0; k < depth; ++k) out[k * width + r] = 0.0f;
       }
@@ -69,6 +85,7 @@ void packAcrossDepth(const float* src, int64_t ld, int64_t rows, int64_t depth, 
   }
 }
 
+template <bool RoundToBf16>
 void packAlongDepth(const float* src, int64_t ld, int64_t depth, int64_t cols, const float* rowScale, int width,
                     float* dst) {
   const int64_t panels = panelsFor(cols, width);
@@ -79,7 +96,7 @@ void packAlongDepth(const float* src, int64_t ld, int64_t depth, int64_t cols, c
       float* out = dst + (q * depth + k) * width;
       const int64_t first = q * width;
       const int64_t count = smaller(width, cols - first);
-      for (int64_t c = 0; c < count; ++c) out[c] = in[first + c] * s;
+      for (int64_t c = 0; c < count; ++c) out[c] = operand<RoundToBf16>(in[first + c] * s);
       for (int64_t c = count; c < width; ++c) out[c] = 0.0f;
     }
   }
@@ -157,12 +174,13 @@ void tileLogSumExp(const LogitTile& tile, float* rowMax, double* rowSum, float* 
   }
 }
 
-double tileGradient(const LogitTile& tile, const float* rowMax, const float* rowLogSum, const float* columnMax,
-                    const float* columnLogSum, const float* columnWeight, float rowWeight, float scale,
-                    bool withColumns) {
+TileGradientSums tileGradient(const LogitTile& tile, const float* rowMax, const float* rowLogSum,
+                              const float* columnMax, const float* columnLogSum, const float* columnWeight,
+                              float rowWeight, float scale, bool withColumns) {
   const Vec rowWeights = Simd::set1(rowWeight);
   const Vec scales = Simd::set1(scale);
   double total = 0;
+  Vec largest = Simd::zero();
   for (int64_t i = 0; i < tile.rows; ++i) {
     float* s = tile.logits + i * tile.ld;
     const Vec shift = Simd::set1(rowMax[i]);
@@ -178,17 +196,25 @@ double tileGradient(const LogitTile& tile, const float* rowMax, const float* row
         g = Simd::fmadd(Simd::load(columnWeight + j), q, g);
       }
       dotWithLogits = Simd::fmadd(g, logits, dotWithLogits);
+      largest = Simd::max(largest, g);  // G ≥ 0 off the positives (which the caller handles)
       Simd::store(s + j, Simd::mul(g, scales));
     }
     total += Simd::reduceAdd(dotWithLogits);
   }
-  return total;
+  return {total, Simd::reduceMax(largest)};
 }
 
 }  // namespace
 
 const TileKernels& tileKernels() {
-  static const TileKernels table = {Simd::name,     kMicroRows,     kMicroCols,    &packAcrossDepth,
-                                    &packAlongDepth, &multiplyPacked, &tileLogSumExp, &tileGradient};
+  static const TileKernels table = {
+      Simd::name,
+      kMicroRows,
+      kMicroCols,
+      {"fp32", &packAcrossDepth<false>, &packAlongDepth<false>, &multiplyPacked},
+      {"bf16 (rounded operands, fp32 products)", &packAcrossDepth<true>, &packAlongDepth<true>, &multiplyPacked},
+      &tileLogSumExp,
+      &tileGradient,
+  };
   return table;
 }

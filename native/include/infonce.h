@@ -36,6 +36,7 @@ class Error : public std::runtime_error {
 };
 
 enum class CpuIsa { Auto, Avx512, Avx2, Portable };
+enum class CpuPrecision { Float32, BFloat16 };
 
 // Where the inputs and outputs of one loss call live. All matrices are dense and row-major.
 struct LossProblem {
@@ -49,6 +50,13 @@ struct LossProblem {
   bool symmetric = true;           // add the column-direction cross-entropy (the paper's loss)
   int threads = 0;                 // 0: one per hardware thread
   CpuIsa isa = CpuIsa::Auto;       // CPU micro-kernel family (Auto: the best this CPU has)
+  CpuPrecision precision = CpuPrecision::Float32;  // bf16: operands rounded to bf16, fp32 accumulation
+  // Bytes the fused kernel may spend keeping S between the passes (skipping its recompute);
+  // below what S needs (about 4·M·N), it recomputes. 0 disables the cache.
+  int64_t memoryBudget = int64_t(1) << 30;
+  // Skip the dX/dY products of a tile whose largest M·|G| (a softmax probability) is below this.
+  // 0 (the default) is exact.
+  double gradientFilter = 0;
 };
 
 // Written by the backend. gradX and gradY are caller-owned buffers of rows×dim and cols×dim floats.
@@ -61,6 +69,10 @@ struct LossResult {
   double accuracyCol = 0;          // same along columns (each positive column picks its query)
   double meanPositiveLogit = 0;    // mean of S_{i,t(i)}
   double meanRowLogSumExp = 0;     // mean of the row log-sum-exp: with the above, how sharp the softmax is
+  // What the fused CPU kernel did (for benchmarks): S kept between the passes, tiles whose
+  // gradient products the filter skipped, out of all tiles.
+  bool logitsCached = false;
+  int64_t tilesSkipped = 0, tiles = 0;
 };
 
 // Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes
