@@ -1,6 +1,9 @@
-import { addon, type BackendInfo } from './native.js';
+import { addon, addonBinary, type BackendInfo } from './native.js';
 
-/** What this build and this machine offer: CPU features and threads (and, with CUDA, the GPU). */
+/**
+ * What this build and this machine offer: the addon in use (a prebuild or a local build), CPU
+ * features and threads, and the CUDA backend (whether it loaded, and if not, why).
+ */
 export function backendInfo(): BackendInfo {
-  return addon.backendInfo();
+  return { ...addon.backendInfo(), addon: addonBinary };
 }

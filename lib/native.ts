@@ -47,6 +47,8 @@ export interface CudaBackendInfo {
 }
 
 export interface BackendInfo {
+  /** The compiled addon in use: `origin` is 'prebuild', 'built from source' or 'local build'. */
+  addon: { file: string; origin: string };
   cpu: CpuBackendInfo;
   cuda: CudaBackendInfo;
 }
@@ -75,7 +77,7 @@ interface DeviceTensorClass {
 interface Addon {
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
-  backendInfo(): BackendInfo;
+  backendInfo(): Omit<BackendInfo, 'addon'>;
   defaultLogScale: number;
   DeviceTensor: DeviceTensorClass;
   setCudaLibraryPath(path: string): void;
@@ -102,20 +104,46 @@ export function packageRoot(): string {
   }
 }
 
-function load(): Addon {
-  const require = createRequire(import.meta.url);
-  const nodeGypBuild = require('node-gyp-build') as (dir: string) => Addon;
-  const root = packageRoot();
+// The CUDA backend ships as a package of its own (a CPU user never downloads it): if it is installed,
+// tell the addon where its library is. Nothing is loaded until a GPU is asked for.
+function useCudaPackage(addon: Addon): void {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return;
   try {
-    return nodeGypBuild(root);
-  } catch (cause) {
-    throw new Error(
-      `infonce: the native addon could not be loaded from ${root} (no prebuild for ${process.platform}-${process.arch} ` +
-        `and no local build). Build it from source with \`npx cmake-js compile\` in that folder (needs cmake and a ` +
-        `C++20 compiler), or reinstall with install scripts allowed.`,
-      { cause },
-    );
+    const manifest = createRequire(import.meta.url).resolve('@infonce/linux-x64-cuda/package.json');
+    addon.setCudaLibraryPath(join(dirname(manifest), 'infonce_cuda.so'));
+  } catch {
+    // not installed: the addon falls back to a CUDA build beside itself, or says what to install
   }
 }
 
-export const addon: Addon = load();
+function load(): { addon: Addon; binary: { file: string; origin: string } } {
+  const require = createRequire(import.meta.url);
+  const root = packageRoot();
+  const { chooseBinary } = require(join(root, 'bindings', 'binary.cjs')) as {
+    chooseBinary(root: string): { file: string; origin: string } | null;
+  };
+  const binary = chooseBinary(root);
+  if (!binary)
+    throw new Error(
+      `infonce: no native addon for ${process.platform}-${process.arch} in ${root}: no prebuild matches and nothing ` +
+        `was built. Build it from source: \`npx cmake-js compile\` in that folder (needs cmake and a C++20 ` +
+        `compiler), or reinstall with install scripts allowed (\`npm install-scripts approve infonce\`).`,
+    );
+  let addon: Addon;
+  try {
+    addon = require(binary.file) as Addon;
+  } catch (cause) {
+    throw new Error(
+      `infonce: the native addon ${binary.file} (${binary.origin}) does not load here: ${(cause as Error).message}. ` +
+        'If it is a prebuild for a newer system, build from source: INFONCE_BUILD_FROM_SOURCE=1 npm rebuild infonce.',
+      { cause },
+    );
+  }
+  useCudaPackage(addon);
+  return { addon, binary };
+}
+
+const loaded = load();
+export const addon: Addon = loaded.addon;
+/** Which compiled addon was loaded, and why that one. */
+export const addonBinary: { file: string; origin: string } = loaded.binary;

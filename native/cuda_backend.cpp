@@ -45,7 +45,8 @@ CudaAvailability probe() {
   if (a.library.empty()) {
     a.code = ErrorCode::CudaNotBuilt;
     a.reason = "this installation of infonce has no CUDA backend (looked for " + tried +
-               "); install the CUDA package for your platform, or build from source with nvcc on PATH";
+               "); install it with `npm install @infonce/linux-x64-cuda` (Linux x64, NVIDIA driver for CUDA 13), "
+               "or build infonce from source with nvcc on PATH (INFONCE_BUILD_FROM_SOURCE=1 npm rebuild infonce)";
     return a;
   }
   void* handle = dlopen(a.library.c_str(), RTLD_NOW | RTLD_LOCAL);

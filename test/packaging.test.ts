@@ -1,0 +1,142 @@
+// The package as a user gets it: `npm pack`, then `npm install <tarball>` into an empty project with
+// no compiler on PATH (only node and npm; npm itself may reach the registry or its cache for the
+// dependencies), then the loss from ESM and CommonJS against the float64 reference, and a TypeScript
+// consumer type-checked against the packed types.
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { packageRoot } from '../lib/native.js';
+import { gaussianMatrix } from '../bench/random.js';
+import { referenceContrastiveLoss, relativeError } from '../bench/reference.js';
+
+const test = suite('packaging');
+const root = packageRoot();
+const work = mkdtempSync(join(tmpdir(), 'infonce-pack-'));
+const project = join(work, 'consumer');
+// A PATH with node, npm and sh (which npm runs scripts with) and nothing else: no g++, cc, cmake,
+// nvcc, python.
+const bin = join(work, 'bin');
+
+function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
+  const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...options });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  assert.is(result.status, 0, `${command} ${args.join(' ')} failed (${result.status}):\n${output.slice(-3000)}`);
+  return String(result.stdout ?? '');
+}
+
+let tarball = '';
+let files: string[] = [];
+
+test('npm pack: the tarball holds the prebuild and the compiled API, not build/, tests or CUDA binaries', () => {
+  const out = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root });
+  // The build log of the prepack step comes first on stdout; npm's JSON is the last thing printed.
+  const manifest = JSON.parse(out.slice(out.lastIndexOf('\n[\n') + 1))[0] as { filename: string; size: number; files: { path: string }[] };
+  tarball = join(work, manifest.filename);
+  files = manifest.files.map((f) => f.path);
+  console.log(`      tarball ${manifest.filename}: ${(manifest.size / 1024).toFixed(0)} KiB packed, ${files.length} files`);
+  const prebuild = `prebuilds/${process.platform}-${process.arch}/infonce.napi.glibc.node`;
+  for (const needed of [prebuild, 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'bindings/install.cjs', 'bindings/binary.cjs', 'CMakeLists.txt', 'native/include/infonce.h'])
+    assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
+  for (const path of files) {
+    assert.not.ok(/^(build|build-[^/]*|test|packages|\.device)\//.test(path), `${path} should not be packed`);
+    assert.not.ok(/\.so$/.test(path), `${path}: CUDA binaries belong to @infonce/linux-x64-cuda`);
+  }
+});
+
+test('npm install <tarball> with no compiler on PATH uses the prebuild, and the loss matches the reference', () => {
+  mkdirSync(bin, { recursive: true });
+  symlinkSync(process.execPath, join(bin, 'node'));
+  symlinkSync('/bin/sh', join(bin, 'sh'));
+  const npmCli = join(dirname(dirname(process.execPath)), 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js');
+  writeFileSync(join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
+  const env = { ...process.env, PATH: bin, npm_config_update_notifier: 'false' };
+  for (const compiler of ['g++', 'c++', 'cc', 'cmake', 'nvcc'])
+    assert.is.not(spawnSync('sh', ['-c', `command -v ${compiler}`], { env }).status, 0, `${compiler} is still on PATH`);
+
+  mkdirSync(project, { recursive: true });
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+  // npm 11 runs no install script of a dependency until the user approves it: the prebuild must
+  // load without one.
+  const started = Date.now();
+  run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, env });
+  console.log(`      npm install of the tarball: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const x = gaussianMatrix(9, 5, 11);
+  const y = gaussianMatrix(12, 5, 12);
+  writeFileSync(join(project, 'inputs.json'), JSON.stringify({ x: [...x], y: [...y] }));
+  const check = `
+import { readFileSync } from 'node:fs';
+import { contrastiveLoss, backendInfo } from 'infonce';
+const { x, y } = JSON.parse(readFileSync('inputs.json', 'utf8'));
+const r = await contrastiveLoss(Float32Array.from(x), Float32Array.from(y), { rows: 9, cols: 12, dim: 5, device: 'auto' });
+let cuda;
+try { await contrastiveLoss(Float32Array.from(x), Float32Array.from(y), { rows: 9, cols: 12, dim: 5, device: 'cuda' }); cuda = 'ran'; }
+catch (e) { cuda = { code: e.code, message: e.message }; }
+console.log(JSON.stringify({ loss: r.loss, gradX: [...r.gradX], gradY: [...r.gradY], device: r.device, cuda, addon: backendInfo().addon }));
+`;
+  writeFileSync(join(project, 'check.mjs'), check);
+  const got = JSON.parse(run('node', ['check.mjs'], { cwd: project, env }));
+  const want = referenceContrastiveLoss(x, y, { rows: 9, cols: 12, dim: 5 });
+  assert.ok(Math.abs(got.loss - want.loss) < 1e-5 * want.loss, `loss ${got.loss} vs ${want.loss}`);
+  assert.ok(relativeError(got.gradX, want.gradX) < 1e-4 && relativeError(got.gradY, want.gradY) < 1e-4);
+  assert.is(got.addon.origin, 'prebuild', JSON.stringify(got.addon));
+  // No GPU package here: 'auto' is the CPU, 'cuda' names what to install.
+  assert.is(got.device, 'cpu');
+  assert.ok(['ERR_CUDA_NOT_BUILT', 'ERR_CUDA_NO_DEVICE'].includes(got.cuda.code), JSON.stringify(got.cuda));
+  if (got.cuda.code === 'ERR_CUDA_NOT_BUILT') assert.match(got.cuda.message, /npm install @infonce\/linux-x64-cuda/);
+});
+
+test('with install scripts approved, the install step picks the prebuild (and compiles nothing)', () => {
+  const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
+  writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, allowScripts: { infonce: true } }));
+  const env = { ...process.env, PATH: bin };
+  const log = run('npm', ['rebuild', 'infonce', '--foreground-scripts'], { cwd: project, env });
+  assert.match(log, /infonce: using the prebuilt addon prebuilds\//, `the install step did not pick the prebuild:\n${log}`);
+});
+
+test('CommonJS consumers can require() it (Node ≥ 20.19)', () => {
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  if (major === 20 && minor < 19) return;
+  writeFileSync(join(project, 'check.cjs'), `const { contrastiveLossSync } = require('infonce');
+const r = contrastiveLossSync(new Float32Array([1, 0, 0, 1]), new Float32Array([1, 0, 0, 1]), { rows: 2, dim: 2 });
+process.stdout.write(String(r.loss));`);
+  const printed = run('node', ['check.cjs'], { cwd: project, env: { ...process.env, PATH: bin } });
+  const loss = Number(printed);
+  const want = referenceContrastiveLoss([1, 0, 0, 1], [1, 0, 0, 1], { rows: 2, dim: 2 }).loss;
+  assert.ok(Math.abs(loss - want) < 1e-5, `${JSON.stringify(printed)} vs ${want}`);
+});
+
+test('a TypeScript consumer type-checks against the packed types (and wrong calls do not)', () => {
+  writeFileSync(
+    join(project, 'consumer.ts'),
+    `import { contrastiveLoss, toDevice, type ContrastiveLossResult, type DeviceTensor } from 'infonce';
+const x = new Float32Array(6);
+const result: Promise<ContrastiveLossResult> = contrastiveLoss(x, x, { rows: 2, dim: 3, logScale: 2.6, precision: 'bf16' });
+const tensor: DeviceTensor = toDevice(x, { rows: 2, cols: 3, dtype: 'bfloat16' });
+void result;
+void tensor;
+// @ts-expect-error dim is required
+void contrastiveLoss(x, x, { rows: 2 });
+// @ts-expect-error x must be a Float32Array or a DeviceTensor
+void contrastiveLoss([0, 1], x, { rows: 1, dim: 2 });
+// @ts-expect-error no such device
+void contrastiveLoss(x, x, { rows: 2, dim: 3, device: 'gpu' });
+`,
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, types: [] }, files: ['consumer.ts'] }),
+  );
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: project });
+  const manifest = JSON.parse(readFileSync(join(project, 'node_modules', 'infonce', 'package.json'), 'utf8'));
+  assert.ok(manifest.types && manifest.exports['.'].types);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+test.run();
