@@ -3,8 +3,10 @@
 
 #include "cuda.h"
 #include "device_tensor.h"
+#include "encoder.h"
 #include "info.h"
 #include "loss.h"
+#include "search.h"
 
 namespace {
 
@@ -18,6 +20,15 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCudaLibraryPath", Napi::Function::New(env, setCudaLibraryPath, "setCudaLibraryPath"));
   exports.Set("cudaSelfTest", Napi::Function::New(env, cudaSelfTest, "cudaSelfTest"));
   exports.Set("cudaLaunchPlan", Napi::Function::New(env, cudaLaunchPlan, "cudaLaunchPlan"));
+  exports.Set("bagForward", Napi::Function::New(env, bagForward, "bagForward"));
+  exports.Set("bagBackward", Napi::Function::New(env, bagBackward, "bagBackward"));
+  exports.Set("adamwRows", Napi::Function::New(env, adamwRows, "adamwRows"));
+  exports.Set("sumOfSquares", Napi::Function::New(env, sumOfSquares, "sumOfSquares"));
+  exports.Set("normalizeRows", Napi::Function::New(env, normalizeRows, "normalizeRows"));
+  exports.Set("addRows", Napi::Function::New(env, addRows, "addRows"));
+  exports.Set("takeRows", Napi::Function::New(env, takeRows, "takeRows"));
+  exports.Set("zeroRows", Napi::Function::New(env, zeroRows, "zeroRows"));
+  exports.Set("topK", Napi::Function::New(env, topK, "topK"));
   return exports;
 }
 

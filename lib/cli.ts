@@ -9,6 +9,7 @@ import { benchCuda, formatCudaTable } from '../bench/cuda.js';
 import { benchLoss, formatLossTable } from '../bench/loss.js';
 import { describeMachine } from '../bench/machine.js';
 import { freshSeed } from '../bench/random.js';
+import { addCommands } from './commands.js';
 import { backendInfo } from './info.js';
 import { packageRoot } from './native.js';
 import type { Precision } from './types.js';
@@ -104,6 +105,8 @@ program
       console.log(formatLossTable(result));
     }
   });
+
+addCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`infonce: ${error instanceof Error ? error.message : String(error)}`);

@@ -74,7 +74,70 @@ interface DeviceTensorClass {
   prototype: DeviceTensor;
 }
 
+export interface BagShapeArgument {
+  vocabulary: number;
+  buckets: number;
+  width: number;
+  dim: number;
+  pooling?: 'mean' | 'sqrt';
+  threads?: number;
+}
+
+export interface BagParametersArgument {
+  tokens: Float32Array;
+  bigrams: Float32Array;
+  projection: Float32Array;
+}
+
+export interface BagGradients {
+  projection: Float32Array;
+  tokenRows: Int32Array;
+  tokenGrads: Float32Array;
+  bigramRows: Int32Array;
+  bigramGrads: Float32Array;
+}
+
+export interface AdamWArgument {
+  learningRate: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  weightDecay?: number;
+  step: number;
+  gradientScale?: number;
+  threads?: number;
+}
+
 interface Addon {
+  bagForward(
+    ids: Int32Array,
+    offsets: Int32Array,
+    parameters: BagParametersArgument,
+    shape: BagShapeArgument,
+  ): Promise<{ pooled: Float32Array; out: Float32Array }>;
+  bagBackward(
+    ids: Int32Array,
+    offsets: Int32Array,
+    parameters: BagParametersArgument,
+    shape: BagShapeArgument,
+    pooled: Float32Array,
+    gradOut: Float32Array,
+  ): Promise<BagGradients>;
+  adamwRows(
+    table: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    width: number,
+    rows: Int32Array | null,
+    grads: Float32Array,
+    options: AdamWArgument,
+  ): void;
+  sumOfSquares(x: Float32Array): number;
+  normalizeRows(x: Float32Array, dim: number): void;
+  addRows(table: Float32Array, width: number, rows: Int32Array | null, grads: Float32Array): void;
+  takeRows(table: Float32Array, width: number, rows: Int32Array): Float32Array;
+  zeroRows(table: Float32Array, width: number, rows: Int32Array): void;
+  topK(queries: Float32Array, corpus: Float32Array, options: { dim: number; k: number; threads?: number }): Promise<{ indices: Int32Array; scores: Float32Array }>;
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
   backendInfo(): Omit<BackendInfo, 'addon'>;

@@ -1,0 +1,51 @@
+#include "search.h"
+
+#include <memory>
+#include <string>
+
+#include "arguments.h"
+#include "errors.h"
+#include "infonce.h"
+#include "infonce_encoder.h"
+#include "worker.h"
+
+namespace infonce::bindings {
+
+// topK(queries, corpus, { dim, k, threads? }) → Promise<{ indices: Int32Array, scores: Float32Array }>
+Napi::Value topK(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Options o(env, info[2], "options", {"dim", "k", "threads"});
+  const int64_t dim = o.integer("dim", 1, 1 << 20);
+  const int64_t k = o.integer("k", 1, 1 << 20);
+  const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(0));
+  for (int a = 0; a < 2; ++a)
+    if (!info[a].IsTypedArray() || info[a].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+      throwTypeError(env, std::string(a == 0 ? "queries" : "corpus") + ": expected a Float32Array, got " + describe(info[a]));
+  Napi::Float32Array queries = info[0].As<Napi::Float32Array>();
+  Napi::Float32Array corpus = info[1].As<Napi::Float32Array>();
+  for (auto [array, name] : {std::pair{queries, "queries"}, std::pair{corpus, "corpus"}})
+    if (array.ElementLength() % dim != 0)
+      throwRangeError(env, std::string(name) + ": expected a multiple of dim = " + std::to_string(dim) +
+                               " elements (rows × dim), got " + std::to_string(array.ElementLength()));
+  const int64_t queryCount = int64_t(queries.ElementLength()) / dim, corpusCount = int64_t(corpus.ElementLength()) / dim;
+  Napi::Int32Array indices = Napi::Int32Array::New(env, size_t(queryCount * k));
+  Napi::Float32Array scores = Napi::Float32Array::New(env, size_t(queryCount * k));
+  const float* q = queries.Data();
+  const float* c = corpus.Data();
+  int32_t* idx = indices.Data();
+  float* sc = scores.Data();
+  auto indicesRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(indices)));
+  auto scoresRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(scores)));
+  return TaskWorker::queue(
+      env, "infonce:topK",
+      [=] { topKCosine(q, queryCount, c, corpusCount, dim, k, idx, sc, threads > 0 ? threads : cpuInfo().hardwareThreads); },
+      [indicesRef, scoresRef](Napi::Env env) {
+        Napi::Object result = Napi::Object::New(env);
+        result.Set("indices", indicesRef->Value());
+        result.Set("scores", scoresRef->Value());
+        return static_cast<Napi::Value>(result);
+      },
+      {queries, corpus, indices, scores});
+}
+
+}  // namespace infonce::bindings

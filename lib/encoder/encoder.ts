@@ -1,0 +1,93 @@
+// The encoder interface the trainer and the search use, and loading a saved encoder. An encoder
+// tokenises, runs forward and backward on a batch, and lists its parameters; the bag encoder
+// (bag.ts) is the one this package trains, and a transformer could take its place without the
+// trainer changing.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { addon } from '../native.js';
+import type { Side, TokenBatch } from './tokenizer.js';
+
+export interface BagConfig {
+  kind: 'bag';
+  tokenizer: 'cl100k_base';
+  /** Rows of the token table: cl100k_base's ids and the two side markers. */
+  vocabulary: number;
+  /** Rows of the hashed token-bigram table. */
+  buckets: number;
+  /** E: the width of the token and bigram rows. */
+  width: number;
+  /** D: the embedding dimension. */
+  dim: number;
+  /** Pooling of the token and bigram rows: their mean, or their sum over √n. */
+  pooling: 'mean' | 'sqrt';
+  /** Texts are truncated to this many tokens (the side marker included). */
+  maxTokens: number;
+  /** How the tables were initialised (wink: word vectors where tokens are words). */
+  init: 'wink' | 'random';
+  seed: number;
+}
+
+export type EncoderConfig = BagConfig;
+
+/** A parameter tensor, row-major: `data.length / width` rows of `width` values. */
+export interface Parameter {
+  name: string;
+  data: Float32Array;
+  width: number;
+}
+
+/** A parameter's gradient: all of it (rows null), or only the listed rows (rows.length × width values). */
+export interface Gradient {
+  name: string;
+  rows: Int32Array | null;
+  grads: Float32Array;
+}
+
+export interface Forward {
+  /** texts × dim, not normalised (the loss normalises, and differentiates through it). */
+  out: Float32Array;
+  /** Whatever backward needs again. */
+  cache: unknown;
+}
+
+export abstract class Encoder {
+  abstract readonly config: EncoderConfig;
+  get dim(): number {
+    return this.config.dim;
+  }
+  abstract tokenize(texts: readonly string[], side: Side): TokenBatch;
+  abstract forward(batch: TokenBatch): Promise<Forward>;
+  abstract backward(batch: TokenBatch, forward: Forward, gradOut: Float32Array): Promise<Gradient[]>;
+  abstract parameters(): Parameter[];
+  /** Writes config.json and model.safetensors into `dir` (atomically each). */
+  abstract save(dir: string, metadata?: Record<string, string>): void;
+
+  /**
+   * Embeddings of `texts`, n × dim, each row L2-normalised. Queries and documents are marked
+   * differently (as in training): embed queries with side 'query'.
+   */
+  async embed(texts: readonly string[], options: { side?: Side; batchSize?: number } = {}): Promise<Float32Array> {
+    const side = options.side ?? 'document';
+    const batchSize = options.batchSize ?? 4096;
+    const out = new Float32Array(texts.length * this.dim);
+    for (let start = 0; start < texts.length; start += batchSize) {
+      const slice = texts.slice(start, start + batchSize);
+      const forward = await this.forward(this.tokenize(slice, side));
+      out.set(forward.out, start * this.dim);
+    }
+    addon.normalizeRows(out, this.dim);
+    return out;
+  }
+
+  /** An encoder saved by `save` (or by the trainer: a model folder or a checkpoint folder). */
+  static async load(dir: string): Promise<Encoder> {
+    const configFile = join(dir, 'config.json');
+    if (!existsSync(configFile))
+      throw new RangeError(`model: no config.json in ${dir} (expected a folder written by \`infonce train\` or Encoder.save)`);
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as EncoderConfig;
+    if (config.kind !== 'bag') throw new RangeError(`model: ${configFile} describes an encoder of kind '${String(config.kind)}'; this version knows 'bag'`);
+    const { BagEncoder } = await import('./bag.js');
+    return BagEncoder.fromFiles(dir, config);
+  }
+}

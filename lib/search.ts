@@ -1,0 +1,26 @@
+// Exact top-k cosine search over embeddings: native, streaming the corpus in tiles against blocks of
+// queries with one bounded heap per query (never a queries × corpus matrix), on worker threads.
+import { addon } from './native.js';
+
+export interface SearchOptions {
+  /** The embedding dimension (row length of queries and corpus). */
+  dim: number;
+  /** Results per query. Default 10. */
+  k?: number;
+  threads?: number;
+}
+
+export interface SearchResult {
+  /** queries × k corpus row indices, best first; -1 where the corpus has fewer than k rows. */
+  indices: Int32Array;
+  /** The cosine similarities, in the same places. */
+  scores: Float32Array;
+}
+
+export function search(queries: Float32Array, corpus: Float32Array, options: SearchOptions): Promise<SearchResult> {
+  try {
+    return addon.topK(queries, corpus, { dim: options.dim, k: options.k ?? 10, ...(options.threads ? { threads: options.threads } : {}) });
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

@@ -1,0 +1,51 @@
+// Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […]} object a line.
+// A malformed line is an error naming the file and the line; blank lines are skipped.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+export interface Pair {
+  query: string;
+  positive: string;
+  /** Extra documents for this query's batch (hard negatives); they join every query's negatives. */
+  negatives?: string[];
+}
+
+function checkPair(value: unknown, where: string): Pair {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new RangeError(`${where}: expected an object {"query", "positive", "negatives"?}`);
+  const { query, positive, negatives } = value as Record<string, unknown>;
+  for (const [name, text] of [['query', query], ['positive', positive]] as const)
+    if (typeof text !== 'string' || text.trim() === '') throw new RangeError(`${where}: "${name}" must be a non-empty string`);
+  if (negatives !== undefined) {
+    if (!Array.isArray(negatives) || negatives.some((n) => typeof n !== 'string' || n.trim() === ''))
+      throw new RangeError(`${where}: "negatives" must be an array of non-empty strings`);
+    return { query: query as string, positive: positive as string, negatives: negatives as string[] };
+  }
+  return { query: query as string, positive: positive as string };
+}
+
+/** All pairs of a JSONL file, checked. */
+export async function readPairs(file: string): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let number = 0;
+  for await (const line of lines) {
+    number++;
+    if (line.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new RangeError(`${file}:${number}: not valid JSON (${(error as Error).message})`);
+    }
+    pairs.push(checkPair(value, `${file}:${number}`));
+  }
+  if (pairs.length === 0) throw new RangeError(`${file}: no pairs (expected one JSON object a line)`);
+  return pairs;
+}
+
+/** The pairs of an array, checked as if they came from a file. */
+export function checkPairs(values: readonly unknown[], name = 'pairs'): Pair[] {
+  if (values.length === 0) throw new RangeError(`${name}: expected at least one pair`);
+  return values.map((v, i) => checkPair(v, `${name}[${i}]`));
+}

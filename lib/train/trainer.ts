@@ -1,0 +1,240 @@
+// The contrastive pre-training loop of the cpt paper, for any Encoder: one shared encoder for both
+// sides of a pair, in-batch negatives over a large batch (the fused loss sees all of it; the encoder
+// runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
+// run resumable with nothing lost.
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { BagEncoder, type BagOptions } from '../encoder/bag.js';
+import type { Encoder, Forward, Gradient } from '../encoder/encoder.js';
+import type { TokenBatch } from '../encoder/tokenizer.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
+import type { Device } from '../types.js';
+import { permutation } from '../util/random.js';
+import { GradientAccumulator } from './accumulator.js';
+import { loadLatestCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
+import { AdamWOptimizer } from './optimizer.js';
+import type { Pair } from './pairs-file.js';
+import { progressBar } from './progress.js';
+
+export interface TrainOptions {
+  pairs: Pair[];
+  /** Folder for checkpoints, the step log (train.jsonl) and the final model (model/). */
+  out: string;
+  steps: number;
+  /** Pairs a step (M). Default 4,096; at most the number of pairs. */
+  batchSize?: number;
+  /** Texts the encoder runs at once (memory stays bounded; the loss still sees the whole batch). */
+  microBatch?: number;
+  learningRate?: number;
+  /** Steps of linear warm-up. Default 5% of the steps. */
+  warmupSteps?: number;
+  weightDecay?: number;
+  clip?: number;
+  seed?: number;
+  /** The encoder to train from scratch (ignored on resume): options for a new one... */
+  encoder?: BagOptions;
+  /** ...or an encoder already made (it is trained in place). */
+  initialEncoder?: Encoder;
+  /** Write a checkpoint every this many steps (and at the end). Default 100. */
+  checkpointEvery?: number;
+  /** Continue from the latest checkpoint in `out`. */
+  resume?: boolean;
+  /** Stop after this many steps of this call (to interrupt on purpose; tests). */
+  stopAfter?: number;
+  device?: Device;
+  threads?: number;
+  progress?: boolean;
+  /** Called after every step with its record (also appended to train.jsonl). */
+  onStep?: (record: StepRecord) => void;
+  /** Called with messages about the run (initialisation, resume, checkpoints). */
+  log?: (message: string) => void;
+}
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  accuracy: number;
+  /** exp(−θ): the softmax temperature. */
+  temperature: number;
+  learningRate: number;
+  gradNorm: number;
+  pairsPerSecond: number;
+  seconds: number;
+}
+
+/** The parts of the options a resumed run must share with the run it continues. */
+function identity(o: TrainOptions) {
+  return {
+    steps: o.steps,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    warmupSteps: o.warmupSteps,
+    weightDecay: o.weightDecay,
+    clip: o.clip,
+    seed: o.seed,
+  };
+}
+
+function fingerprint(pairs: Pair[]): string {
+  const hash = createHash('sha256');
+  for (const p of pairs) hash.update(p.query).update('\u0000').update(p.positive).update('\u0001').update((p.negatives ?? []).join('\u0002'));
+  return hash.digest('hex').slice(0, 16);
+}
+
+function concatBatches(a: TokenBatch, b: TokenBatch): TokenBatch {
+  const ids = new Int32Array(a.ids.length + b.ids.length);
+  ids.set(a.ids);
+  ids.set(b.ids, a.ids.length);
+  const offsets = new Int32Array(a.offsets.length + b.offsets.length - 1);
+  offsets.set(a.offsets);
+  const base = a.ids.length;
+  for (let t = 1; t < b.offsets.length; t++) offsets[a.offsets.length - 1 + t] = base + b.offsets[t]!;
+  return { ids, offsets };
+}
+
+function sliceBatch(batch: TokenBatch, first: number, last: number): TokenBatch {
+  const begin = batch.offsets[first]!;
+  const offsets = batch.offsets.slice(first, last + 1);
+  for (let t = 0; t < offsets.length; t++) offsets[t]! -= begin;
+  return { ids: batch.ids.subarray(begin, batch.offsets[last]!), offsets };
+}
+
+/** Trains (or resumes training) and returns the encoder, saved to `out/model`. */
+export async function train(options: TrainOptions): Promise<{ encoder: Encoder; steps: StepRecord[] }> {
+  const o = {
+    batchSize: 4096,
+    microBatch: 4096,
+    learningRate: 2e-3,
+    weightDecay: 0.01,
+    clip: 1,
+    seed: 1,
+    checkpointEvery: 100,
+    device: 'auto' as Device,
+    ...options,
+  };
+  const say = o.log ?? (() => {});
+  const pairs = o.pairs;
+  const batchSize = Math.min(o.batchSize, pairs.length);
+  const warmupSteps = o.warmupSteps ?? Math.ceil(0.05 * o.steps);
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw new RangeError(`steps: expected a positive integer, got ${o.steps}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize: expected a positive integer, got ${o.batchSize}`);
+  mkdirSync(o.out, { recursive: true });
+  const runIdentity = { ...identity({ ...o, batchSize, warmupSteps }) };
+  const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
+
+  let encoder: Encoder;
+  let optimizer: AdamWOptimizer;
+  let start = 0;
+  const optimizerOptions = { learningRate: o.learningRate, weightDecay: o.weightDecay, warmupSteps, totalSteps: o.steps, clip: o.clip };
+  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out) : undefined;
+  if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
+  if (checkpoint) {
+    if (JSON.stringify(checkpoint.run.options) !== JSON.stringify(runIdentity))
+      throw new RangeError(`resume: ${checkpoint.dir} was made with other options (${JSON.stringify(checkpoint.run.options)})`);
+    if (checkpoint.run.pairs.fingerprint !== data.fingerprint)
+      throw new RangeError(`resume: ${checkpoint.dir} was trained on other pairs (${checkpoint.run.pairs.count} pairs, fingerprint ${checkpoint.run.pairs.fingerprint})`);
+    encoder = checkpoint.encoder;
+    optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), 0, checkpoint.optimizer);
+    start = checkpoint.run.step;
+    say(`resuming from ${checkpoint.dir} (step ${start} of ${o.steps})`);
+  } else {
+    encoder = o.initialEncoder ?? (await BagEncoder.create({ seed: o.seed, progress: say, ...o.encoder }));
+    optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), DEFAULT_LOG_SCALE);
+  }
+
+  // The step log: keep what the checkpoint covers, drop what came after it (it will be redone).
+  const logFile = join(o.out, 'train.jsonl');
+  const history: StepRecord[] = existsSync(logFile)
+    ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord).filter((r) => r.step <= start)
+    : [];
+  writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
+
+  const accumulator = new GradientAccumulator(encoder.parameters());
+  const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
+  let order: Int32Array | undefined;
+  let orderEpoch = -1;
+  const progress = progressBar(o.progress ?? false);
+  progress.start(o.steps, 'training');
+  const end = Math.min(o.steps, o.stopAfter !== undefined ? start + o.stopAfter : o.steps);
+  const records: StepRecord[] = [];
+  for (let step = start; step < end; step++) {
+    const began = process.hrtime.bigint();
+    // The batch: a slice of this epoch's permutation (seeded by the run's seed and the epoch).
+    const epoch = Math.floor(step / stepsPerEpoch);
+    if (epoch !== orderEpoch) {
+      order = permutation(pairs.length, o.seed * 1_000_003 + epoch);
+      orderEpoch = epoch;
+    }
+    const first = (step % stepsPerEpoch) * batchSize;
+    const batch = Array.from(order!.subarray(first, first + batchSize), (i) => pairs[i]!);
+    const queries = batch.map((p) => p.query);
+    const documents = [...batch.map((p) => p.positive), ...batch.flatMap((p) => p.negatives ?? [])];
+
+    // Encode both sides (queries marked as queries), in micro-batches.
+    const tokens = concatBatches(encoder.tokenize(queries, 'query'), encoder.tokenize(documents, 'document'));
+    const texts = tokens.offsets.length - 1;
+    const D = encoder.dim;
+    const out = new Float32Array(texts * D);
+    const forwards: Array<{ first: number; last: number; forward: Forward }> = [];
+    for (let t = 0; t < texts; t += o.microBatch) {
+      const last = Math.min(texts, t + o.microBatch);
+      const forward = await encoder.forward(sliceBatch(tokens, t, last));
+      out.set(forward.out, t * D);
+      forwards.push({ first: t, last, forward });
+    }
+
+    const M = queries.length;
+    const loss = await contrastiveLoss(out.subarray(0, M * D), out.subarray(M * D), {
+      rows: M,
+      cols: documents.length,
+      dim: D,
+      logScale: optimizer.logScale,
+      device: o.device,
+      ...(o.threads ? { threads: o.threads } : {}),
+    });
+    const gradOut = new Float32Array(texts * D);
+    gradOut.set(loss.gradX as Float32Array);
+    gradOut.set(loss.gradY as Float32Array, M * D);
+
+    accumulator.reset();
+    for (const { first: f, last, forward } of forwards) {
+      const gradients: Gradient[] = await encoder.backward(sliceBatch(tokens, f, last), forward, gradOut.subarray(f * D, last * D));
+      accumulator.add(gradients);
+    }
+    const { gradNorm, learningRate } = optimizer.step(step + 1, encoder.parameters(), accumulator.collect(), loss.gradLogScale);
+
+    const seconds = Number(process.hrtime.bigint() - began) / 1e9;
+    const record: StepRecord = {
+      step: step + 1,
+      loss: loss.loss,
+      accuracy: loss.accuracy.row,
+      temperature: Math.exp(-optimizer.logScale),
+      learningRate,
+      gradNorm,
+      pairsPerSecond: M / seconds,
+      seconds,
+    };
+    appendFileSync(logFile, JSON.stringify(record) + '\n');
+    records.push(record);
+    o.onStep?.(record);
+    progress.update(step + 1, {
+      loss: record.loss.toFixed(3),
+      acc: record.accuracy.toFixed(3),
+      T: record.temperature.toFixed(4),
+      'pairs/s': record.pairsPerSecond.toFixed(0),
+    });
+    if ((step + 1) % o.checkpointEvery === 0 || step + 1 === end) {
+      const run: RunState = { step: step + 1, options: runIdentity, pairs: data };
+      saveCheckpoint(o.out, encoder, optimizer.state, run);
+    }
+  }
+  progress.stop();
+  if (end === o.steps) {
+    encoder.save(join(o.out, 'model'), { logScale: String(optimizer.logScale), steps: String(o.steps) });
+    say(`saved the model to ${join(o.out, 'model')}`);
+  }
+  return { encoder, steps: records };
+}

@@ -1,0 +1,86 @@
+// The trainer: a fixed seed reproduces a run; a run killed mid-way and resumed ends exactly where
+// the uninterrupted one does; the loss goes down; malformed pair files name the line.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { packageRoot } from '../lib/native.js';
+import { readPairs, type Pair } from '../lib/train/pairs-file.js';
+import { train } from '../lib/train/trainer.js';
+
+const test = suite('trainer');
+const work = mkdtempSync(join(tmpdir(), 'infonce-train-'));
+
+// Pairs with a learnable relation: a query names a topic, its positive elaborates on it.
+const topics = ['apples', 'rivers', 'engines', 'violins', 'glaciers', 'comets', 'bridges', 'tulips', 'falcons', 'deserts', 'harbors', 'lanterns'];
+const pairs: Pair[] = topics.flatMap((topic, t) =>
+  Array.from({ length: 8 }, (_, k) => ({
+    query: `notes on ${topic} number ${k}`,
+    positive: `${topic} ${topics[(t + k) % topics.length]} detail ${k} about ${topic}`,
+  })),
+);
+const pairsFile = join(work, 'pairs.jsonl');
+writeFileSync(pairsFile, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
+const base = { pairs, steps: 12, batchSize: 32, learningRate: 5e-3, encoder: { init: 'random' as const, width: 16, dim: 16, buckets: 4096 }, threads: 2 };
+
+const modelBytes = (out: string) => readFileSync(join(out, 'model', 'model.safetensors'));
+
+test('the loss goes down, and a fixed seed reproduces the run bit for bit', async () => {
+  const a = await train({ ...base, out: join(work, 'a'), seed: 3 });
+  const b = await train({ ...base, out: join(work, 'b'), seed: 3 });
+  assert.ok(a.steps[a.steps.length - 1]!.loss < a.steps[0]!.loss, 'the loss did not go down');
+  assert.equal(a.steps.map((s) => s.loss), b.steps.map((s) => s.loss));
+  assert.ok(modelBytes(join(work, 'a')).equals(modelBytes(join(work, 'b'))));
+  const log = readFileSync(join(work, 'a', 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(log.length, 12);
+  assert.ok(['loss', 'accuracy', 'temperature', 'pairsPerSecond'].every((k) => k in log[0]));
+});
+
+test('killed mid-run (SIGKILL) and resumed, it ends with the same weights as the uninterrupted run', async () => {
+  const steps = 40;
+  const straight = join(work, 'straight');
+  const killed = join(work, 'killed');
+  const cli = (out: string, ...extra: string[]) =>
+    spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'lib', 'cli.ts'), 'train', '--pairs', pairsFile, '--out', out, '--steps', String(steps),
+      '--batch', '32', '--lr', '0.005', '--init', 'random', '--dim', '16', '--width', '16', '--buckets', '4096',
+      '--checkpoint-every', '2', '--seed', '5', ...extra],
+    { stdio: 'ignore' });
+  const finished = (child: ReturnType<typeof spawn>) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  assert.is(await finished(cli(straight)), 0);
+  const victim = cli(killed);
+  // Kill it as soon as its second checkpoint is on disk.
+  const second = join(killed, 'checkpoints', 'step-0000004');
+  while (!existsSync(second) && victim.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+  victim.kill('SIGKILL');
+  await finished(victim);
+  assert.not.ok(existsSync(join(killed, 'model')), 'the run finished before it could be killed');
+  assert.is(await finished(cli(killed, '--resume')), 0);
+  assert.ok(modelBytes(straight).equals(modelBytes(killed)), 'resumed weights differ from the uninterrupted run');
+  const log = readFileSync(join(killed, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+  assert.equal(log, Array.from({ length: steps }, (_, i) => i + 1), 'the log has gaps or repeats');
+});
+
+test('resuming with other options or other pairs is refused', async () => {
+  const out = join(work, 'a');
+  const other = await train({ ...base, out, seed: 4, resume: true }).then(() => undefined, (e: Error) => e);
+  assert.instance(other, RangeError);
+  assert.match(other!.message, /^resume: .* other options/);
+});
+
+test('a malformed pair file names the line', async () => {
+  const file = join(work, 'bad.jsonl');
+  writeFileSync(file, '{"query": "a", "positive": "b"}\n\n{"query": "c", "positive": }\n');
+  const error = await readPairs(file).then(() => undefined, (e: Error) => e);
+  assert.instance(error, RangeError);
+  assert.match(error!.message, /bad\.jsonl:3: not valid JSON/);
+  writeFileSync(file, '{"query": "a", "positive": ""}\n');
+  const empty = await readPairs(file).then(() => undefined, (e: Error) => e);
+  assert.match(empty!.message, /bad\.jsonl:1: "positive" must be a non-empty string/);
+});
+
+test.after(() => rmSync(work, { recursive: true, force: true }));
+test.run();
