@@ -9,22 +9,11 @@ import { benchCuda, formatCudaTable } from '../bench/cuda.js';
 import { benchLoss, formatLossTable } from '../bench/loss.js';
 import { describeMachine } from '../bench/machine.js';
 import { freshSeed } from '../bench/random.js';
+import { integerList, positiveInteger } from './cli-options.js';
 import { addCommands } from './commands.js';
 import { backendInfo } from './info.js';
 import { packageRoot } from './native.js';
 import type { Precision } from './types.js';
-
-function positiveInteger(name: string) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${text}'`);
-    return n;
-  };
-}
-
-function integerList(name: string) {
-  return (text: string): number[] => text.split(',').map((part) => positiveInteger(name)(part.trim()));
-}
 
 function precisionList(text: string): Precision[] {
   const known = ['fp32', 'tf32', 'bf16', 'fp16'];

@@ -11,28 +11,13 @@ import { Encoder } from './encoder/encoder.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { codePairs, functionsOf } from './pairs/code.js';
 import { textPairs } from './pairs/text.js';
+import { positiveInteger, positiveNumber } from './cli-options.js';
 import { search } from './search.js';
 import { readPairs, type Pair } from './train/pairs-file.js';
 import { train } from './train/trainer.js';
 import type { Device } from './types.js';
 
 const say = (message: string) => process.stderr.write(`infonce: ${message}\n`);
-
-function positiveInteger(name: string) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer, got '${text}'`);
-    return n;
-  };
-}
-
-function positiveNumber(name: string) {
-  return (text: string): number => {
-    const n = Number(text);
-    if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got '${text}'`);
-    return n;
-  };
-}
 
 function writePairs(pairs: Pair[], out: string | undefined): void {
   const text = pairs.map((p) => JSON.stringify(p) + '\n').join('');

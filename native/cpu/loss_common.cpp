@@ -85,9 +85,9 @@ PreparedProblem prepareProblem(const LossProblem& p) {
 
   std::vector<int64_t> badX(prepared.threads, -1), badY(prepared.threads, -1);
   parallelRun(prepared.threads, [&](const ParallelContext& ctx) {
-    const int t = ctx.thread(), n = ctx.threads();
-    badX[t] = rowNorms(p.x, p.rows * t / n, p.rows * (t + 1) / n, p.dim, prepared.normX.data());
-    badY[t] = rowNorms(p.y, p.cols * t / n, p.cols * (t + 1) / n, p.dim, prepared.normY.data());
+    const auto rows = ctx.share(p.rows), cols = ctx.share(p.cols);
+    badX[ctx.thread()] = rowNorms(p.x, rows.begin, rows.end, p.dim, prepared.normX.data());
+    badY[ctx.thread()] = rowNorms(p.y, cols.begin, cols.end, p.dim, prepared.normY.data());
   });
   for (int64_t r : badX)
     if (r >= 0) nonFinite("x", p.x, r, p.dim);
@@ -126,8 +126,8 @@ double LogSumExpState::logSumExp(int64_t k) const { return max[k] + std::log(sum
 void normalizationBackward(float* grad, const float* x, const std::vector<double>& norm,
                            const std::vector<float>& inverseNorm, int64_t rows, int64_t dim, int threads) {
   parallelRun(threads, [&](const ParallelContext& ctx) {
-    const int64_t begin = rows * ctx.thread() / ctx.threads(), end = rows * (ctx.thread() + 1) / ctx.threads();
-    for (int64_t r = begin; r < end; ++r) {
+    const auto mine = ctx.share(rows);
+    for (int64_t r = mine.begin; r < mine.end; ++r) {
       float* g = grad + r * dim;
       const float* row = x + r * dim;
       const double inv = 1.0 / std::max(norm[r], kNormEpsilon);

@@ -19,12 +19,6 @@ namespace infonce {
 
 namespace {
 
-struct Range {
-  int64_t begin, end;
-};
-Range share(int64_t n, const cpu::ParallelContext& ctx) {
-  return {n * ctx.thread() / ctx.threads(), n * (ctx.thread() + 1) / ctx.threads()};
-}
 
 std::vector<float> normalizedRows(const float* m, const std::vector<float>& inverseNorm, int64_t rows, int64_t dim) {
   std::vector<float> u(static_cast<size_t>(rows * dim));
@@ -76,7 +70,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
 
   // S = s·U·Vᵀ, one row at a time.
   cpu::parallelRun(prep.threads, [&](const cpu::ParallelContext& ctx) {
-    const Range rows = share(M, ctx);
+    const auto rows = ctx.share(M);
     for (int64_t i = rows.begin; i < rows.end; ++i) {
       float* s = logits.data() + i * N;
       std::memset(s, 0, sizeof(float) * N);
@@ -92,7 +86,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
   cpu::LogSumExpState rowState(M), columnState(N);
   std::vector<float> positive(M);
   cpu::parallelRun(prep.threads, [&](const cpu::ParallelContext& ctx) {
-    const Range rows = share(M, ctx);
+    const auto rows = ctx.share(M);
     for (int64_t i = rows.begin; i < rows.end; ++i) {
       const float* s = logits.data() + i * N;
       float m = -std::numeric_limits<float>::infinity();
@@ -102,7 +96,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
       rowState.merge(i, m, sum);
       positive[i] = s[prep.targets[i]];
     }
-    const Range columns = share(N, ctx);
+    const auto columns = ctx.share(N);
     std::vector<double> sum(columns.end - columns.begin, 0.0);
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = columns.begin; j < columns.end; ++j)
@@ -120,7 +114,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
   for (int64_t j = 0; j < N; ++j) columnLse[j] = columnState.logSumExp(j);
   std::vector<double> logScaleGradient(prep.threads, 0.0);
   cpu::parallelRun(prep.threads, [&](const cpu::ParallelContext& ctx) {
-    const Range rows = share(M, ctx);
+    const auto rows = ctx.share(M);
     double total = 0;
     for (int64_t i = rows.begin; i < rows.end; ++i) {
       float* s = logits.data() + i * N;
@@ -146,7 +140,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
   std::memset(result.gradX, 0, sizeof(float) * M * D);
   std::memset(result.gradY, 0, sizeof(float) * N * D);
   cpu::parallelRun(prep.threads, [&](const cpu::ParallelContext& ctx) {
-    const Range rows = share(M, ctx);
+    const auto rows = ctx.share(M);
     for (int64_t i = rows.begin; i < rows.end; ++i) {
       float* out = result.gradX + i * D;
       for (int64_t j = 0; j < N; ++j) {
@@ -154,7 +148,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
         for (int64_t k = 0; k < D; ++k) out[k] += g * v[j * D + k];
       }
     }
-    const Range columns = share(N, ctx);
+    const auto columns = ctx.share(N);
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = columns.begin; j < columns.end; ++j) {
         const float g = scale * logits[i * N + j];

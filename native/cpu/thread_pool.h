@@ -6,6 +6,7 @@
 #pragma once
 
 #include <barrier>
+#include <cstdint>
 #include <functional>
 
 namespace infonce::cpu {
@@ -17,6 +18,11 @@ class ParallelContext {
       : thread_(thread), threads_(threads), barrier_(barrier) {}
   int thread() const { return thread_; }
   int threads() const { return threads_; }
+  // This thread's contiguous share [begin, end) of n items, the same for every run of T threads.
+  struct Share {
+    int64_t begin, end;
+  };
+  Share share(int64_t n) const { return {n * thread_ / threads_, n * (thread_ + 1) / threads_}; }
   void sync() const { barrier_.arrive_and_wait(); }
 
  private:

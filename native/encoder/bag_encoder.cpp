@@ -13,12 +13,6 @@
 namespace infonce {
 namespace {
 
-struct Range {
-  int64_t begin, end;
-};
-Range share(int64_t n, const cpu::ParallelContext& ctx) {
-  return {n * ctx.thread() / ctx.threads(), n * (ctx.thread() + 1) / ctx.threads()};
-}
 
 int64_t itemCount(const BagBatch& b, int64_t t) {
   const int64_t n = b.offsets[t + 1] - b.offsets[t];
@@ -64,7 +58,7 @@ uint32_t bigramBucket(int32_t a, int32_t b, int64_t buckets) {
 void bagForward(const BagShape& s, const BagParameters& p, const BagBatch& b, float* pooled, float* out, int threads) {
   const int64_t E = s.width, D = s.dim;
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range texts = share(b.texts, ctx);
+    const auto texts = ctx.share(b.texts);
     std::vector<float> sum(E);
     for (int64_t t = texts.begin; t < texts.end; ++t) {
       std::fill(sum.begin(), sum.end(), 0.0f);
@@ -97,7 +91,7 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
   // dpooled = gradOut · Wᵀ, per text (threads over texts).
   std::vector<float> gradPooled(size_t(b.texts * E));
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range texts = share(b.texts, ctx);
+    const auto texts = ctx.share(b.texts);
     for (int64_t t = texts.begin; t < texts.end; ++t) {
       const float* go = gradOut + t * D;
       float* gp = gradPooled.data() + t * E;
@@ -112,7 +106,7 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
   // dW = pooledᵀ · gradOut: threads over rows e of W, each summing over texts in order.
   g.projection.assign(size_t(E * D), 0.0f);
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range rows = share(E, ctx);
+    const auto rows = ctx.share(E);
     for (int64_t t = 0; t < b.texts; ++t) {
       const float* go = gradOut + t * D;
       for (int64_t e = rows.begin; e < rows.end; ++e) {
@@ -132,7 +126,7 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
   const int64_t total = b.offsets[b.texts];
   std::vector<int32_t> tokenIndex(total), bigramIndex(total, -1);
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range texts = share(b.texts, ctx);
+    const auto texts = ctx.share(b.texts);
     for (int64_t t = texts.begin; t < texts.end; ++t)
       for (int64_t i = b.offsets[t]; i < b.offsets[t + 1]; ++i) {
         tokenIndex[i] = int32_t(indexOf(g.tokens.rows, b.ids[i]));
@@ -141,8 +135,8 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
       }
   });
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range tokenShare = share(int64_t(g.tokens.rows.size()), ctx);
-    const Range bigramShare = share(int64_t(g.bigrams.rows.size()), ctx);
+    const auto tokenShare = ctx.share(int64_t(g.tokens.rows.size()));
+    const auto bigramShare = ctx.share(int64_t(g.bigrams.rows.size()));
     for (int64_t t = 0; t < b.texts; ++t) {
       const float scale = poolingScale(s.pooling, itemCount(b, t));
       const float* gp = gradPooled.data() + t * E;
@@ -171,7 +165,7 @@ void adamwRows(const AdamW& o, float* table, float* m, float* v, int64_t width, 
   const float decay = float(1.0 - o.learningRate * o.weightDecay);
   const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.epsilon), gs = float(o.gradientScale);
   cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const Range mine = share(count, ctx);
+    const auto mine = ctx.share(count);
     for (int64_t k = mine.begin; k < mine.end; ++k) {
       const int64_t r = rows ? rows[k] : k;
       float* w = table + r * width;
