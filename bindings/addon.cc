@@ -29,6 +29,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("takeRows", Napi::Function::New(env, takeRows, "takeRows"));
   exports.Set("zeroRows", Napi::Function::New(env, zeroRows, "zeroRows"));
   exports.Set("topK", Napi::Function::New(env, topK, "topK"));
+  exports.Set("logisticRegression", Napi::Function::New(env, logisticRegression, "logisticRegression"));
   return exports;
 }
 

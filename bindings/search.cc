@@ -11,6 +11,42 @@
 
 namespace infonce::bindings {
 
+// logisticRegression(trainX, trainY, testX, { dim, classes, lambda, iterations, threads? })
+//   → Promise<Int32Array> (the predicted class of each test row)
+Napi::Value logisticRegression(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Options o(env, info[3], "options", {"dim", "classes", "lambda", "iterations", "threads"});
+  const int64_t dim = o.integer("dim", 1, 1 << 20);
+  const int64_t classes = o.integer("classes", 2, 1 << 16);
+  const double lambda = o.optionalNumber("lambda").value_or(1e-3);
+  if (!(lambda >= 0)) throwRangeError(env, "lambda: expected a number >= 0");
+  const int iterations = static_cast<int>(o.optionalInteger("iterations", 1, 1 << 20).value_or(300));
+  const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(cpuInfo().hardwareThreads));
+  for (int a : {0, 2})
+    if (!info[a].IsTypedArray() || info[a].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        info[a].As<Napi::Float32Array>().ElementLength() % dim != 0)
+      throwTypeError(env, std::string(a == 0 ? "trainX" : "testX") + ": expected a Float32Array of rows × dim, got " + describe(info[a]));
+  Napi::Float32Array trainX = info[0].As<Napi::Float32Array>(), testX = info[2].As<Napi::Float32Array>();
+  const int64_t n = int64_t(trainX.ElementLength()) / dim, m = int64_t(testX.ElementLength()) / dim;
+  if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
+      int64_t(info[1].As<Napi::Int32Array>().ElementLength()) != n)
+    throwTypeError(env, "trainY: expected an Int32Array of " + std::to_string(n) + " labels");
+  Napi::Int32Array trainY = info[1].As<Napi::Int32Array>();
+  for (int64_t i = 0; i < n; ++i)
+    if (trainY[i] < 0 || trainY[i] >= classes)
+      throwRangeError(env, "trainY[" + std::to_string(i) + "]: expected a class in [0, " + std::to_string(classes) + ")");
+  Napi::Int32Array predictions = Napi::Int32Array::New(env, size_t(m));
+  const float* tx = trainX.Data();
+  const int32_t* ty = trainY.Data();
+  const float* sx = testX.Data();
+  int32_t* out = predictions.Data();
+  auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(predictions)));
+  return TaskWorker::queue(
+      env, "infonce:logisticRegression",
+      [=] { infonce::logisticRegression(tx, ty, n, dim, classes, lambda, iterations, sx, m, out, threads); },
+      [ref](Napi::Env) { return ref->Value(); }, {trainX, trainY, testX, predictions});
+}
+
 // topK(queries, corpus, { dim, k, threads? }) → Promise<{ indices: Int32Array, scores: Float32Array }>
 Napi::Value topK(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -6,5 +6,6 @@
 namespace infonce::bindings {
 
 Napi::Value topK(const Napi::CallbackInfo& info);
+Napi::Value logisticRegression(const Napi::CallbackInfo& info);
 
 }  // namespace infonce::bindings

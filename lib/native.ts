@@ -137,6 +137,12 @@ interface Addon {
   addRows(table: Float32Array, width: number, rows: Int32Array | null, grads: Float32Array): void;
   takeRows(table: Float32Array, width: number, rows: Int32Array): Float32Array;
   zeroRows(table: Float32Array, width: number, rows: Int32Array): void;
+  logisticRegression(
+    trainX: Float32Array,
+    trainY: Int32Array,
+    testX: Float32Array,
+    options: { dim: number; classes: number; lambda?: number; iterations?: number; threads?: number },
+  ): Promise<Int32Array>;
   topK(queries: Float32Array, corpus: Float32Array, options: { dim: number; k: number; threads?: number }): Promise<{ indices: Int32Array; scores: Float32Array }>;
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;

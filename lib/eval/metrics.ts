@@ -54,3 +54,60 @@ export function retrievalScores(rankings: Ranking[], relevant: Relevance[]): Ret
     mrr: mean((i) => reciprocalRank(rankings[i]!, relevant[i]!)),
   };
 }
+
+/** Fraction of predictions equal to the labels. */
+export function accuracy(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
+  let hits = 0;
+  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) hits++;
+  return labels.length ? hits / labels.length : 0;
+}
+
+/** The mean over the classes present in the labels of each class's F1 (a class never predicted right scores 0). */
+export function macroF1(predicted: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const classes = new Set<number>();
+  for (let i = 0; i < labels.length; i++) classes.add(labels[i]!);
+  let total = 0;
+  for (const c of classes) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (let i = 0; i < labels.length; i++) {
+      if (predicted[i] === c && labels[i] === c) tp++;
+      else if (predicted[i] === c) fp++;
+      else if (labels[i] === c) fn++;
+    }
+    total += tp === 0 ? 0 : (2 * tp) / (2 * tp + fp + fn);
+  }
+  return classes.size ? total / classes.size : 0;
+}
+
+/** Ranks 1..n with ties given their average rank. */
+export function ranks(values: ArrayLike<number>): Float64Array {
+  const order = Array.from({ length: values.length }, (_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const out = new Float64Array(values.length);
+  for (let start = 0; start < order.length; ) {
+    let end = start;
+    while (end + 1 < order.length && values[order[end + 1]!] === values[order[start]!]) end++;
+    const rank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) out[order[k]!] = rank;
+    start = end + 1;
+  }
+  return out;
+}
+
+/** Spearman's rank correlation: Pearson's correlation of the (tie-averaged) ranks. */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const n = ra.length;
+  const mean = (n + 1) / 2;
+  let cov = 0;
+  let va = 0;
+  let vb = 0;
+  for (let i = 0; i < n; i++) {
+    cov += (ra[i]! - mean) * (rb[i]! - mean);
+    va += (ra[i]! - mean) ** 2;
+    vb += (rb[i]! - mean) ** 2;
+  }
+  return va > 0 && vb > 0 ? cov / Math.sqrt(va * vb) : 0;
+}

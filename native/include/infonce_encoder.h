@@ -77,6 +77,13 @@ void addRows(float* target, int64_t width, const int32_t* rows, int64_t count, c
 void takeRows(const float* source, int64_t width, const int32_t* rows, int64_t count, float* out);
 void zeroRows(float* target, int64_t width, const int32_t* rows, int64_t count);
 
+// Multinomial logistic regression with L2 penalty λ on the weights, trained by full-batch Adam for
+// `iterations` steps on (trainX: n × dim, trainY in [0, classes)); writes the predicted class of each
+// of the m rows of testX.
+void logisticRegression(const float* trainX, const int32_t* trainY, int64_t n, int64_t dim, int64_t classes,
+                        double lambda, int iterations, const float* testX, int64_t m, int32_t* predictions,
+                        int threads);
+
 // For each query, the k corpus rows of largest cosine similarity, best first (ties: lower index).
 // Streams the corpus in tiles; never holds queries × corpus. indices/scores: queries × k (−1 / -inf
 // where the corpus has fewer than k rows).
