@@ -4,6 +4,7 @@
 import { toDevice } from '../lib/device-tensor.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import type { DeviceTensor, Precision } from '../lib/types.js';
+import { worstGradientCosine } from './invariants.js';
 import { median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
 import { gaussianMatrix } from './random.js';
@@ -41,24 +42,6 @@ export interface GpuBenchRow {
 
 const dtypeOf = (p: Precision) => (p === 'bf16' ? 'bfloat16' : p === 'fp16' ? 'float16' : 'float32');
 
-// Gradients of normalised inputs are orthogonal to their rows: a check that needs no reference.
-async function orthogonality(gradX: DeviceTensor, x: Float32Array, dim: number): Promise<number> {
-  const g = await gradX.toFloat32Array();
-  let worst = 0;
-  for (let i = 0; i < Math.min(64, x.length / dim); i++) {
-    let dot = 0;
-    let gn = 0;
-    let xn = 0;
-    for (let k = 0; k < dim; k++) {
-      dot += g[i * dim + k]! * x[i * dim + k]!;
-      gn += g[i * dim + k]! ** 2;
-      xn += x[i * dim + k]! ** 2;
-    }
-    if (gn > 0) worst = Math.max(worst, Math.abs(dot) / Math.sqrt(gn * xn));
-  }
-  return worst;
-}
-
 export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]> {
   const say = options.progress ?? (() => {});
   const rows: GpuBenchRow[] = [];
@@ -86,7 +69,7 @@ export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]
         const settings = { rows: M, cols: N, dim: D, device: 'cuda' as const, precision };
         say(`M=${M} ${precision}: warm-up and check`);
         const first = await contrastiveLoss(tx, ty, settings);
-        const cos = await orthogonality(first.gradX as DeviceTensor, x, D);
+        const cos = worstGradientCosine(await (first.gradX as DeviceTensor).toFloat32Array(), x, D);
         (first.gradX as DeviceTensor).dispose();
         (first.gradY as DeviceTensor).dispose();
         if (!Number.isFinite(first.loss) || !(cos < 2e-2)) throw new Error(`check failed: loss ${first.loss}, |cos(grad, x)| ${cos}`);

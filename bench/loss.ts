@@ -6,6 +6,7 @@
 // Our variants alternate after a warm-up; each result is checked before it is timed.
 import { contrastiveLoss } from '../lib/loss.js';
 import type { ContrastiveLossOptions, ContrastiveLossResult } from '../lib/types.js';
+import { worstGradientCosine } from './invariants.js';
 import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
 import { alignedPairs, gaussianMatrix } from './random.js';
@@ -88,18 +89,7 @@ function check(fused: ContrastiveLossResult, other: ContrastiveLossResult, name:
 // orthogonal to their rows (the normalisation removes the radial part).
 function checkInvariants(r: ContrastiveLossResult, x: Float32Array, dim: number): string {
   if (!Number.isFinite(r.loss) || r.loss < 0) throw new Error(`fused loss is ${r.loss}`);
-  let worst = 0;
-  for (let i = 0; i < Math.min(64, x.length / dim); i++) {
-    let dot = 0;
-    let gn = 0;
-    let xn = 0;
-    for (let k = 0; k < dim; k++) {
-      dot += r.gradX[i * dim + k]! * x[i * dim + k]!;
-      gn += r.gradX[i * dim + k]! ** 2;
-      xn += x[i * dim + k]! ** 2;
-    }
-    if (gn > 0) worst = Math.max(worst, Math.abs(dot) / Math.sqrt(gn * xn));
-  }
+  const worst = worstGradientCosine(r.gradX, x, dim);
   if (!(worst < 1e-3)) throw new Error(`fused gradient not orthogonal to its rows (cos ${worst})`);
   return `|cos(grad, x)| ≤ ${worst.toExponential(0)}`;
 }

@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { worstGradientCosine } from '../bench/invariants.js';
 import { distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
 import { referenceContrastiveLoss, relativeError, type ReferenceOptions } from '../bench/reference.js';
 import { lossBackends } from './backends.js';
@@ -80,5 +81,15 @@ for (const symmetric of [true, false]) {
     });
   }
 }
+
+// The bench checks sizes too large for any reference by this invariant: the gradient of a
+// normalised row has no radial part. It must hold for the exact gradients and catch a radial one.
+test('the invariant the bench checks: gradients orthogonal to their rows', () => {
+  const analytic = referenceContrastiveLoss(x, y, options);
+  assert.ok(worstGradientCosine(analytic.gradX, x, D) < 1e-12, `gradX, seed ${seed}`);
+  assert.ok(worstGradientCosine(analytic.gradY, y, D) < 1e-12, `gradY, seed ${seed}`);
+  const radial = analytic.gradX.map((g, i) => g + 0.1 * x[i]!);
+  assert.ok(worstGradientCosine(radial, x, D) > 1e-3, 'a radial component must be caught');
+});
 
 test.run();

@@ -43,6 +43,17 @@ const inChunks = (docs: Document[]) => async function* () {
   for (let i = 0; i < docs.length; i += 8192) yield docs.slice(i, i + 8192);
 };
 
+// A search task whose only relevant document for each query is the one with the query's id.
+function ownDocumentSearch(name: string, queries: Document[], corpus: Document[]): SearchTask {
+  return {
+    kind: 'search',
+    name,
+    queries,
+    corpus: inChunks(corpus),
+    qrels: new Map(queries.map((q) => [q.id, new Map([[q.id, 1]])])),
+  };
+}
+
 // ---- WordNet: lemma → gloss ----
 
 function wordnetSynsets() {
@@ -63,13 +74,11 @@ function wordnetSynsets() {
 export function wordnetSearch(queries = 1000): SearchTask {
   const [, test] = wordnetSynsets();
   const asked = sample(test, queries, 102);
-  return {
-    kind: 'search',
-    name: 'WordNet lemma → gloss',
-    queries: asked.map((s) => ({ id: s.id, text: s.lemma })),
-    corpus: inChunks(test.map((s) => ({ id: s.id, text: s.gloss }))),
-    qrels: new Map(asked.map((s) => [s.id, new Map([[s.id, 1]])])),
-  };
+  return ownDocumentSearch(
+    'WordNet lemma → gloss',
+    asked.map((s) => ({ id: s.id, text: s.lemma })),
+    test.map((s) => ({ id: s.id, text: s.gloss })),
+  );
 }
 
 // ---- SpamAssassin: subject → body, spam vs ham ----
@@ -119,13 +128,11 @@ function spamEmails(): Email[] {
 
 export function spamSearch(): SearchTask {
   const [, test] = split(spamEmails(), 201, 0.1, (e) => e.id);
-  return {
-    kind: 'search',
-    name: 'SpamAssassin subject → body',
-    queries: test.map((e) => ({ id: e.id, text: e.subject })),
-    corpus: inChunks(test.map((e) => ({ id: e.id, text: e.body }))),
-    qrels: new Map(test.map((e) => [e.id, new Map([[e.id, 1]])])),
-  };
+  return ownDocumentSearch(
+    'SpamAssassin subject → body',
+    test.map((e) => ({ id: e.id, text: e.subject })),
+    test.map((e) => ({ id: e.id, text: e.body })),
+  );
 }
 
 export function spamClassification(maxTrain = 2000, maxTest = 600): ClassificationTask {

@@ -204,21 +204,14 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 
 template <class Op, class Shape>
 cudaError_t launchGradients(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream) {
-  const int bytes = static_cast<int>(gradientSharedBytes(Shape::shape, sizeof(typename Op::Element)));
-  auto kernel = gradientKernel<Op, Shape>;
-  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (status != cudaSuccess) return status;
-  kernel<<<params.plan.blocksPerLaunch(), Tile<Shape>::threads, bytes, stream>>>(params, launch);
-  return cudaGetLastError();
+  return launchTileKernel<Shape>(gradientKernel<Op, Shape>, gradientSharedBytes(Shape::shape, sizeof(typename Op::Element)), params,
+                                 launch, stream);
 }
 
 template <class Op, class Shape>
 cudaError_t gradientOccupancy(int* blocksPerMultiprocessor) {
-  const int bytes = static_cast<int>(gradientSharedBytes(Shape::shape, sizeof(typename Op::Element)));
-  auto kernel = gradientKernel<Op, Shape>;
-  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (status != cudaSuccess) return status;
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerMultiprocessor, kernel, Tile<Shape>::threads, bytes);
+  return tileKernelOccupancy<Shape>(gradientKernel<Op, Shape>, gradientSharedBytes(Shape::shape, sizeof(typename Op::Element)),
+                                    blocksPerMultiprocessor);
 }
 
 #define INFONCE_INSTANTIATE(Op, Shape)                                                                  \

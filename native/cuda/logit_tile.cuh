@@ -155,4 +155,24 @@ __device__ __forceinline__ void mergeLogSumExp(float& max, double& sum, float ti
   }
 }
 
+// Host side, for both passes: a block per planned tile group, with more dynamic shared memory than
+// the default 48 KiB, which a kernel must opt into before it is launched or its occupancy queried.
+template <class Shape, class Params>
+cudaError_t launchTileKernel(void (*kernel)(Params, int), int64_t sharedBytes, const Params& params, int launch,
+                             cudaStream_t stream) {
+  const int bytes = static_cast<int>(sharedBytes);
+  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (status != cudaSuccess) return status;
+  kernel<<<params.plan.blocksPerLaunch(), Tile<Shape>::threads, bytes, stream>>>(params, launch);
+  return cudaGetLastError();
+}
+
+template <class Shape, class Params>
+cudaError_t tileKernelOccupancy(void (*kernel)(Params, int), int64_t sharedBytes, int* blocksPerMultiprocessor) {
+  const int bytes = static_cast<int>(sharedBytes);
+  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  if (status != cudaSuccess) return status;
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerMultiprocessor, kernel, Tile<Shape>::threads, bytes);
+}
+
 }  // namespace infonce::cuda

@@ -196,21 +196,14 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 
 template <class Op, class Shape>
 cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream) {
-  const int bytes = static_cast<int>(statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)));
-  auto kernel = statisticsKernel<Op, Shape>;
-  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (status != cudaSuccess) return status;
-  kernel<<<params.plan.blocksPerLaunch(), Tile<Shape>::threads, bytes, stream>>>(params, launch);
-  return cudaGetLastError();
+  return launchTileKernel<Shape>(statisticsKernel<Op, Shape>, statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)), params,
+                                 launch, stream);
 }
 
 template <class Op, class Shape>
 cudaError_t statisticsOccupancy(int* blocksPerMultiprocessor) {
-  const int bytes = static_cast<int>(statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)));
-  auto kernel = statisticsKernel<Op, Shape>;
-  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-  if (status != cudaSuccess) return status;
-  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocksPerMultiprocessor, kernel, Tile<Shape>::threads, bytes);
+  return tileKernelOccupancy<Shape>(statisticsKernel<Op, Shape>, statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)),
+                                    blocksPerMultiprocessor);
 }
 
 #define INFONCE_INSTANTIATE(Op, Shape)                                                                   \
