@@ -56,7 +56,17 @@ struct LossCall {
   void hold(DeviceTensor* t) { holds.hold(t); }
 };
 
-// x or y: a Float32Array of rows × dim, or a DeviceTensor of rows rows and dim columns.
+// x or y is a Float32Array or a DeviceTensor: checked before the options are read, so that a
+// wrong type is the error a caller sees first.
+void requireMatrix(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName) {
+  if (DeviceTensor::from(value) != nullptr) return;
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throwTypeError(env, std::string(name) + ": expected a Float32Array (" + rowsName +
+                            " × dim, row-major) or a DeviceTensor, got " + describe(value));
+}
+
+// x or y (of a type requireMatrix accepted): a Float32Array of rows × dim, or a DeviceTensor of rows
+// rows and dim columns.
 CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName,
                           int64_t rows, int64_t dim, Napi::ObjectReference& pin, LossCall& call) {
   CudaMatrix m;
@@ -72,9 +82,6 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
     call.cuda.device = tensor->device();
     call.hold(tensor);
   } else {
-    if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-      throwTypeError(env, std::string(name) + ": expected a Float32Array (" + rowsName +
-                              " × dim, row-major) or a DeviceTensor, got " + describe(value));
     Napi::Float32Array array = float32Array(env, value, name, rows * dim,
                                             std::string(rowsName) + " × dim = " + std::to_string(rows) + " × " +
                                                 std::to_string(dim));
@@ -86,11 +93,8 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
 
 LossCall parse(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const bool xIsTensor = DeviceTensor::from(info[0]) != nullptr, yIsTensor = DeviceTensor::from(info[1]) != nullptr;
-  if (!xIsTensor && !(info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array))
-    throwTypeError(env, "x: expected a Float32Array (rows × dim, row-major) or a DeviceTensor, got " + describe(info[0]));
-  if (!yIsTensor && !(info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array))
-    throwTypeError(env, "y: expected a Float32Array (cols × dim, row-major) or a DeviceTensor, got " + describe(info[1]));
+  requireMatrix(env, info[0], "x", "rows");
+  requireMatrix(env, info[1], "y", "cols");
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
                          "isa", "precision", "tiles", "memoryBudget", "gradientFilter"});
@@ -105,7 +109,7 @@ LossCall parse(const Napi::CallbackInfo& info) {
                              " (every query's positive is among the documents), got " + std::to_string(p.cols));
   call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, call);
   call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, call);
-  if (xIsTensor && yIsTensor && DeviceTensor::from(info[0])->device() != DeviceTensor::from(info[1])->device())
+  if (call.cuda.x.onDevice && call.cuda.y.onDevice && DeviceTensor::from(info[0])->device() != DeviceTensor::from(info[1])->device())
     throwRangeError(env, "y: expected a DeviceTensor on the same GPU as x");
   p.x = call.cuda.x.onDevice ? nullptr : static_cast<const float*>(call.cuda.x.data);
   p.y = call.cuda.y.onDevice ? nullptr : static_cast<const float*>(call.cuda.y.data);
@@ -133,7 +137,7 @@ LossCall parse(const Napi::CallbackInfo& info) {
   // Where it runs. Device tensors need the GPU; 'auto' takes the GPU when one is usable.
   const bool anyTensor = call.cuda.x.onDevice || call.cuda.y.onDevice;
   const std::string device = options.optionalChoice("device", {"cpu", "cuda", "auto"}).value_or("auto");
-  const std::string tensorDtype = xIsTensor ? dtypeName(call.cuda.x.dtype) : "float32";
+  const std::string tensorDtype = call.cuda.x.onDevice ? dtypeName(call.cuda.x.dtype) : "float32";
   const std::string defaultPrecision = tensorDtype == "bfloat16" ? "bf16" : tensorDtype == "float16" ? "fp16" : "fp32";
   const std::string precision =
       options.optionalChoice("precision", {"fp32", "tf32", "bf16", "fp16"}).value_or(defaultPrecision);

@@ -20,6 +20,10 @@ export const LOW_PRECISION_TOLERANCE: Tolerance = { loss: 1e-2, gradient: 1e-2 }
 // fp16 G (stored as G/w_r, so O(1)) resolves nothing below its smallest subnormal, 6e-8: with the
 // test shapes (M ≤ 300, scale ≤ 100) that is a gradient norm of about 1e-5 at most.
 export const FP16_TOLERANCE: Tolerance = { ...LOW_PRECISION_TOLERANCE, gradientFloor: 1e-5 };
+// The CPU's bf16 paths against a reference that rounds the operands as they do: the products of
+// rounded operands are exact in fp32, so the loss keeps fp32 accuracy (measured ≤ 1e-6); only the
+// gradients carry a rounding the reference does not model (G in bf16, measured ≤ 2.4e-3).
+export const CPU_BF16_TOLERANCE: Tolerance = { loss: FP32_TOLERANCE.loss, gradient: LOW_PRECISION_TOLERANCE.gradient };
 
 export interface Backend {
   name: string;
@@ -89,14 +93,14 @@ export function lossBackends(): Backend[] {
     cpuIsa('portable'),
     {
       name: 'cpu-fused-bf16 (AVX512-BF16 dot products)',
-      tolerance: LOW_PRECISION_TOLERANCE,
+      tolerance: CPU_BF16_TOLERANCE,
       rounding: 'bfloat16',
       unavailable: hasBf16 ? undefined : 'this CPU has no AVX512-BF16',
       run: withOptions({ device: 'cpu', precision: 'bf16' }),
     },
     {
       name: 'cpu-fused-bf16 portable (rounded operands, fp32 products)',
-      tolerance: LOW_PRECISION_TOLERANCE,
+      tolerance: CPU_BF16_TOLERANCE,
       rounding: 'bfloat16',
       run: withOptions({ device: 'cpu', precision: 'bf16', isa: 'portable', memoryBudget: 0 }),
     },

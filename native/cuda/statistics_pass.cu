@@ -9,21 +9,113 @@
 namespace infonce::cuda {
 namespace {
 
+// One direction of the tile's reductions, so that rows and columns run the same code. Rows: a
+// thread's lines are its rows (m, half), the values along one are its columns (n, q); the 4 lanes of
+// a quad share a row (shuffles over lane bits 0–1) and the warps of a warp row each hold a part of it.
+// Columns: the transpose (lane bits 2–4, the warps of a warp column). Line and value indices are
+// 2·fragment + half (or q), so acc[m][n][2·half + q] is value(line = 2m + half, k = 2n + q) for rows.
+template <class Shape, bool Columns>
+struct TileAxis {
+  using Geometry = Tile<Shape>;
+  static constexpr int FR = Geometry::fragmentRows, FC = Geometry::fragmentCols;
+  static constexpr int lines = 2 * (Columns ? FC : FR);  // lines of the tile this thread holds values of
+  static constexpr int along = 2 * (Columns ? FR : FC);  // values this thread holds along each
+  static constexpr int extent = Columns ? Geometry::BN : Geometry::BM;
+  static constexpr int warps = Columns ? Geometry::warpRows : Geometry::warpCols;  // partial results a line
+  static constexpr int firstLaneMask = Columns ? 4 : 1, lastLaneMask = Columns ? 16 : 2;
+
+  __device__ static float value(const float (&acc)[FR][FC][4], int line, int k) {
+    return Columns ? acc[k / 2][line / 2][2 * (k % 2) + line % 2] : acc[line / 2][k / 2][2 * (line % 2) + k % 2];
+  }
+  __device__ static int position(const ThreadCoordinates<Shape>& at, int line) {
+    return Columns ? at.col(line / 2, line % 2) : at.row(line / 2, line % 2);
+  }
+  // The lane that writes its line's partial result, and which partial it is.
+  __device__ static bool writes(const ThreadCoordinates<Shape>& at) { return Columns ? at.g == 0 : at.t == 0; }
+  __device__ static int partial(const ThreadCoordinates<Shape>& at) { return Columns ? at.warpRow : at.warpCol; }
+};
+
+// Each line's maximum over this warp's part of the tile, into partialMax[warp part][line].
+template <class Axis, class Shape>
+__device__ __forceinline__ void partialMaxima(const float (&acc)[Axis::FR][Axis::FC][4], const bool (&valid)[Axis::along],
+                                              const ThreadCoordinates<Shape>& at, float* partialMax) {
+#pragma unroll
+  for (int line = 0; line < Axis::lines; ++line) {
+    float mx = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < Axis::along; ++k)
+      if (valid[k]) mx = fmaxf(mx, Axis::value(acc, line, k));
+#pragma unroll
+    for (int mask = Axis::firstLaneMask; mask <= Axis::lastLaneMask; mask <<= 1)
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, mask));
+    if (Axis::writes(at)) partialMax[Axis::partial(at) * Axis::extent + Axis::position(at, line)] = mx;
+  }
+}
+
+// With the line's tile max (over all warp parts), Σ exp(S − max) of this warp's terms below it and
+// the count of its ties (exact), into partialSum and partialTies.
+template <class Axis, class Shape>
+__device__ __forceinline__ void partialSums(const float (&acc)[Axis::FR][Axis::FC][4], const bool (&valid)[Axis::along],
+                                            const ThreadCoordinates<Shape>& at, const float* partialMax,
+                                            float* partialSum, float* partialTies) {
+#pragma unroll
+  for (int line = 0; line < Axis::lines; ++line) {
+    const int position = Axis::position(at, line);
+    float tileMax = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < Axis::warps; ++w) tileMax = fmaxf(tileMax, partialMax[w * Axis::extent + position]);
+    float below = 0.0f, ties = 0.0f;
+#pragma unroll
+    for (int k = 0; k < Axis::along; ++k) {
+      const float s = Axis::value(acc, line, k);
+      if (!valid[k]) continue;
+      if (s < tileMax) below += __expf(s - tileMax);
+      else ties += 1.0f;
+    }
+#pragma unroll
+    for (int mask = Axis::firstLaneMask; mask <= Axis::lastLaneMask; mask <<= 1) {
+      below += __shfl_xor_sync(0xffffffffu, below, mask);
+      ties += __shfl_xor_sync(0xffffffffu, ties, mask);
+    }
+    if (Axis::writes(at)) {
+      partialSum[Axis::partial(at) * Axis::extent + position] = below;
+      partialTies[Axis::partial(at) * Axis::extent + position] = ties;
+    }
+  }
+}
+
+// Line `line` of the tile merged into its running max and sum, the warp parts in a fixed order. Each
+// part's sum is relative to the tile max already (all parts used the same max).
+template <class Axis>
+__device__ __forceinline__ void mergeLine(int line, const float* partialMax, const float* partialSum,
+                                          const float* partialTies, float& runningMax, double& runningSum) {
+  float tileMax = -INFINITY;
+  double tileSum = 0;
+#pragma unroll
+  for (int w = 0; w < Axis::warps; ++w) tileMax = fmaxf(tileMax, partialMax[w * Axis::extent + line]);
+#pragma unroll
+  for (int w = 0; w < Axis::warps; ++w)
+    tileSum += double(partialTies[w * Axis::extent + line]) + double(partialSum[w * Axis::extent + line]);
+  mergeLogSumExp(runningMax, runningSum, tileMax, tileSum);
+}
+
 template <class Op, class Shape>
 __global__ void __launch_bounds__(Tile<Shape>::threads)
     statisticsKernel(LossParams<typename Op::Element> p, int launch) {
   using T = typename Op::Element;
   using Geometry = Tile<Shape>;
+  using Rows = TileAxis<Shape, false>;
+  using Columns = TileAxis<Shape, true>;
   constexpr int BM = Geometry::BM, BN = Geometry::BN, FR = Geometry::fragmentRows, FC = Geometry::fragmentCols;
   extern __shared__ __align__(16) unsigned char shared[];
   T* stage = reinterpret_cast<T*>(shared);
   constexpr int stageBytes = 2 * (BM + BN) * (Geometry::depthChunk + Op::pad) * sizeof(T);
-  float* rowRedMax = reinterpret_cast<float*>(shared + stageBytes);  // [warpCols][BM]
-  float* rowRedSum = rowRedMax + Geometry::warpCols * BM;
-  float* rowRedTies = rowRedSum + Geometry::warpCols * BM;
-  float* colRedMax = rowRedTies + Geometry::warpCols * BM;           // [warpRows][BN]
-  float* colRedSum = colRedMax + Geometry::warpRows * BN;
-  float* colRedTies = colRedSum + Geometry::warpRows * BN;
+  float* rowPartialMax = reinterpret_cast<float*>(shared + stageBytes);  // [warpCols][BM]
+  float* rowPartialSum = rowPartialMax + Geometry::warpCols * BM;
+  float* rowPartialTies = rowPartialSum + Geometry::warpCols * BM;
+  float* colPartialMax = rowPartialTies + Geometry::warpCols * BM;  // [warpRows][BN]
+  float* colPartialSum = colPartialMax + Geometry::warpRows * BN;
+  float* colPartialTies = colPartialSum + Geometry::warpRows * BN;
 
   const LaunchPlan& plan = p.plan;
   const int block = blockIdx.x;
@@ -42,15 +134,11 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
       const int64_t row0 = I * BM, col0 = J * BN;
       float acc[FR][FC][4];
       logitTile<Op, Shape>(acc, p.u, p.v, paddedDim, row0, col0, stage);
-      bool rowValid[FR][2], colValid[FC][2];
+      bool rowValid[Rows::lines], colValid[Columns::lines];
 #pragma unroll
-      for (int m = 0; m < FR; ++m)
+      for (int line = 0; line < Rows::lines; ++line) rowValid[line] = row0 + Rows::position(at, line) < p.rows;
 #pragma unroll
-        for (int h = 0; h < 2; ++h) rowValid[m][h] = row0 + at.row(m, h) < p.rows;
-#pragma unroll
-      for (int n = 0; n < FC; ++n)
-#pragma unroll
-        for (int q = 0; q < 2; ++q) colValid[n][q] = col0 + at.col(n, q) < p.cols;
+      for (int line = 0; line < Columns::lines; ++line) colValid[line] = col0 + Columns::position(at, line) < p.cols;
 #pragma unroll
       for (int m = 0; m < FR; ++m)
 #pragma unroll
@@ -60,134 +148,30 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 
       // The positives (each in exactly one tile, so one writer).
 #pragma unroll
-      for (int m = 0; m < FR; ++m)
+      for (int line = 0; line < Rows::lines; ++line) {
+        if (!rowValid[line]) continue;
+        const int64_t i = row0 + Rows::position(at, line);
+        const int32_t target = p.targets[i];
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          if (!rowValid[m][h]) continue;
-          const int64_t i = row0 + at.row(m, h);
-          const int32_t target = p.targets[i];
-#pragma unroll
-          for (int n = 0; n < FC; ++n)
-#pragma unroll
-            for (int q = 0; q < 2; ++q)
-              if (col0 + at.col(n, q) == target) p.positive[i] = acc[m][n][2 * h + q];
-        }
+        for (int k = 0; k < Rows::along; ++k)
+          if (col0 + Columns::position(at, k) == target) p.positive[i] = Rows::value(acc, line, k);
+      }
 
-      // Rows: tile max per row (lanes of a quad share a row, warps along the columns via shared
-      // memory), then Σ exp(S − max) of the terms below it plus the count of ties (exact).
-#pragma unroll
-      for (int m = 0; m < FR; ++m)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          float mx = -INFINITY;
-#pragma unroll
-          for (int n = 0; n < FC; ++n)
-#pragma unroll
-            for (int q = 0; q < 2; ++q)
-              if (colValid[n][q]) mx = fmaxf(mx, acc[m][n][2 * h + q]);
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-          if (at.t == 0) rowRedMax[at.warpCol * BM + at.row(m, h)] = mx;
-        }
-      // Columns: tile max per column (the 8 groups of a warp share a column, warps along the rows).
-#pragma unroll
-      for (int n = 0; n < FC; ++n)
-#pragma unroll
-        for (int q = 0; q < 2; ++q) {
-          float mx = -INFINITY;
-#pragma unroll
-          for (int m = 0; m < FR; ++m)
-#pragma unroll
-            for (int h = 0; h < 2; ++h)
-              if (rowValid[m][h]) mx = fmaxf(mx, acc[m][n][2 * h + q]);
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 4));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 8));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 16));
-          if (at.g == 0) colRedMax[at.warpRow * BN + at.col(n, q)] = mx;
-        }
+      // Each row's and each column's tile max, then the sums below it and the ties.
+      partialMaxima<Rows>(acc, colValid, at, rowPartialMax);
+      partialMaxima<Columns>(acc, rowValid, at, colPartialMax);
       __syncthreads();
-#pragma unroll
-      for (int m = 0; m < FR; ++m)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int r = at.row(m, h);
-          float tileMax = -INFINITY;
-#pragma unroll
-          for (int w = 0; w < Geometry::warpCols; ++w) tileMax = fmaxf(tileMax, rowRedMax[w * BM + r]);
-          float below = 0.0f, ties = 0.0f;
-#pragma unroll
-          for (int n = 0; n < FC; ++n)
-#pragma unroll
-            for (int q = 0; q < 2; ++q) {
-              const float s = acc[m][n][2 * h + q];
-              if (!colValid[n][q]) continue;
-              if (s < tileMax) below += __expf(s - tileMax);
-              else ties += 1.0f;
-            }
-#pragma unroll
-          for (int mask = 1; mask <= 2; mask <<= 1) {
-            below += __shfl_xor_sync(0xffffffffu, below, mask);
-            ties += __shfl_xor_sync(0xffffffffu, ties, mask);
-          }
-          if (at.t == 0) {
-            rowRedSum[at.warpCol * BM + r] = below;
-            rowRedTies[at.warpCol * BM + r] = ties;
-          }
-        }
-#pragma unroll
-      for (int n = 0; n < FC; ++n)
-#pragma unroll
-        for (int q = 0; q < 2; ++q) {
-          const int c = at.col(n, q);
-          float tileMax = -INFINITY;
-#pragma unroll
-          for (int w = 0; w < Geometry::warpRows; ++w) tileMax = fmaxf(tileMax, colRedMax[w * BN + c]);
-          float below = 0.0f, ties = 0.0f;
-#pragma unroll
-          for (int m = 0; m < FR; ++m)
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              const float s = acc[m][n][2 * h + q];
-              if (!rowValid[m][h]) continue;
-              if (s < tileMax) below += __expf(s - tileMax);
-              else ties += 1.0f;
-            }
-#pragma unroll
-          for (int mask = 4; mask <= 16; mask <<= 1) {
-            below += __shfl_xor_sync(0xffffffffu, below, mask);
-            ties += __shfl_xor_sync(0xffffffffu, ties, mask);
-          }
-          if (at.g == 0) {
-            colRedSum[at.warpRow * BN + c] = below;
-            colRedTies[at.warpRow * BN + c] = ties;
-          }
-        }
+      partialSums<Rows>(acc, colValid, at, rowPartialMax, rowPartialSum, rowPartialTies);
+      partialSums<Columns>(acc, rowValid, at, colPartialMax, colPartialSum, colPartialTies);
       __syncthreads();
-      // One thread per row and per column merges the tile into the running state, in warp order.
-      if (threadIdx.x < BM && row0 + threadIdx.x < p.rows) {
-        const int r = threadIdx.x;
-        float tileMax = -INFINITY;
-        double tileSum = 0;
-#pragma unroll
-        for (int w = 0; w < Geometry::warpCols; ++w) tileMax = fmaxf(tileMax, rowRedMax[w * BM + r]);
-#pragma unroll
-        for (int w = 0; w < Geometry::warpCols; ++w) {
-          // Each warp's sum is relative to the tile max already (all warps used the same max).
-          tileSum += double(rowRedTies[w * BM + r]) + double(rowRedSum[w * BM + r]);
-        }
-        mergeLogSumExp(rowMax[row0 + r], rowSum[row0 + r], tileMax, tileSum);
-      }
-      if (threadIdx.x < BN && col0 + threadIdx.x < p.cols) {
-        const int c = threadIdx.x;
-        float tileMax = -INFINITY;
-        double tileSum = 0;
-#pragma unroll
-        for (int w = 0; w < Geometry::warpRows; ++w) tileMax = fmaxf(tileMax, colRedMax[w * BN + c]);
-#pragma unroll
-        for (int w = 0; w < Geometry::warpRows; ++w) tileSum += double(colRedTies[w * BN + c]) + double(colRedSum[w * BN + c]);
-        mergeLogSumExp(colMax[col0 + c], colSum[col0 + c], tileMax, tileSum);
-      }
-      // The reduction arrays are next written after logitTile's barriers: no barrier needed here.
+      // One thread per row and per column merges the tile into the running state.
+      if (threadIdx.x < BM && row0 + threadIdx.x < p.rows)
+        mergeLine<Rows>(threadIdx.x, rowPartialMax, rowPartialSum, rowPartialTies, rowMax[row0 + threadIdx.x],
+                        rowSum[row0 + threadIdx.x]);
+      if (threadIdx.x < BN && col0 + threadIdx.x < p.cols)
+        mergeLine<Columns>(threadIdx.x, colPartialMax, colPartialSum, colPartialTies, colMax[col0 + threadIdx.x],
+                           colSum[col0 + threadIdx.x]);
+      // The partial arrays are next written after logitTile's barriers: no barrier needed here.
     }
   }
 }
