@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "infonce.h"
 #include "infonce_encoder.h"
+#include "owned_copy.h"
 #include "worker.h"
 
 namespace infonce::bindings {
@@ -26,7 +27,10 @@ Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const ch
 
 // (ids, offsets, parameters, shape, threads?): everything a forward or backward needs, checked:
 // offsets start at 0, never decrease, give every text an id, end at ids.length; ids index the table.
+// The ids and offsets are copied (owned_copy.h) and checked on the copy, which is what the worker
+// reads: a caller rewriting batch.ids mid-call cannot make it index outside the tables.
 struct BagCall {
+  std::vector<int32_t> ids, offsets;
   BagShape shape;
   BagParameters parameters;
   BagBatch batch;
@@ -37,8 +41,8 @@ struct BagCall {
 BagCall parseBag(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BagCall call;
-  Napi::Int32Array ids = anyInt32Array(env, info[0], "ids");
-  Napi::Int32Array offsets = anyInt32Array(env, info[1], "offsets");
+  call.ids = ownedCopy(env, anyInt32Array(env, info[0], "ids"), "ids");
+  call.offsets = ownedCopy(env, anyInt32Array(env, info[1], "offsets"), "offsets");
   const Options shape(env, info[3], "shape", {"vocabulary", "buckets", "width", "dim", "pooling", "threads"});
   call.shape.vocabulary = shape.integer("vocabulary", 1, int64_t(1) << 31);
   call.shape.buckets = shape.integer("buckets", 1, int64_t(1) << 31);
@@ -53,26 +57,26 @@ BagCall parseBag(const Napi::CallbackInfo& info) {
                                             call.shape.buckets * call.shape.width, "buckets × width");
   Napi::Float32Array projection = float32Array(env, parameters.get("projection"), "parameters.projection",
                                                call.shape.width * call.shape.dim, "width × dim");
-  const int64_t texts = int64_t(offsets.ElementLength()) - 1;
-  if (texts < 1) throwRangeError(env, "offsets: expected at least 2 entries (texts + 1), got " + std::to_string(offsets.ElementLength()));
-  const int32_t* o = offsets.Data();
+  const int64_t texts = int64_t(call.offsets.size()) - 1;
+  if (texts < 1) throwRangeError(env, "offsets: expected at least 2 entries (texts + 1), got " + std::to_string(call.offsets.size()));
+  const int32_t* o = call.offsets.data();
   if (o[0] != 0) throwRangeError(env, "offsets[0]: expected 0, got " + std::to_string(o[0]));
   for (int64_t t = 0; t < texts; ++t)
     if (o[t + 1] <= o[t])
       throwRangeError(env, "offsets[" + std::to_string(t + 1) + "]: expected more than offsets[" + std::to_string(t) +
                                "] = " + std::to_string(o[t]) + " (every text needs at least one id), got " +
                                std::to_string(o[t + 1]));
-  if (o[texts] != int64_t(ids.ElementLength()))
-    throwRangeError(env, "offsets: the last entry must be ids.length = " + std::to_string(ids.ElementLength()) +
+  if (o[texts] != int64_t(call.ids.size()))
+    throwRangeError(env, "offsets: the last entry must be ids.length = " + std::to_string(call.ids.size()) +
                              ", got " + std::to_string(o[texts]));
-  const int32_t* id = ids.Data();
-  for (int64_t i = 0; i < int64_t(ids.ElementLength()); ++i)
+  const int32_t* id = call.ids.data();
+  for (int64_t i = 0; i < int64_t(call.ids.size()); ++i)
     if (id[i] < 0 || id[i] >= call.shape.vocabulary)
       throwRangeError(env, "ids[" + std::to_string(i) + "]: expected a token id in [0, " +
                                std::to_string(call.shape.vocabulary) + "), got " + std::to_string(id[i]));
   call.parameters = {tokens.Data(), bigrams.Data(), projection.Data()};
   call.batch = {id, o, texts};
-  call.pins = {info[0], info[1], tokens, bigrams, projection};
+  call.pins = {tokens, bigrams, projection};
   return call;
 }
 
@@ -125,15 +129,14 @@ Napi::Value bagBackward(const Napi::CallbackInfo& info) {
   Napi::Float32Array pooled = float32Array(env, info[4], "pooled", texts * call->shape.width, "texts × width");
   Napi::Float32Array gradOut = float32Array(env, info[5], "gradOut", texts * call->shape.dim, "texts × dim");
   auto gradients = std::make_shared<BagGradients>();
-  const float* pooledData = pooled.Data();
-  const float* gradData = gradOut.Data();
+  auto pooledCopy = std::make_shared<const std::vector<float>>(ownedCopy(env, pooled, "pooled"));
+  auto gradCopy = std::make_shared<const std::vector<float>>(ownedCopy(env, gradOut, "gradOut"));
   auto pins = call->pins;
-  pins.push_back(pooled);
-  pins.push_back(gradOut);
   return TaskWorker::queue(
       env, "infonce:bagBackward",
-      [call, gradients, pooledData, gradData] {
-        infonce::bagBackward(call->shape, call->parameters, call->batch, pooledData, gradData, *gradients, call->threads);
+      [call, gradients, pooledCopy, gradCopy] {
+        infonce::bagBackward(call->shape, call->parameters, call->batch, pooledCopy->data(), gradCopy->data(),
+                             *gradients, call->threads);
       },
       [gradients](Napi::Env env) {
         Napi::Object result = Napi::Object::New(env);

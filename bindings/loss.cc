@@ -10,6 +10,7 @@
 #include "device_tensor.h"
 #include "errors.h"
 #include "infonce.h"
+#include "owned_copy.h"
 #include "infonce_cuda.h"
 
 namespace infonce::bindings {
@@ -49,8 +50,12 @@ struct LossCall {
   Algorithm algorithm = Algorithm::Fused;
   bool onGpu = false;
   CudaLossCall cuda;
-  Napi::ObjectReference x, y, targets, gradX, gradY;
+  Napi::ObjectReference x, y, gradX, gradY;
   TensorHolds holds;
+  // Host inputs the call owns (see owned_copy.h): the targets always (checked once, then never read
+  // from the caller's array again), x and y for the asynchronous call.
+  std::vector<float> ownedX, ownedY;
+  std::vector<int32_t> ownedTargets;
   float* gradXData = nullptr;  // gradX's memory (host or device), for the worker thread
   float* gradYData = nullptr;
   void hold(DeviceTensor* t) { holds.hold(t); }
@@ -68,7 +73,8 @@ void requireMatrix(Napi::Env env, const Napi::Value& value, const char* name, co
 // x or y (of a type requireMatrix accepted): a Float32Array of rows × dim, or a DeviceTensor of rows
 // rows and dim columns.
 CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName,
-                          int64_t rows, int64_t dim, Napi::ObjectReference& pin, LossCall& call) {
+                          int64_t rows, int64_t dim, Napi::ObjectReference& pin, std::vector<float>* owned,
+                          LossCall& call) {
   CudaMatrix m;
   if (DeviceTensor* tensor = DeviceTensor::from(value)) {
     if (tensor->disposed()) throwRangeError(env, std::string(name) + ": the DeviceTensor has been disposed");
@@ -85,13 +91,19 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
     Napi::Float32Array array = float32Array(env, value, name, rows * dim,
                                             std::string(rowsName) + " × dim = " + std::to_string(rows) + " × " +
                                                 std::to_string(dim));
-    m.data = array.Data();
+    if (owned) {
+      *owned = ownedCopy(env, array, name);
+      m.data = owned->data();
+    } else {
+      m.data = array.Data();
+    }
   }
   pin = Napi::Persistent(value.As<Napi::Object>());
   return m;
 }
 
-LossCall parse(const Napi::CallbackInfo& info) {
+// ownInputs: copy the host inputs, for a call that runs on a worker thread.
+LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   Napi::Env env = info.Env();
   requireMatrix(env, info[0], "x", "rows");
   requireMatrix(env, info[1], "y", "cols");
@@ -107,8 +119,8 @@ LossCall parse(const Napi::CallbackInfo& info) {
   if (p.cols < p.rows)
     throwRangeError(env, "cols: expected at least rows = " + std::to_string(p.rows) +
                              " (every query's positive is among the documents), got " + std::to_string(p.cols));
-  call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, call);
-  call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, call);
+  call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, ownInputs ? &call.ownedX : nullptr, call);
+  call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, ownInputs ? &call.ownedY : nullptr, call);
   if (call.cuda.x.onDevice && call.cuda.y.onDevice && DeviceTensor::from(info[0])->device() != DeviceTensor::from(info[1])->device())
     throwRangeError(env, "y: expected a DeviceTensor on the same GPU as x");
   p.x = call.cuda.x.onDevice ? nullptr : static_cast<const float*>(call.cuda.x.data);
@@ -116,9 +128,8 @@ LossCall parse(const Napi::CallbackInfo& info) {
   p.logScale = options.optionalNumber("logScale").value_or(kDefaultLogScale);
   p.symmetric = options.optionalBoolean("symmetric").value_or(true);
   if (options.has("targets")) {
-    Napi::Int32Array targets = int32Array(env, options.get("targets"), "targets", p.rows, "rows");
-    p.targets = targets.Data();
-    call.targets = Napi::Persistent(static_cast<Napi::Object>(targets));
+    call.ownedTargets = ownedCopy(env, int32Array(env, options.get("targets"), "targets", p.rows, "rows"), "targets");
+    p.targets = call.ownedTargets.data();
   }
   p.threads = static_cast<int>(options.optionalInteger("threads", 1, 1024).value_or(0));
   call.algorithm = options.optionalChoice("algorithm", {"fused", "naive"}).value_or("fused") == "naive"
@@ -262,7 +273,7 @@ class LossWorker : public Napi::AsyncWorker {
 
 Napi::Value contrastiveLossSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  LossCall call = parse(info);
+  LossCall call = parse(info, false);
   LossResult result;
   try {
     execute(call, result);
@@ -274,7 +285,7 @@ Napi::Value contrastiveLossSync(const Napi::CallbackInfo& info) {
 
 Napi::Value contrastiveLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new LossWorker(env, parse(info));
+  auto* worker = new LossWorker(env, parse(info, true));
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

@@ -1,12 +1,15 @@
 #include "search.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "arguments.h"
 #include "errors.h"
 #include "infonce.h"
 #include "infonce_encoder.h"
+#include "owned_copy.h"
 #include "worker.h"
 
 namespace infonce::bindings {
@@ -31,28 +34,29 @@ Napi::Value logisticRegression(const Napi::CallbackInfo& info) {
   if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
       int64_t(info[1].As<Napi::Int32Array>().ElementLength()) != n)
     throwTypeError(env, "trainY: expected an Int32Array of " + std::to_string(n) + " labels");
-  Napi::Int32Array trainY = info[1].As<Napi::Int32Array>();
+  // The worker reads copies (owned_copy.h), and the labels are checked on the copy it reads.
+  auto ty = std::make_shared<const std::vector<int32_t>>(ownedCopy(env, info[1].As<Napi::Int32Array>(), "trainY"));
   for (int64_t i = 0; i < n; ++i)
-    if (trainY[i] < 0 || trainY[i] >= classes)
+    if ((*ty)[i] < 0 || (*ty)[i] >= classes)
       throwRangeError(env, "trainY[" + std::to_string(i) + "]: expected a class in [0, " + std::to_string(classes) + ")");
   Napi::Int32Array predictions = Napi::Int32Array::New(env, size_t(m));
-  const float* tx = trainX.Data();
-  const int32_t* ty = trainY.Data();
-  const float* sx = testX.Data();
+  auto tx = std::make_shared<const std::vector<float>>(ownedCopy(env, trainX, "trainX"));
+  auto sx = std::make_shared<const std::vector<float>>(ownedCopy(env, testX, "testX"));
   int32_t* out = predictions.Data();
   auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(predictions)));
   return TaskWorker::queue(
       env, "infonce:logisticRegression",
-      [=] { infonce::logisticRegression(tx, ty, n, dim, classes, lambda, iterations, sx, m, out, threads); },
-      [ref](Napi::Env) { return ref->Value(); }, {trainX, trainY, testX, predictions});
+      [=] { infonce::logisticRegression(tx->data(), ty->data(), n, dim, classes, lambda, iterations, sx->data(), m, out, threads); },
+      [ref](Napi::Env) { return ref->Value(); }, {predictions});
 }
 
-// topK(queries, corpus, { dim, k, threads? }) → Promise<{ indices: Int32Array, scores: Float32Array }>
+// topK(queries, corpus, { dim, k, threads? }) → Promise<{ indices, scores, k }>: k is clamped to the
+// corpus size (it is the stride of indices and scores), so a huge k cannot ask for a huge result.
 Napi::Value topK(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Options o(env, info[2], "options", {"dim", "k", "threads"});
   const int64_t dim = o.integer("dim", 1, 1 << 20);
-  const int64_t k = o.integer("k", 1, 1 << 20);
+  const int64_t requestedK = o.integer("k", 1, 1 << 20);
   const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(0));
   for (int a = 0; a < 2; ++a)
     if (!info[a].IsTypedArray() || info[a].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -64,24 +68,26 @@ Napi::Value topK(const Napi::CallbackInfo& info) {
       throwRangeError(env, std::string(name) + ": expected a multiple of dim = " + std::to_string(dim) +
                                " elements (rows × dim), got " + std::to_string(array.ElementLength()));
   const int64_t queryCount = int64_t(queries.ElementLength()) / dim, corpusCount = int64_t(corpus.ElementLength()) / dim;
+  const int64_t k = std::max<int64_t>(1, std::min(requestedK, corpusCount));
   Napi::Int32Array indices = Napi::Int32Array::New(env, size_t(queryCount * k));
   Napi::Float32Array scores = Napi::Float32Array::New(env, size_t(queryCount * k));
-  const float* q = queries.Data();
-  const float* c = corpus.Data();
+  auto q = std::make_shared<const std::vector<float>>(ownedCopy(env, queries, "queries"));
+  auto c = std::make_shared<const std::vector<float>>(ownedCopy(env, corpus, "corpus"));
   int32_t* idx = indices.Data();
   float* sc = scores.Data();
   auto indicesRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(indices)));
   auto scoresRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(scores)));
   return TaskWorker::queue(
       env, "infonce:topK",
-      [=] { topKCosine(q, queryCount, c, corpusCount, dim, k, idx, sc, threads > 0 ? threads : cpuInfo().hardwareThreads); },
-      [indicesRef, scoresRef](Napi::Env env) {
+      [=] { topKCosine(q->data(), queryCount, c->data(), corpusCount, dim, k, idx, sc, threads > 0 ? threads : cpuInfo().hardwareThreads); },
+      [indicesRef, scoresRef, k](Napi::Env env) {
         Napi::Object result = Napi::Object::New(env);
         result.Set("indices", indicesRef->Value());
         result.Set("scores", scoresRef->Value());
+        result.Set("k", double(k));
         return static_cast<Napi::Value>(result);
       },
-      {queries, corpus, indices, scores});
+      {indices, scores});
 }
 
 }  // namespace infonce::bindings

@@ -64,8 +64,8 @@ function holdOut<T>(items: readonly T[], seed: number): [T[], T[]] {
 async function encoderScores(encoder: Encoder, pairs: Pair[]): Promise<RetrievalScores> {
   const queries = await encoder.embed(pairs.map((p) => p.query), { side: 'query' });
   const corpus = await encoder.embed(pairs.map((p) => p.positive), { side: 'document' });
-  const { indices } = await search(queries, corpus, { dim: encoder.dim, k: 100 });
-  const rankings = pairs.map((_, i) => indices.subarray(i * 100, (i + 1) * 100));
+  const { indices, k } = await search(queries, corpus, { dim: encoder.dim, k: 100 });
+  const rankings = pairs.map((_, i) => indices.subarray(i * k, (i + 1) * k));
   return retrievalScores(rankings, pairs.map((_, i) => new Map([[i, 1]])));
 }
 

@@ -11,8 +11,8 @@ export const DEFAULT_LOG_SCALE: number = addon.defaultLogScale;
  * The symmetric InfoNCE loss of normalised embeddings with in-batch negatives, and its gradients, in one
  * call: L = ½(CE over rows + CE over columns) of S = exp(θ)·cos(xᵢ, yⱼ), never materialising S.
  *
- * Runs on worker threads; the event loop stays free. `x` and `y` are read in place (zero-copy):
- * do not write to them until the promise settles. With DeviceTensor inputs the gradients come back
+ * Runs on worker threads; the event loop stays free. `x`, `y` and `targets` are copied before the
+ * promise is returned, so the caller may reuse, transfer or resize them at once. With DeviceTensor inputs the gradients come back
  * as float32 DeviceTensors on the same GPU.
  *
  * @param x queries, `rows × dim` floats, row-major.

@@ -143,7 +143,7 @@ interface Addon {
     testX: Float32Array,
     options: { dim: number; classes: number; lambda?: number; iterations?: number; threads?: number },
   ): Promise<Int32Array>;
-  topK(queries: Float32Array, corpus: Float32Array, options: { dim: number; k: number; threads?: number }): Promise<{ indices: Int32Array; scores: Float32Array }>;
+  topK(queries: Float32Array, corpus: Float32Array, options: { dim: number; k: number; threads?: number }): Promise<{ indices: Int32Array; scores: Float32Array; k: number }>;
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
   backendInfo(): Omit<BackendInfo, 'addon'>;

@@ -5,13 +5,15 @@ import { addon } from './native.js';
 export interface SearchOptions {
   /** The embedding dimension (row length of queries and corpus). */
   dim: number;
-  /** Results per query. Default 10. */
+  /** Results per query. Default 10; at most the corpus size (the result's `k`). */
   k?: number;
   threads?: number;
 }
 
 export interface SearchResult {
-  /** queries × k corpus row indices, best first; -1 where the corpus has fewer than k rows. */
+  /** Results per query: the `k` asked for, clamped to the corpus size (at least 1). The stride of both arrays. */
+  k: number;
+  /** queries × k corpus row indices, best first; -1 only where the corpus is empty. */
   indices: Int32Array;
   /** The cosine similarities, in the same places. */
   scores: Float32Array;

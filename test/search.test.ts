@@ -1,4 +1,4 @@
-// Exact top-k cosine search against brute force, with ties, k beyond the corpus, and unnormalised rows.
+// Exact top-k cosine search against brute force, with ties, k beyond the corpus (clamped), and unnormalised rows.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -27,17 +27,15 @@ for (const [Q, C, dim, k] of [[1, 1, 1, 1], [5, 1000, 17, 10], [97, 1537, 64, 7]
     const seed = freshSeed();
     const q = gaussianMatrix(Q, dim, seed);
     const c = gaussianMatrix(C, dim, seed + 1);
-    const { indices, scores } = await search(q, c, { dim, k });
-    const want = bruteForce(q, c, dim, k);
+    const result = await search(q, c, { dim, k });
+    const stride = Math.min(k, C); // k is clamped to the corpus
+    assert.is(result.k, stride);
+    assert.is(result.indices.length, Q * stride);
+    const want = bruteForce(q, c, dim, stride);
     for (let i = 0; i < Q; i++)
-      for (let r = 0; r < k; r++) {
-        const expected = want[i]![r];
-        if (!expected) {
-          assert.is(indices[i * k + r], -1);
-          continue;
-        }
+      for (let r = 0; r < stride; r++) {
         // Near-ties may swap: compare the scores, and the index where the gap is clear.
-        assert.ok(Math.abs(scores[i * k + r]! - expected.s) < 1e-5, `query ${i} rank ${r}, seed ${seed}`);
+        assert.ok(Math.abs(result.scores[i * stride + r]! - want[i]![r]!.s) < 1e-5, `query ${i} rank ${r}, seed ${seed}`);
       }
   });
 }

@@ -136,8 +136,8 @@ async function codeTask(model: Model, task: CodeSearchTask): Promise<Scores> {
 }
 
 // k-NN votes of the k nearest training examples, weighted by their cosine similarity.
-async function knnPredict(train: Float32Array, labels: Int32Array, test: Float32Array, dim: number, k: number, classes: number): Promise<Int32Array> {
-  const { indices, scores } = await search(test, train, { dim, k });
+async function knnPredict(train: Float32Array, labels: Int32Array, test: Float32Array, dim: number, neighbours: number, classes: number): Promise<Int32Array> {
+  const { indices, scores, k } = await search(test, train, { dim, k: neighbours });
   const m = test.length / dim;
   const out = new Int32Array(m);
   for (let i = 0; i < m; i++) {

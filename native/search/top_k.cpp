@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "../cpu/aligned_buffer.h"
 #include "../cpu/thread_pool.h"
 #include "../cpu/tile_kernels.h"
+#include "infonce.h"
 #include "infonce_encoder.h"
 
 namespace infonce {
@@ -30,11 +32,21 @@ struct Hit {
 // Better: higher score, then lower index (so ties resolve the same way every time).
 bool better(const Hit& a, const Hit& b) { return a.score > b.score || (a.score == b.score && a.index < b.index); }
 
-std::vector<float> inverseNorms(const float* m, int64_t rows, int64_t dim) {
+// 1/‖row‖ of every row (0 for a zero row). A NaN or ±Inf would make scores unordered (a heap of
+// NaNs keeps arbitrary hits), so the first non-finite value is an error naming its place.
+std::vector<float> inverseNorms(const float* m, int64_t rows, int64_t dim, const char* name) {
   std::vector<float> inv(rows);
   for (int64_t r = 0; r < rows; ++r) {
     double sum = 0;
     for (int64_t d = 0; d < dim; ++d) sum += double(m[r * dim + d]) * m[r * dim + d];
+    if (!std::isfinite(sum)) {  // finite squares never overflow a double: NaN or ±Inf is in this row
+      int64_t column = 0;
+      while (column < dim && std::isfinite(m[r * dim + column])) ++column;
+      const float v = m[r * dim + column];
+      throw Error(ErrorCode::InvalidArgument, std::string(name) + ": expected finite values, got " +
+                                                  (std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity")) +
+                                                  " at row " + std::to_string(r) + ", column " + std::to_string(column));
+    }
     inv[r] = sum > 0 ? float(1.0 / std::sqrt(sum)) : 0.0f;
   }
   return inv;
@@ -44,8 +56,8 @@ std::vector<float> inverseNorms(const float* m, int64_t rows, int64_t dim) {
 
 void topKCosine(const float* queries, int64_t queryCount, const float* corpus, int64_t corpusCount, int64_t dim,
                 int64_t k, int32_t* indices, float* scores, int threads) {
-  const std::vector<float> queryInv = inverseNorms(queries, queryCount, dim);
-  const std::vector<float> corpusInv = inverseNorms(corpus, corpusCount, dim);
+  const std::vector<float> queryInv = inverseNorms(queries, queryCount, dim, "queries");
+  const std::vector<float> corpusInv = inverseNorms(corpus, corpusCount, dim, "corpus");
   const int64_t blocks = (queryCount + kQueryBlock - 1) / kQueryBlock;
   // The similarities of a query block and a corpus tile are one small matrix product, on the same
   // packed-panel micro-kernels as the loss (normalisation folded into the packing).

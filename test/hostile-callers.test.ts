@@ -1,0 +1,116 @@
+// A caller who changes, detaches or shrinks an input while an asynchronous call runs on a worker
+// thread gets the result of the input as it was when the call was made: never a crash (these cases
+// were heap-use-after-free and out-of-bounds writes under ASan before the inputs were copied).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { BagEncoder } from '../lib/encoder/bag.js';
+import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
+import { search } from '../lib/search.js';
+import { freshSeed, gaussianMatrix } from '../bench/random.js';
+
+const test = suite('hostile callers');
+
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
+// Moves the buffer's memory away (as postMessage with a transfer list does) and lets it be freed.
+function detach(array: Float32Array | Int32Array): void {
+  structuredClone(array.buffer, { transfer: [array.buffer as ArrayBuffer] });
+  collectGarbage();
+}
+
+// Big enough that the call is still running when the caller strikes.
+const M = 1024;
+const D = 256;
+
+test('x and y detached and freed mid-call: the result is that of the inputs as passed', async () => {
+  const seed = freshSeed();
+  const x = gaussianMatrix(M, D, seed);
+  const y = gaussianMatrix(M, D, seed + 1);
+  const expected = contrastiveLossSync(x.slice(), y.slice(), { rows: M, dim: D, device: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
+  detach(x);
+  detach(y);
+  assert.is(x.length, 0, 'the test did not detach x');
+  const r = await pending;
+  assert.is(r.loss, expected.loss, `seed ${seed}`);
+  assert.equal(r.gradX, expected.gradX);
+});
+
+test('a resizable buffer shrunk to 0 mid-call', async () => {
+  const seed = freshSeed();
+  const values = gaussianMatrix(M, D, seed);
+  // Node 20 has resizable ArrayBuffers; the TypeScript lib of this project (ES2022) does not know them.
+  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & {
+    resize(length: number): void;
+  };
+  const buffer = new Resizable(values.byteLength, { maxByteLength: values.byteLength });
+  const x = new Float32Array(buffer); // length-tracking: it follows the buffer's size
+  x.set(values);
+  const y = gaussianMatrix(M, D, seed + 1);
+  const expected = contrastiveLossSync(values, y, { rows: M, dim: D, device: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
+  buffer.resize(0);
+  collectGarbage();
+  assert.is((await pending).loss, expected.loss, `seed ${seed}`);
+});
+
+test('targets rewritten out of range mid-call: the checked targets are the ones used', async () => {
+  const seed = freshSeed();
+  const rows = 20000;
+  const x = gaussianMatrix(rows, 1, seed);
+  const y = gaussianMatrix(rows, 1, seed + 1);
+  const targets = Int32Array.from({ length: rows }, (_, i) => rows - 1 - i);
+  const expected = contrastiveLossSync(x, y, { rows, dim: 1, targets: targets.slice(), device: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows, dim: 1, targets, device: 'cpu' });
+  targets.fill(1e9);
+  const r = await pending;
+  assert.is(r.loss, expected.loss, `seed ${seed}`);
+  assert.equal(r.gradY, expected.gradY);
+});
+
+test('search: queries and corpus detached mid-call', async () => {
+  const seed = freshSeed();
+  const queries = gaussianMatrix(64, 32, seed);
+  const corpus = gaussianMatrix(20000, 32, seed + 1);
+  const expected = await search(queries.slice(), corpus.slice(), { dim: 32, k: 5 });
+  const pending = search(queries, corpus, { dim: 32, k: 5 });
+  detach(queries);
+  detach(corpus);
+  const r = await pending;
+  assert.equal(r.indices, expected.indices);
+  assert.equal(r.scores, expected.scores);
+});
+
+test('search: a NaN in the corpus or the queries is a RangeError naming its place', async () => {
+  const corpus = gaussianMatrix(10, 4, freshSeed());
+  corpus[4 * 7 + 2] = NaN;
+  const error = await search(Float32Array.of(1, 0, 0, 0), corpus, { dim: 4 }).then(() => undefined, (e: Error) => e);
+  assert.instance(error, RangeError);
+  assert.match(error!.message, /^corpus: expected finite values, got NaN at row 7, column 2/);
+  const queryError = await search(Float32Array.of(1, Infinity), Float32Array.of(1, 0), { dim: 2 }).then(() => undefined, (e: Error) => e);
+  assert.match(queryError!.message, /^queries: expected finite values, got Infinity at row 0, column 1/);
+});
+
+test('search: k far beyond the corpus is clamped to it', async () => {
+  const r = await search(Float32Array.of(1, 0, 0, 1), Float32Array.of(3, 4), { dim: 2, k: 2 ** 20 });
+  assert.is(r.k, 1);
+  assert.equal([...r.indices], [0, 0]);
+});
+
+test('encoder: batch.ids rewritten mid-forward: the checked ids are the ones used', async () => {
+  const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024 });
+  const texts = Array.from({ length: 2000 }, (_, i) => `text number ${i} about splitting arrays and reading files`);
+  const batch = encoder.tokenize(texts, 'document');
+  const expected = await encoder.forward({ ids: batch.ids.slice(), offsets: batch.offsets.slice() });
+  const pending = encoder.forward(batch);
+  batch.ids.fill(2 ** 31 - 1);
+  batch.offsets.fill(0);
+  assert.equal((await pending).out, expected.out);
+});
+
+test.run();
