@@ -20,6 +20,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCudaLibraryPath", Napi::Function::New(env, setCudaLibraryPath, "setCudaLibraryPath"));
   exports.Set("cudaSelfTest", Napi::Function::New(env, cudaSelfTest, "cudaSelfTest"));
   exports.Set("cudaLaunchPlan", Napi::Function::New(env, cudaLaunchPlan, "cudaLaunchPlan"));
+  exports.Set("cudaPanelPlan", Napi::Function::New(env, cudaPanelPlan, "cudaPanelPlan"));
+  exports.Set("cudaPanelEmulation", Napi::Function::New(env, cudaPanelEmulation, "cudaPanelEmulation"));
   exports.Set("bagForward", Napi::Function::New(env, bagForward, "bagForward"));
   exports.Set("bagBackward", Napi::Function::New(env, bagBackward, "bagBackward"));
   exports.Set("adamwRows", Napi::Function::New(env, adamwRows, "adamwRows"));

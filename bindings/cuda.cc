@@ -1,9 +1,12 @@
 #include "cuda.h"
 
 #include "../native/cuda/launch_plan.h"
+#include "../native/cuda/panel_emulation.h"
+#include "../native/cuda/panel_plan.h"
 #include "arguments.h"
 #include "errors.h"
 #include "infonce_cuda.h"
+#include "loss.h"
 
 namespace infonce::bindings {
 
@@ -71,6 +74,121 @@ Napi::Value cudaLaunchPlan(const Napi::CallbackInfo& info) {
     shared.Set(bytes == 2 ? "half" : "float", s);
   }
   out.Set("sharedBytes", shared);
+  return out;
+}
+
+// cudaPanelPlan({ rows, cols, dim, memoryBudget, blocks? }) → the panel schedule's numbers, each
+// panel's grids, and with blocks: true, the output offset of every block of every launch (tests).
+Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Options o(env, info[0], "options", {"rows", "cols", "dim", "memoryBudget", "blocks"});
+  const int64_t cols = o.integer("cols", 1, 1LL << 31);
+  const int64_t budget = o.integer("memoryBudget", cuda::minimumPanelBudget(cols), int64_t(1) << 53);
+  const cuda::PanelPlan plan = cuda::planPanels(o.integer("rows", 1, 1LL << 31), cols, o.integer("dim", 1, 1LL << 31), budget);
+  const bool blocks = o.optionalBoolean("blocks").value_or(false);
+  Napi::Object out = Napi::Object::New(env);
+  for (auto [name, value] : {std::pair{"paddedRows", plan.paddedRows}, {"paddedCols", plan.paddedCols},
+                             {"paddedDim", plan.paddedDim}, {"panelRows", plan.panelRows}, {"panels", plan.panels},
+                             {"splits", plan.splits}, {"gradientBytes", plan.gradientBytes},
+                             {"workspaceBytes", plan.workspaceBytes}, {"logScalePartials", plan.logScalePartials()}})
+    out.Set(name, double(value));
+  Napi::Array splitBegins = Napi::Array::New(env);
+  for (int64_t s = 0; s <= plan.splits; ++s) splitBegins.Set(uint32_t(s), double(plan.splitBegin(s)));
+  out.Set("splitBegins", splitBegins);
+  Napi::Object shared = Napi::Object::New(env);
+  shared.Set("terms", double(cuda::kTermsSharedBytes));
+  shared.Set("rowGradient", double(cuda::kRowGradientSharedBytes));
+  shared.Set("columnGradient", double(cuda::kColumnGradientSharedBytes));
+  out.Set("sharedBytes", shared);
+  auto triple = [&](const int64_t (&g)[3]) {
+    Napi::Array a = Napi::Array::New(env, 3);
+    for (uint32_t k = 0; k < 3; ++k) a.Set(k, double(g[k]));
+    return a;
+  };
+  Napi::Array panels = Napi::Array::New(env);
+  for (int64_t p = 0; p < plan.panels; ++p) {
+    const cuda::PanelGrids grids = cuda::panelGrids(plan, p);
+    Napi::Object panel = Napi::Object::New(env);
+    panel.Set("begin", double(plan.panelBegin(p)));
+    panel.Set("height", double(plan.panelHeight(p)));
+    panel.Set("logScalePartialOffset", double(plan.logScalePartialOffset(p)));
+    panel.Set("terms", triple(grids.terms));
+    panel.Set("rowGradient", triple(grids.rowGradient));
+    panel.Set("columnGradient", triple(grids.columnGradient));
+    // The last block of each launch: where its output block starts (the largest offset it writes is
+    // that plus 127 rows and 127 columns).
+    panel.Set("lastTermsOffset", double(plan.termsOffset(grids.terms[0] - 1, grids.terms[1] - 1)));
+    panel.Set("lastRowGradientOffset", double(plan.rowGradientOffset(p, grids.rowGradient[0] - 1, grids.rowGradient[1] - 1,
+                                                                      grids.rowGradient[2] - 1)));
+    panel.Set("lastColumnGradientOffset",
+              double(plan.columnGradientOffset(grids.columnGradient[0] - 1, grids.columnGradient[1] - 1)));
+    if (blocks) {
+      auto offsets = [&](const int64_t (&g)[3], auto offsetOf) {
+        Napi::Float64Array a = Napi::Float64Array::New(env, size_t(g[0] * g[1] * g[2]));
+        size_t k = 0;
+        for (int64_t z = 0; z < g[2]; ++z)
+          for (int64_t y = 0; y < g[1]; ++y)
+            for (int64_t x = 0; x < g[0]; ++x) a[k++] = double(offsetOf(x, y, z));
+        return a;
+      };
+      panel.Set("termsOffsets", offsets(grids.terms, [&](int64_t x, int64_t y, int64_t) { return plan.termsOffset(x, y); }));
+      panel.Set("rowGradientOffsets", offsets(grids.rowGradient, [&](int64_t x, int64_t y, int64_t z) {
+                  return plan.rowGradientOffset(p, x, y, z);
+                }));
+      panel.Set("columnGradientOffsets", offsets(grids.columnGradient, [&](int64_t x, int64_t y, int64_t) {
+                  return plan.columnGradientOffset(x, y);
+                }));
+    }
+    panels.Set(uint32_t(p), panel);
+  }
+  out.Set("panelList", panels);
+  return out;
+}
+
+// cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, precision, memoryBudget?,
+// storageScale? }) → { loss, gradX, gradY, gradLogScale, accuracy, meanPositiveLogit, meanLogSumExp }:
+// the GPU's panel gradient pass run
+// on the host (panel_emulation.h), synchronously: for tests, on small inputs.
+Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Options o(env, info[2], "options",
+                  {"rows", "cols", "dim", "logScale", "symmetric", "targets", "precision", "memoryBudget", "storageScale"});
+  LossProblem p;
+  p.rows = o.integer("rows", 1, 1LL << 31);
+  p.dim = o.integer("dim", 1, 1LL << 31);
+  p.cols = o.optionalInteger("cols", 1, 1LL << 31).value_or(p.rows);
+  p.x = float32Array(env, info[0], "x", p.rows * p.dim, "rows × dim").Data();
+  p.y = float32Array(env, info[1], "y", p.cols * p.dim, "cols × dim").Data();
+  p.logScale = o.optionalNumber("logScale").value_or(kDefaultLogScale);
+  p.symmetric = o.optionalBoolean("symmetric").value_or(true);
+  if (o.has("targets")) p.targets = int32Array(env, o.get("targets"), "targets", p.rows, "rows").Data();
+  cuda::PanelEmulation emulation;
+  emulation.storage = o.optionalChoice("precision", {"bf16", "fp16"}).value_or("bf16") == "fp16"
+                          ? cuda::EmulatedStorage::Float16
+                          : cuda::EmulatedStorage::BFloat16;
+  emulation.memoryBudget = o.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(emulation.memoryBudget);
+  emulation.storageScale = float(o.optionalNumber("storageScale").value_or(0.0));
+  Napi::Float32Array gradX = Napi::Float32Array::New(env, size_t(p.rows * p.dim));
+  Napi::Float32Array gradY = Napi::Float32Array::New(env, size_t(p.cols * p.dim));
+  LossResult r;
+  r.gradX = gradX.Data();
+  r.gradY = gradY.Data();
+  try {
+    cuda::emulatePanelLoss(p, emulation, r);
+  } catch (const Error& e) {
+    throw toJsError(env, e);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", r.loss);
+  out.Set("gradX", gradX);
+  out.Set("gradY", gradY);
+  out.Set("gradLogScale", r.gradLogScale);
+  Napi::Object accuracy = Napi::Object::New(env);
+  accuracy.Set("row", r.accuracyRow);
+  accuracy.Set("col", r.accuracyCol);
+  out.Set("accuracy", accuracy);
+  out.Set("meanPositiveLogit", r.meanPositiveLogit);
+  out.Set("meanLogSumExp", r.meanRowLogSumExp);
   return out;
 }
 

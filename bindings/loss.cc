@@ -1,6 +1,7 @@
 #include "loss.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <new>
 #include <optional>
 #include <string>
@@ -109,7 +110,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   requireMatrix(env, info[1], "y", "cols");
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter"});
+                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -139,6 +140,11 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   p.isa = isa == "avx512" ? CpuIsa::Avx512 : isa == "avx2" ? CpuIsa::Avx2 : isa == "portable" ? CpuIsa::Portable : CpuIsa::Auto;
   if (!cpuIsaSupported(p.isa)) throwRangeError(env, "isa: this CPU does not support '" + isa + "'");
   call.cuda.forceSmallTiles = options.optionalChoice("tiles", {"auto", "small"}).value_or("auto") == "small";
+  // Experimental (see CudaLossCall::panelGradients): the option, else INFONCE_CUDA_PANEL=1, read here
+  // on the main thread.
+  const char* panelFlag = std::getenv("INFONCE_CUDA_PANEL");
+  const std::string defaultSchedule = panelFlag && std::string(panelFlag) == "1" ? "panels" : "tiles";
+  call.cuda.panelGradients = options.optionalChoice("gpuSchedule", {"tiles", "panels"}).value_or(defaultSchedule) == "panels";
   p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
   p.gradientFilter = options.optionalNumber("gradientFilter").value_or(0.0);
   if (!(p.gradientFilter >= 0 && p.gradientFilter < 1))

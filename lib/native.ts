@@ -69,6 +69,39 @@ export interface CudaLaunchPlan {
   sharedBytes: { half: { statistics: number; gradients: number }; float: { statistics: number; gradients: number } };
 }
 
+/** The GPU panel schedule of the gradient pass (native/cuda/panel_plan.h), for tests without a GPU. */
+export interface CudaPanelPlan {
+  paddedRows: number;
+  paddedCols: number;
+  paddedDim: number;
+  panelRows: number;
+  panels: number;
+  splits: number;
+  gradientBytes: number;
+  workspaceBytes: number;
+  logScalePartials: number;
+  /** Dynamic shared memory of the three kernels, bytes. */
+  sharedBytes: { terms: number; rowGradient: number; columnGradient: number };
+  /** The first column of G of each split of the dU product, and the end (splits + 1 entries). */
+  splitBegins: number[];
+  panelList: Array<{
+    begin: number;
+    height: number;
+    logScalePartialOffset: number;
+    /** Grids (x, y, z) of the three launches. */
+    terms: [number, number, number];
+    rowGradient: [number, number, number];
+    columnGradient: [number, number, number];
+    lastTermsOffset: number;
+    lastRowGradientOffset: number;
+    lastColumnGradientOffset: number;
+    /** With `blocks: true`: each block's output offset, x fastest, then y, then z. */
+    termsOffsets?: Float64Array;
+    rowGradientOffsets?: Float64Array;
+    columnGradientOffsets?: Float64Array;
+  }>;
+}
+
 interface DeviceTensorClass {
   fromFloat32Array(data: Float32Array, options: DeviceTensorOptions): DeviceTensor;
   prototype: DeviceTensor;
@@ -159,6 +192,30 @@ interface Addon {
     maxReplicas: number;
     tiles?: 'large' | 'small';
   }): CudaLaunchPlan;
+  cudaPanelPlan(options: { rows: number; cols: number; dim: number; memoryBudget: number; blocks?: boolean }): CudaPanelPlan;
+  cudaPanelEmulation(
+    x: Float32Array,
+    y: Float32Array,
+    options: {
+      rows: number;
+      cols?: number;
+      dim: number;
+      logScale?: number;
+      symmetric?: boolean;
+      targets?: Int32Array;
+      precision: 'bf16' | 'fp16';
+      memoryBudget?: number;
+      storageScale?: number;
+    },
+  ): {
+    loss: number;
+    gradX: Float32Array;
+    gradY: Float32Array;
+    gradLogScale: number;
+    accuracy: { row: number; col: number };
+    meanPositiveLogit: number;
+    meanLogSumExp: number;
+  };
 }
 
 /** The package's root directory: the nearest folder above this file whose package.json names infonce. */

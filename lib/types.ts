@@ -88,6 +88,13 @@ export interface ContrastiveLossOptions {
   isa?: CpuIsa;
   /** GPU tile shape: `'small'` forces the one of GPUs with 64 KiB of shared memory (tests). Default `'auto'`. */
   tiles?: 'auto' | 'small';
+  /**
+   * Experimental, GPU: `'panels'` runs the gradient pass as panels of GEMM-shaped kernels (ldmatrix,
+   * 4-stage cp.async; G for one panel of rows kept in 16 bits within `memoryBudget`), for the 16-bit
+   * precisions on sm_80 and newer; other cases keep the tile kernel. Not yet checked on a GPU, so not
+   * the default. Default `'tiles'`, or `'panels'` when the environment has INFONCE_CUDA_PANEL=1.
+   */
+  gpuSchedule?: 'tiles' | 'panels';
 }
 
 /** What `x` and `y` may be: host memory, or a tensor already on the GPU. */

@@ -132,6 +132,8 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.gradY = result.gradY;
   args.gradOnDevice = call.gradOnDevice ? 1 : 0;
   args.forceSmallTiles = call.forceSmallTiles ? 1 : 0;
+  args.panelGradients = call.panelGradients ? 1 : 0;
+  args.memoryBudget = p.memoryBudget;
   InfonceCudaLossResult out{};
   char error[1024] = "";
   throwCudaStatus(table.contrastiveLoss(&args, &out, error, sizeof error), error);

@@ -4,6 +4,7 @@
 import { toDevice } from '../lib/device-tensor.js';
 import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss } from '../lib/loss.js';
+import { addon } from '../lib/native.js';
 import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor } from '../lib/types.js';
 import type { OperandRounding } from '../bench/reference.js';
 
@@ -64,6 +65,19 @@ function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
   };
 }
 
+// The GPU's panel gradient pass run on the host (native/cuda/panel_emulation.cpp): its schedule, its
+// epilogue and its 16-bit G, with a budget of one 128-row panel, so that every case with M > 128 runs
+// several panels. It runs on every machine; the kernels themselves are the 'cuda-* panels' backends.
+function panelEmulation(precision: 'bf16' | 'fp16') {
+  return async (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult> => {
+    const { rows, dim, logScale, symmetric, targets } = options;
+    const cols = options.cols ?? rows;
+    const memoryBudget = 128 * Math.ceil(cols / 128) * 128 * 2; // one panel of 128 rows of G
+    const r = addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget });
+    return { ...r, device: 'cuda' };
+  };
+}
+
 export function lossBackends(): Backend[] {
   const info = backendInfo();
   const isas = info.cpu.supportedIsas as string[];
@@ -114,5 +128,10 @@ export function lossBackends(): Backend[] {
     gpu('cuda-fp32 DeviceTensors', FP32_TOLERANCE, viaDeviceTensors('float32')),
     // bf16 tensors round x and y themselves, then the normalised rows again: the reference does both.
     { ...gpu('cuda-bf16 DeviceTensors', LOW_PRECISION_TOLERANCE, viaDeviceTensors('bfloat16'), 'bfloat16'), inputRounding: 'bfloat16' },
+    // The experimental panel gradient pass: on the GPU, and its host emulation (runs here too).
+    gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'),
+    gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'),
+    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
+    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
   ];
 }

@@ -54,7 +54,17 @@ class DeviceBuffer {
   DeviceBuffer() = default;
   DeviceBuffer(size_t bytes, const char* what, cudaStream_t stream) : stream_(stream) {
     if (bytes == 0) bytes = 1;
-    const cudaError_t error = cudaMallocAsync(&data_, bytes, stream);
+    cudaError_t error = cudaMallocAsync(&data_, bytes, stream);
+    if (error == cudaErrorMemoryAllocation) {
+      // The pool keeps what earlier calls freed (keepPoolMemory): give it back to the device and
+      // try once more before calling it out of memory.
+      (void)cudaGetLastError();
+      int device = 0;
+      cudaMemPool_t pool;
+      if (cudaStreamSynchronize(stream) == cudaSuccess && cudaGetDevice(&device) == cudaSuccess &&
+          cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess && cudaMemPoolTrimTo(pool, 0) == cudaSuccess)
+        error = cudaMallocAsync(&data_, bytes, stream);
+    }
     if (error != cudaSuccess) {
       (void)cudaGetLastError();
       size_t free = 0, total = 0;

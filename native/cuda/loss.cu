@@ -6,10 +6,12 @@
 #include <mutex>
 #include <utility>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "failure.h"
 #include "loss_kernels.h"
+#include "panel_gradients.h"
 #include "rows.h"
 
 namespace infonce::cuda {
@@ -95,6 +97,15 @@ const void* onDevice(const InfonceCudaMatrix& m, int64_t rows, int64_t dim, Devi
                                           std::to_string(row) + ", column " + std::to_string(column));
 }
 
+// The panel gradient pass (panel_gradients.cu) instead of the tile kernel: 16-bit operands on sm_80
+// and newer, and only when the caller asks for it (gpuSchedule 'panels'), until a GPU run has checked
+// it against the float64 reference (it was built and checked on machines without a GPU: see README).
+template <class Op, class Shape>
+bool panelGradientsChosen(const InfonceCudaLossArgs& a, const cudaDeviceProp& device) {
+  return a.panelGradients != 0 && sizeof(typename Op::Element) == 2 && std::is_same<Shape, LargeTiles>::value &&
+         device.major >= 8;
+}
+
 template <class Op, class Shape>
 void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtype operandType,
          InfonceCudaLossResult& result) {
@@ -114,9 +125,19 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int64_t paddedDim = (D + 63) / 64 * 64;
   const double replicaBytes = 4.0 * double(paddedRows + paddedCols) * double(paddedDim) + 12.0 * double(M + N);
   const int memoryReplicas = static_cast<int>(std::min(4.0, std::max(1.0, 0.25 * double(free) / replicaBytes)));
-  const LaunchPlan plan =
-      planLaunch(M, N, D, Shape::shape, device.multiProcessorCount * perMultiprocessor, memoryReplicas);
+  LaunchPlan plan = planLaunch(M, N, D, Shape::shape, device.multiProcessorCount * perMultiprocessor, memoryReplicas);
   const int P = plan.replicas;
+  const bool panels = panelGradientsChosen<Op, Shape>(a, device);
+  PanelPlan panelPlan;
+  if (panels) {
+    if (a.memoryBudget < minimumPanelBudget(N))
+      throw Failure(INFONCE_CUDA_INVALID, "memoryBudget: the GPU panel schedule needs at least " +
+                                              std::to_string(minimumPanelBudget(N)) + " bytes (128 rows of G at cols = " +
+                                              std::to_string(N) + "), got " + std::to_string(a.memoryBudget));
+    panelPlan = planPanels(M, N, D, a.memoryBudget);
+    plan.paddedDim = panelPlan.paddedDim;  // the panel GEMMs step D in tiles of 128 (zero padding)
+  }
+  const int gradientReplicas = panels ? 1 : P;
 
   Stream stream;
   Profile profile(stream);
@@ -200,15 +221,18 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
                   rowMaxMerged.as<float>(), colMaxMerged.as<float>(), M, terms.as<double>(), stream),
         "summing the loss");
 
-  DeviceBuffer gradU(sizeof(float) * P * plan.paddedRows * plan.paddedDim, "dL/du", stream);
-  DeviceBuffer gradV(sizeof(float) * P * plan.paddedCols * plan.paddedDim, "dL/dv", stream);
-  DeviceBuffer partials(sizeof(double) * plan.launches * plan.blocksPerLaunch(), "dθ partials", stream);
-  check(cudaMemsetAsync(gradU.as<void>(), 0, sizeof(float) * P * plan.paddedRows * plan.paddedDim, stream),
-        "clearing dL/du");
-  check(cudaMemsetAsync(gradV.as<void>(), 0, sizeof(float) * P * plan.paddedCols * plan.paddedDim, stream),
-        "clearing dL/dv");
-  check(cudaMemsetAsync(partials.as<void>(), 0, sizeof(double) * plan.launches * plan.blocksPerLaunch(), stream),
-        "clearing dθ");
+  DeviceBuffer gradU(sizeof(float) * gradientReplicas * plan.paddedRows * plan.paddedDim, "dL/du", stream);
+  DeviceBuffer gradV(sizeof(float) * gradientReplicas * plan.paddedCols * plan.paddedDim, "dL/dv", stream);
+  const int64_t partialCount =
+      panels ? panelPlan.logScalePartials() : int64_t(plan.launches) * plan.blocksPerLaunch();
+  DeviceBuffer partials(sizeof(double) * partialCount, "dθ partials", stream);
+  if (!panels) {  // the panel kernels write every element; the tile kernel accumulates from zero
+    check(cudaMemsetAsync(gradU.as<void>(), 0, sizeof(float) * P * plan.paddedRows * plan.paddedDim, stream),
+          "clearing dL/du");
+    check(cudaMemsetAsync(gradV.as<void>(), 0, sizeof(float) * P * plan.paddedCols * plan.paddedDim, stream),
+          "clearing dL/dv");
+    check(cudaMemsetAsync(partials.as<void>(), 0, sizeof(double) * partialCount, stream), "clearing dθ");
+  }
   params.rowMaxMerged = rowMaxMerged.as<float>();
   params.rowLogSum = rowLogSum.as<float>();
   params.rowLse = rowLse.as<double>();
@@ -219,12 +243,38 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.gradV = gradV.as<float>();
   params.logScalePartials = partials.as<double>();
   profile.mark("merge and loss");
-  for (int launch = 0; launch < plan.launches; ++launch)
-    check(launchGradients<Op, Shape>(params, launch, stream), "launching the gradient pass");
+  if (panels) {
+    if constexpr (sizeof(T) == 2) {  // panelGradientsChosen: 16-bit operands only
+      DeviceBuffer gradientTerms(panelPlan.gradientBytes, "the G panel", stream);
+      DeviceBuffer workspace(std::max<int64_t>(panelPlan.workspaceBytes, 16), "the dU split partials", stream);
+      PanelParams<T> panel{};
+      panel.u = params.u;
+      panel.v = params.v;
+      panel.plan = panelPlan;
+      panel.targets = params.targets;
+      panel.columnWeight = params.columnWeight;
+      panel.scale = params.scale;
+      panel.rowWeight = params.rowWeight;
+      panel.symmetric = params.symmetric;
+      panel.rowMax = params.rowMaxMerged;
+      panel.rowLogSum = params.rowLogSum;
+      panel.rowLse = params.rowLse;
+      panel.colMax = params.colMaxMerged;
+      panel.colLogSum = params.colLogSum;
+      panel.colLse = params.colLse;
+      panel.gradientTerms = gradientTerms.as<T>();
+      panel.workspace = workspace.as<float>();
+      panel.gradU = gradU.as<float>();
+      panel.gradV = gradV.as<float>();
+      panel.logScalePartials = partials.as<double>();
+      check(launchPanelGradients<Op>(panel, stream), "launching the panel gradient pass");
+    }
+  } else {
+    for (int launch = 0; launch < plan.launches; ++launch)
+      check(launchGradients<Op, Shape>(params, launch, stream), "launching the gradient pass");
+  }
   profile.mark("gradient pass");
-  check(sumDoubles(partials.as<double>(), int64_t(plan.launches) * plan.blocksPerLaunch(), terms.as<double>() + 6,
-                   stream),
-        "summing dθ");
+  check(sumDoubles(partials.as<double>(), partialCount, terms.as<double>() + 6, stream), "summing dθ");
 
   DeviceBuffer gradXDevice, gradYDevice;
   float* gradX = a.gradX;
@@ -235,10 +285,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
     gradX = gradXDevice.as<float>();
     gradY = gradYDevice.as<float>();
   }
-  check(normalizationBackward(gradU.as<float>(), P, plan.paddedRows, plan.paddedDim, x, xType, normX.as<double>(), M,
+  check(normalizationBackward(gradU.as<float>(), gradientReplicas, plan.paddedRows, plan.paddedDim, x, xType, normX.as<double>(), M,
                               D, gradX, stream),
         "the normalisation backward of x");
-  check(normalizationBackward(gradV.as<float>(), P, plan.paddedCols, plan.paddedDim, y, yType, normY.as<double>(), N,
+  check(normalizationBackward(gradV.as<float>(), gradientReplicas, plan.paddedCols, plan.paddedDim, y, yType, normY.as<double>(), N,
                               D, gradY, stream),
         "the normalisation backward of y");
   if (!a.gradOnDevice) {

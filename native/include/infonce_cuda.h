@@ -45,6 +45,9 @@ struct CudaLossCall {
   CudaPrecision precision = CudaPrecision::Fp32;
   bool gradOnDevice = false;  // result.gradX/gradY point to device memory
   bool forceSmallTiles = false;
+  // Experimental: the gradient pass as panels of GEMM-shaped kernels (16-bit precisions on sm_80+;
+  // the tile kernel elsewhere). Opt-in until a GPU run has checked it against the reference.
+  bool panelGradients = false;
 };
 
 // The loss on a GPU: the same problem and result as the CPU kernels (problem.x/y are ignored; the

@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define INFONCE_CUDA_ABI_VERSION 1
+#define INFONCE_CUDA_ABI_VERSION 2
 
 typedef enum {
   INFONCE_CUDA_OK = 0,
@@ -65,6 +65,8 @@ typedef struct {
   float* gradY;                    /* fp32, cols × dim */
   int gradOnDevice;
   int forceSmallTiles;             /* tests: use the tile configuration of GPUs with 64 KiB of shared memory */
+  int panelGradients;              /* experimental: the panel gradient pass (16-bit precisions, sm_80+) */
+  int64_t memoryBudget;            /* bytes for the panel schedule's 16-bit G buffer */
 } InfonceCudaLossArgs;
 
 typedef struct {

@@ -1,0 +1,29 @@
+// The GPU's panel gradient pass run on the host, for tests on machines without a GPU: the same
+// schedule (panel_plan.h) and the same epilogue code (gradient_epilogue.h) as panel_gradients.cu,
+// with the products done by scalar loops and the 16-bit roundings of U, V and G emulated bit for
+// bit. It checks everything about the panel pass except the tensor-core main loop (panel_gemm.cuh),
+// which only a GPU run can check.
+#pragma once
+
+#include <cstdint>
+
+#include "infonce.h"
+
+namespace infonce::cuda {
+
+enum class EmulatedStorage { BFloat16, Float16 };
+
+struct PanelEmulation {
+  EmulatedStorage storage = EmulatedStorage::BFloat16;
+  int64_t memoryBudget = int64_t(1) << 30;  // bounds the G panel, as on the GPU
+  float storageScale = 0;                   // 0: kGradientStorageScale (tests compare with 1: unscaled)
+};
+
+// Fills `result` (gradX, gradY caller-owned, as for the CPU kernels). Throws Error.
+void emulatePanelLoss(const LossProblem& problem, const PanelEmulation& emulation, LossResult& result);
+
+// Round-to-nearest-even to bf16 and to fp16 (subnormals included), back as float.
+float roundToBFloat16(float value);
+float roundToFloat16(float value);
+
+}  // namespace infonce::cuda

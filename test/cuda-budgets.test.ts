@@ -1,0 +1,152 @@
+// The CUDA kernels' resources, read from ptxas on a machine without a GPU: every translation unit of
+// native/cuda compiled for every architecture the package ships, and each kernel held to the budget
+// in native/cuda/resource_budgets.json (registers, spills, stack); the panel kernels' PTX must load
+// their fragments with ldmatrix (no scalar 16-bit shared loads) and stage with cp.async; their
+// shared memory must fit the per-block and per-SM limits that their occupancy assumes.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { addon, packageRoot } from '../lib/native.js';
+
+const test = suite('cuda resource budgets');
+const root = packageRoot();
+const budgets = JSON.parse(readFileSync(join(root, 'native/cuda/resource_budgets.json'), 'utf8')) as {
+  architectures: string[];
+  kernels: Record<string, { registers: number; spillBytes: number; stackBytes: number }>;
+  sharedMemory: { perBlockLimit: number; perMultiprocessor: Record<string, number> };
+};
+
+// The nvcc CMakeLists.txt would find (CUDACXX, the usual place, then PATH).
+const nvcc = [process.env.CUDACXX, '/usr/local/cuda/bin/nvcc', 'nvcc'].find(
+  (candidate) => candidate && spawnSync(candidate, ['--version'], { stdio: 'ignore' }).status === 0,
+);
+
+const flags = ['-std=c++17', '--expt-relaxed-constexpr', '-O3', '-I', join(root, 'native/include'), '-I', join(root, 'native/cuda')];
+
+function run(command: string, args: string[]): Promise<{ status: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args);
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (status) => resolve({ status, output }));
+  });
+}
+
+// A kernel's name from its mangled one: the <length><identifier> that ends in "Kernel".
+function kernelName(mangled: string): string {
+  const end = mangled.indexOf('Kernel') + 'Kernel'.length;
+  for (let length = 6; length < 64; length++)
+    if (mangled.slice(end - length - String(length).length, end - length) === String(length)) return mangled.slice(end - length, end);
+  return mangled;
+}
+
+interface Usage {
+  kernel: string;
+  arch: string;
+  registers: number;
+  spillBytes: number;
+  stackBytes: number;
+}
+
+function parsePtxasReport(output: string): Usage[] {
+  const usages: Usage[] = [];
+  let current: Usage | undefined;
+  for (const line of output.split('\n')) {
+    const entry = /Compiling entry function '([^']+)' for '(sm_\d+)'/.exec(line);
+    if (entry) {
+      current = { kernel: kernelName(entry[1]!), arch: entry[2]!, registers: 0, spillBytes: 0, stackBytes: 0 };
+      usages.push(current);
+      continue;
+    }
+    const frame = /(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads/.exec(line);
+    if (frame && current) {
+      current.stackBytes = Math.max(current.stackBytes, Number(frame[1]));
+      current.spillBytes = Math.max(current.spillBytes, Number(frame[2]), Number(frame[3]));
+    }
+    const used = /Used (\d+) registers/.exec(line);
+    if (used && current) current.registers = Math.max(current.registers, Number(used[1]));
+  }
+  return usages;
+}
+
+if (!nvcc) {
+  test.skip('every kernel within its ptxas budget (skipped: no nvcc here)', () => {});
+} else {
+  const sources = readdirSync(join(root, 'native/cuda')).filter((f) => f.endsWith('.cu'));
+  const work = mkdtempSync(join(tmpdir(), 'infonce-ptxas-'));
+  const gencodes = budgets.architectures.flatMap((sm) => ['-gencode', `arch=compute_${sm.slice(3)},code=${sm}`]);
+  // Two compiles at a time (this machine's cores); each runs ptxas for every architecture.
+  const reports = new Map<string, Promise<{ status: number | null; output: string }>>();
+  const queue = [...sources];
+  const compileNext = async (): Promise<void> => {
+    const source = queue.shift();
+    if (!source) return;
+    const args = [...flags, '-c', '-Xptxas', '-v', ...gencodes, join(root, 'native/cuda', source), '-o', join(work, `${source}.o`)];
+    const result = run(nvcc, args);
+    reports.set(source, result);
+    await result;
+    return compileNext();
+  };
+  const compiled = Promise.all([compileNext(), compileNext()]);
+
+  test(`every kernel of ${sources.length} translation units within its budget on ${budgets.architectures.join(', ')}`, async () => {
+    await compiled;
+    const seen = new Set<string>();
+    for (const source of sources) {
+      const { status, output } = await reports.get(source)!;
+      assert.is(status, 0, `${source} did not compile:\n${output.slice(-3000)}`);
+      assert.not.match(output, /C7510|warning/i, `${source}: ptxas warned:\n${output.slice(-2000)}`);
+      for (const u of parsePtxasReport(output)) {
+        const budget = budgets.kernels[u.kernel];
+        assert.ok(budget, `${u.kernel} (${source}) has no budget in native/cuda/resource_budgets.json`);
+        const where = `${u.kernel} on ${u.arch} (${source})`;
+        assert.ok(u.registers <= budget!.registers, `${where}: ${u.registers} registers, budget ${budget!.registers}`);
+        assert.ok(u.spillBytes <= budget!.spillBytes, `${where}: ${u.spillBytes} bytes of spills, budget ${budget!.spillBytes}`);
+        assert.ok(u.stackBytes <= budget!.stackBytes, `${where}: ${u.stackBytes} bytes of stack, budget ${budget!.stackBytes}`);
+        seen.add(`${u.kernel}/${u.arch}`);
+      }
+    }
+    for (const kernel of Object.keys(budgets.kernels))
+      for (const arch of budgets.architectures) assert.ok(seen.has(`${kernel}/${arch}`), `${kernel} was not compiled for ${arch}`);
+  });
+
+  test('the panel kernels load fragments with ldmatrix, stage with cp.async, multiply with mma.sync (sm_80 PTX)', async () => {
+    const ptx = join(work, 'panel_gradients.ptx');
+    const { status, output } = await run(nvcc, [...flags, '-ptx', '-arch=compute_80', join(root, 'native/cuda/panel_gradients.cu'), '-o', ptx]);
+    assert.is(status, 0, output);
+    const text = readFileSync(ptx, 'utf8');
+    const entries = [...text.matchAll(/\.entry (\S+)\(([\s\S]*?)\n\}/g)].map((m) => ({ name: kernelName(m[1]!), body: m[2]! }));
+    const gemms = entries.filter((e) => /gradientTermsKernel|rowGradientKernel|columnGradientKernel/.test(e.name));
+    assert.is(gemms.length, 6, 'three GEMM kernels for bf16 and for fp16');
+    for (const e of gemms) {
+      assert.match(e.body, /ldmatrix\.sync\.aligned\.m8n8\.x4(\.trans)?\.shared\.b16/, `${e.name}: no ldmatrix`);
+      assert.match(e.body, /cp\.async\.cg\.shared\.global/, `${e.name}: no cp.async`);
+      assert.match(e.body, /mma\.sync\.aligned\.m16n8k16\.row\.col\.f32\.(bf16|f16)/, `${e.name}: no mma.sync`);
+      assert.not.match(e.body, /ld\.shared\.(u16|b16|f16)\b/, `${e.name}: scalar 16-bit shared loads`);
+    }
+    // The transposed operands (Gᵀ, and V, U stored [k][n]) use the .trans form.
+    for (const e of gemms.filter((g) => /rowGradientKernel|columnGradientKernel/.test(g.name)))
+      assert.match(e.body, /ldmatrix\.sync\.aligned\.m8n8\.x4\.trans/, `${e.name}: no ldmatrix .trans`);
+  });
+
+  test('the panel kernels\' shared memory fits a block on sm_86/89 and two dU/dV blocks an SM on sm_80 and sm_90', () => {
+    const shared = addon.cudaPanelPlan({ rows: 1, cols: 1, dim: 1, memoryBudget: 1 << 20 }).sharedBytes;
+    const reservedPerBlock = 1024; // the CUDA runtime keeps 1 KiB of each block's shared memory
+    for (const bytes of [shared.terms, shared.rowGradient, shared.columnGradient]) assert.ok(bytes <= budgets.sharedMemory.perBlockLimit);
+    for (const [arch, perSm] of Object.entries(budgets.sharedMemory.perMultiprocessor))
+      for (const bytes of [shared.rowGradient, shared.columnGradient])
+        assert.ok(2 * (bytes + reservedPerBlock) <= perSm, `${arch}: two blocks of ${bytes} bytes do not fit ${perSm}`);
+  });
+
+  test.after(() => {
+    if (existsSync(work)) rmSync(work, { recursive: true, force: true });
+  });
+}
+
+test.run();
