@@ -3,7 +3,7 @@
 // torch.matmul of the same shape as the roofline. Each size's inputs are checked before timing.
 import { toDevice } from '../lib/device-tensor.js';
 import { contrastiveLoss } from '../lib/loss.js';
-import type { DeviceTensor, Precision } from '../lib/types.js';
+import type { DeviceTensor, GpuSchedule, Precision } from '../lib/types.js';
 import { worstGradientCosine } from './invariants.js';
 import { median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
@@ -13,6 +13,8 @@ export interface GpuBenchOptions {
   sizes: number[];
   dim: number;
   precisions: Precision[];
+  /** Gradient schedules to time: 'tiles' (the default kernel), 'panels' (experimental; 16-bit only). */
+  schedules: GpuSchedule[];
   repeats: number;
   seed: number;
   peers: boolean;
@@ -24,7 +26,10 @@ export interface GpuBenchRow {
   cols: number;
   dim: number;
   precision: Precision;
+  schedule: GpuSchedule;
   medianSeconds?: number;
+  /** The first timed call's loss and dL/dx equal the warm-up call's, bit for bit. */
+  bitIdentical?: boolean;
   seconds?: number[];
   /** 8·M·N·D / time. */
   teraflops?: number;
@@ -59,63 +64,80 @@ export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]
     }
     const losses: Record<string, number> = {};
     for (const precision of options.precisions) {
-      const row: GpuBenchRow = { rows: M, cols: N, dim: D, precision };
-      if (roofline) row.roofline = roofline;
-      let tx: DeviceTensor | undefined;
-      let ty: DeviceTensor | undefined;
-      try {
-        tx = toDevice(x, { rows: M, cols: D, dtype: dtypeOf(precision) });
-        ty = toDevice(y, { rows: N, cols: D, dtype: dtypeOf(precision) });
-        const settings = { rows: M, cols: N, dim: D, device: 'cuda' as const, precision };
-        say(`M=${M} ${precision}: warm-up and check`);
-        const first = await contrastiveLoss(tx, ty, settings);
-        const cos = worstGradientCosine(await (first.gradX as DeviceTensor).toFloat32Array(), x, D);
-        (first.gradX as DeviceTensor).dispose();
-        (first.gradY as DeviceTensor).dispose();
-        if (!Number.isFinite(first.loss) || !(cos < 2e-2)) throw new Error(`check failed: loss ${first.loss}, |cos(grad, x)| ${cos}`);
-        losses[precision] = first.loss;
-        row.loss = first.loss;
-        row.check = `|cos(grad, x)| ≤ ${cos.toExponential(1)}`;
-        const times: number[] = [];
-        for (let r = 0; r < options.repeats; r++) {
-          say(`M=${M} ${precision}: ${r + 1}/${options.repeats}`);
-          const start = process.hrtime.bigint();
-          const result = await contrastiveLoss(tx, ty, settings);
-          times.push(Number(process.hrtime.bigint() - start) / 1e9);
-          (result.gradX as DeviceTensor).dispose();
-          (result.gradY as DeviceTensor).dispose();
+      let naive: PeerOutcome | undefined;
+      for (const schedule of options.schedules) {
+        if (schedule === 'panels' && precision !== 'bf16' && precision !== 'fp16') continue; // 16-bit only
+        const row: GpuBenchRow = { rows: M, cols: N, dim: D, precision, schedule };
+        if (roofline) row.roofline = roofline;
+        let tx: DeviceTensor | undefined;
+        let ty: DeviceTensor | undefined;
+        try {
+          tx = toDevice(x, { rows: M, cols: D, dtype: dtypeOf(precision) });
+          ty = toDevice(y, { rows: N, cols: D, dtype: dtypeOf(precision) });
+          const settings = { rows: M, cols: N, dim: D, device: 'cuda' as const, precision, gpuSchedule: schedule };
+          say(`M=${M} ${precision} ${schedule}: warm-up and check`);
+          const first = await contrastiveLoss(tx, ty, settings);
+          const firstGradient = await (first.gradX as DeviceTensor).toFloat32Array();
+          const cos = worstGradientCosine(firstGradient, x, D);
+          (first.gradX as DeviceTensor).dispose();
+          (first.gradY as DeviceTensor).dispose();
+          if (!Number.isFinite(first.loss) || !(cos < 2e-2)) throw new Error(`check failed: loss ${first.loss}, |cos(grad, x)| ${cos}`);
+          row.loss = first.loss;
+          row.check = `|cos(grad, x)| ≤ ${cos.toExponential(1)}`;
+          const tilesLoss = losses[`${precision}/tiles`];
+          if (schedule === 'panels' && tilesLoss !== undefined)
+            row.check += `; loss within ${(Math.abs(first.loss - tilesLoss) / tilesLoss).toExponential(1)} of tiles`;
+          losses[`${precision}/${schedule}`] = first.loss;
+          const times: number[] = [];
+          for (let r = 0; r < options.repeats; r++) {
+            say(`M=${M} ${precision} ${schedule}: ${r + 1}/${options.repeats}`);
+            const start = process.hrtime.bigint();
+            const result = await contrastiveLoss(tx, ty, settings);
+            times.push(Number(process.hrtime.bigint() - start) / 1e9);
+            if (r === 0) {
+              const again = await (result.gradX as DeviceTensor).toFloat32Array();
+              row.bitIdentical = result.loss === first.loss && Buffer.from(again.buffer).equals(Buffer.from(firstGradient.buffer));
+            }
+            (result.gradX as DeviceTensor).dispose();
+            (result.gradY as DeviceTensor).dispose();
+          }
+          row.seconds = times;
+          row.medianSeconds = median(times);
+          row.teraflops = (8 * M * N * D) / row.medianSeconds / 1e12;
+          if (isPeerResult(roofline)) row.fractionOfRoofline = (row.teraflops * 1e12) / roofline.flopsPerSecond;
+        } catch (error) {
+          row.error = error instanceof Error ? error.message : String(error);
+        } finally {
+          tx?.dispose();
+          ty?.dispose();
         }
-        row.seconds = times;
-        row.medianSeconds = median(times);
-        row.teraflops = (8 * M * N * D) / row.medianSeconds / 1e12;
-        if (isPeerResult(roofline)) row.fractionOfRoofline = (row.teraflops * 1e12) / roofline.flopsPerSecond;
-      } catch (error) {
-        row.error = error instanceof Error ? error.message : String(error);
-      } finally {
-        tx?.dispose();
-        ty?.dispose();
+        if (options.peers && precision !== 'tf32') {
+          if (!naive) {
+            say(`M=${M} ${precision}: torch naive`);
+            naive = await runPeer({ what: 'naive', rows: M, cols: N, dim: D, device: 'cuda', dtype: dtypeOf(precision), repeats: 3, threads: 0 });
+          }
+          row.naive = naive;
+          if (isPeerResult(naive) && row.medianSeconds !== undefined) row.ratioToNaive = row.medianSeconds / naive.medianSeconds;
+        }
+        rows.push(row);
       }
-      if (options.peers && precision !== 'tf32') {
-        say(`M=${M} ${precision}: torch naive`);
-        row.naive = await runPeer({ what: 'naive', rows: M, cols: N, dim: D, device: 'cuda', dtype: dtypeOf(precision), repeats: 3, threads: 0 });
-        if (isPeerResult(row.naive) && row.medianSeconds !== undefined) row.ratioToNaive = row.medianSeconds / row.naive.medianSeconds;
-      }
-      rows.push(row);
     }
     // The 16-bit and the 3xTF32 losses of the same inputs must agree to bf16 precision.
-    if (losses.fp32 !== undefined)
+    const fp32 = losses['fp32/tiles'];
+    if (fp32 !== undefined)
       for (const row of rows.filter((r) => r.rows === M && r.loss !== undefined && r.precision !== 'fp32'))
-        row.check += `; loss within ${(Math.abs(row.loss! - losses.fp32) / losses.fp32).toExponential(1)} of fp32`;
+        row.check += `; loss within ${(Math.abs(row.loss! - fp32) / fp32).toExponential(1)} of fp32`;
   }
   return rows;
 }
 
 export function formatCudaTable(rows: GpuBenchRow[]): string {
-  const header = ['M=N', 'D', 'precision', 'fused s', 'TFLOP/s', 'torch naive s', 'fused/naive', 'roofline TFLOP/s', 'of roofline'];
+  const header = ['M=N', 'D', 'precision', 'schedule', 'fused s', 'TFLOP/s', 'torch naive s', 'fused/naive', 'roofline TFLOP/s', 'of roofline'];
   const lines = rows.map((r) => [
     String(r.rows),
     String(r.dim),
     r.precision,
+    r.schedule + (r.bitIdentical === false ? ' (NOT bit-identical)' : ''),
     r.medianSeconds !== undefined ? r.medianSeconds.toFixed(4) : `failed: ${r.error}`,
     r.teraflops !== undefined ? r.teraflops.toFixed(1) : '-',
     isPeerResult(r.naive) ? r.naive.medianSeconds.toFixed(4) : r.naive ? r.naive.error : '-',

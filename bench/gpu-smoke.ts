@@ -1,10 +1,12 @@
-// A few small GPU losses against the float64 reference, one line each: quick enough to run under
-// compute-sanitizer (memcheck, racecheck), which finds out-of-bounds accesses and shared-memory
-// races that a wrong answer alone would not locate. Exits non-zero if any case is off.
+// A few small GPU losses against the float64 reference, one line each, every precision, tile shape
+// and gradient schedule (the experimental panels too), each run twice and required bit-identical:
+// quick enough to run under compute-sanitizer (memcheck, racecheck), which finds out-of-bounds
+// accesses and shared-memory races that a wrong answer alone would not locate. Exits non-zero if any
+// case is off.
 import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
-import type { Precision } from '../lib/types.js';
+import type { GpuSchedule, Precision } from '../lib/types.js';
 import { gaussianMatrix } from './random.js';
 import { referenceContrastiveLoss, relativeError } from './reference.js';
 
@@ -17,25 +19,41 @@ async function main() {
   console.log(`GPU: ${info.cuda.devices.map((d) => `${d.name} (sm_${d.computeCapability.replace('.', '')})`).join(', ')}`);
   console.log(addon.cudaSelfTest());
   const quick = process.argv.includes('--quick');
-  const shapes = quick ? [{ rows: 37, cols: 53, dim: 19 }] : [{ rows: 37, cols: 53, dim: 19 }, { rows: 200, cols: 260, dim: 72 }];
+  const panelsOnly = process.argv.includes('--panels-only');
+  // The last shape runs the panel schedule with 3 panels, N in 5 splits and 2 tiles of D.
+  const shapes = [
+    { rows: 37, cols: 53, dim: 19 },
+    ...(quick ? [] : [{ rows: 200, cols: 260, dim: 72 }, { rows: 300, cols: 1300, dim: 200, memoryBudget: 128 * 1408 * 2 }]),
+  ];
+  const configs = [
+    ...(panelsOnly ? [] : ['fp32', 'tf32', 'bf16', 'fp16'] as Precision[]).flatMap((precision) =>
+      (['auto', 'small'] as const).map((tiles) => ({ precision, tiles, gpuSchedule: 'tiles' as GpuSchedule })),
+    ),
+    ...(['bf16', 'fp16'] as Precision[]).map((precision) => ({ precision, tiles: 'auto' as const, gpuSchedule: 'panels' as GpuSchedule })),
+  ];
   let failures = 0;
   for (const shape of shapes) {
     const x = gaussianMatrix(shape.rows, shape.dim, 11);
     const y = gaussianMatrix(shape.cols, shape.dim, 12);
-    const want = referenceContrastiveLoss(x, y, shape);
-    for (const precision of ['fp32', 'tf32', 'bf16', 'fp16'] as Precision[])
-      for (const tiles of ['auto', 'small'] as const) {
-        const got = await contrastiveLoss(x, y, { ...shape, device: 'cuda', precision, tiles });
-        const tolerance = precision === 'fp32' ? 1e-4 : 1e-2;
-        const lossError = Math.abs(got.loss - want.loss) / Math.max(1, want.loss);
-        const gradError = Math.max(relativeError(got.gradX, want.gradX), relativeError(got.gradY, want.gradY));
-        const ok = lossError < tolerance && gradError < tolerance;
-        failures += ok ? 0 : 1;
-        console.log(
-          `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${precision} ${tiles}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
-            `loss error ${lossError.toExponential(2)}, gradient error ${gradError.toExponential(2)}, dθ ${got.gradLogScale.toFixed(6)} vs ${want.gradLogScale.toFixed(6)}`,
-        );
-      }
+    const { memoryBudget: _budget, ...problem } = shape;
+    const want = referenceContrastiveLoss(x, y, problem);
+    for (const config of configs) {
+      const options = { ...shape, device: 'cuda' as const, ...config };
+      const got = await contrastiveLoss(x, y, options);
+      const again = await contrastiveLoss(x, y, options);
+      const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&
+        Buffer.from(again.gradY.buffer).equals(Buffer.from(got.gradY.buffer));
+      const tolerance = config.precision === 'fp32' ? 1e-4 : 1e-2;
+      const lossError = Math.abs(got.loss - want.loss) / Math.max(1, want.loss);
+      const gradError = Math.max(relativeError(got.gradX, want.gradX), relativeError(got.gradY, want.gradY));
+      const ok = lossError < tolerance && gradError < tolerance && identical;
+      failures += ok ? 0 : 1;
+      console.log(
+        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
+          `loss error ${lossError.toExponential(2)}, gradient error ${gradError.toExponential(2)}, dθ ${got.gradLogScale.toFixed(6)} vs ${want.gradLogScale.toFixed(6)}` +
+          `${identical ? ', bit-identical twice' : ', NOT bit-identical twice'}`,
+      );
+    }
   }
   process.exit(failures ? 1 : 0);
 }

@@ -13,7 +13,7 @@ import { integerList, positiveInteger } from './cli-options.js';
 import { addCommands } from './commands.js';
 import { backendInfo } from './info.js';
 import { packageRoot } from './native.js';
-import type { Precision } from './types.js';
+import type { GpuSchedule, Precision } from './types.js';
 
 function precisionList(text: string): Precision[] {
   const known = ['fp32', 'tf32', 'bf16', 'fp16'];
@@ -21,6 +21,14 @@ function precisionList(text: string): Precision[] {
     const p = part.trim();
     if (!known.includes(p)) throw new InvalidArgumentError(`--precision takes ${known.join(', ')}; got '${p}'`);
     return p as Precision;
+  });
+}
+
+function scheduleList(text: string): GpuSchedule[] {
+  return text.split(',').map((part) => {
+    const s = part.trim();
+    if (s !== 'tiles' && s !== 'panels') throw new InvalidArgumentError(`--gpu-schedule takes tiles, panels; got '${s}'`);
+    return s;
   });
 }
 
@@ -45,6 +53,7 @@ program
   .option('--sizes <list>', 'comma-separated batch sizes M (= N); default 1024,2048,4096 (cpu) or 16384,65536 (cuda)', integerList('--sizes'))
   .option('--dim <D>', 'embedding dimension (default 768 on the CPU, 1024 on the GPU)', positiveInteger('--dim'))
   .option('--precision <list>', 'GPU precisions: fp32 (3xTF32), tf32, bf16, fp16', precisionList, ['bf16', 'fp32'] as Precision[])
+  .option('--gpu-schedule <list>', "GPU gradient schedules: tiles (default), panels (experimental, bf16/fp16)", scheduleList, ['tiles'] as GpuSchedule[])
   .option('--repeats <n>', 'timed repetitions per kernel and size (the median is reported)', positiveInteger('--repeats'), 3)
   .option('--threads <n>', 'CPU worker threads (default: all hardware threads)', positiveInteger('--threads'))
   .option('--no-warmup', 'time the first call too (for sizes too large to run twice)')
@@ -61,6 +70,7 @@ program
         sizes: options.sizes ?? [16384, 65536],
         dim: options.dim ?? 1024,
         precisions: options.precision,
+        schedules: options.gpuSchedule,
         repeats: options.repeats,
         seed,
         peers: options.peers,

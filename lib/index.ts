@@ -11,6 +11,7 @@ export type {
   DeviceTensor,
   DeviceTensorOptions,
   Dtype,
+  GpuSchedule,
   Matrix,
   Precision,
 } from './types.js';

@@ -94,8 +94,11 @@ export interface ContrastiveLossOptions {
    * precisions on sm_80 and newer; other cases keep the tile kernel. Not yet checked on a GPU, so not
    * the default. Default `'tiles'`, or `'panels'` when the environment has INFONCE_CUDA_PANEL=1.
    */
-  gpuSchedule?: 'tiles' | 'panels';
+  gpuSchedule?: GpuSchedule;
 }
+
+/** The GPU gradient pass: the verified tile kernel, or the experimental panels of GEMMs. */
+export type GpuSchedule = 'tiles' | 'panels';
 
 /** What `x` and `y` may be: host memory, or a tensor already on the GPU. */
 export type Matrix = Float32Array | DeviceTensor;

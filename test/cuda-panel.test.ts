@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 
 import { addon, type CudaPanelPlan } from '../lib/native.js';
 import { distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
+import { phaseTimings } from '../bench/gpu-report.js';
 import { referenceContrastiveLoss, relativeError } from '../bench/reference.js';
 import { FP16_TOLERANCE, LOW_PRECISION_TOLERANCE } from './backends.js';
 import { assertMatchesReference } from './check.js';
@@ -162,6 +163,20 @@ test('fp16 G at N = 10⁶: scaled by 2¹⁴ it keeps the hard negatives\' gradie
   const unscaled = errorOf(1);
   assert.ok(scaled < 1e-3, `scaled: the hard negatives' gradients are off by ${scaled} (seed ${seed})`);
   assert.ok(unscaled > 4 * scaled, `unscaled ${unscaled} vs scaled ${scaled}: the test no longer shows the underflow (seed ${seed})`);
+});
+
+test('the device report reads the profile lines native/cuda/loss.cu prints, phases summed over panels', () => {
+  const line =
+    'infonce cuda profile (bf16, M 65536, N 65536, D 1024; 512 ranges, 1 replicas, 1 launches, panels of 8192 rows × 8, ' +
+    'dU in 1 splits): normalise 1.5 ms; statistics pass 44 ms; G (S recomputed) 22 ms; dU = G·V 15 ms; dV += Gᵀ·U 15 ms; ' +
+    'gradient pass 0.01 ms;';
+  const timings = phaseTimings([line, line.replace('44 ms', '40 ms'), 'unrelated output']);
+  const statistics = timings.find((t) => t.phase === 'statistics pass')!;
+  assert.is(statistics.key, 'bf16 65536×65536×1024 panels');
+  assert.is(statistics.milliseconds, 42); // the median of 44 and 40
+  assert.ok(Math.abs(statistics.teraflops! - (2 * 65536 ** 2 * 1024) / 0.042 / 1e12) < 1e-9);
+  assert.is(timings.find((t) => t.phase === 'dU = G·V')!.milliseconds, 15);
+  assert.is(timings.find((t) => t.phase === 'normalise')!.teraflops, undefined);
 });
 
 test.run();

@@ -1,5 +1,6 @@
 #include "loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -33,7 +34,8 @@ size_t bytesOf(InfonceDtype dtype) { return dtype == INFONCE_DTYPE_FLOAT32 ? 4 :
 // its stream) goes to stderr: where a tuning effort should look.
 class Profile {
  public:
-  explicit Profile(cudaStream_t stream) : stream_(stream), on_(std::getenv("INFONCE_CUDA_PROFILE") != nullptr) {
+  Profile(cudaStream_t stream, InfoncePrecision precision)
+      : stream_(stream), precision_(precision), on_(std::getenv("INFONCE_CUDA_PROFILE") != nullptr) {
     if (on_) mark("start");
   }
   ~Profile() {
@@ -46,20 +48,30 @@ class Profile {
     cudaEventRecord(event, stream_);
     events_.push_back({name, event});
   }
-  void report(const LaunchPlan& plan) const {
+  // A phase marked several times (a kernel of each panel) is reported once, its times summed.
+  void report(const LaunchPlan& plan, int64_t rows, int64_t cols, int64_t dim, const std::string& schedule) const {
     if (!on_ || events_.size() < 2) return;
-    std::string line = "infonce cuda profile (" + std::to_string(plan.ranges) + " ranges, " +
-                       std::to_string(plan.replicas) + " replicas, " + std::to_string(plan.launches) + " launches):";
+    std::vector<std::pair<std::string, float>> phases;
     for (size_t k = 1; k < events_.size(); ++k) {
       float ms = 0;
       cudaEventElapsedTime(&ms, events_[k - 1].second, events_[k].second);
-      line += " " + std::string(events_[k].first) + " " + std::to_string(ms) + " ms;";
+      auto known = std::find_if(phases.begin(), phases.end(), [&](const auto& p) { return p.first == events_[k].first; });
+      if (known == phases.end()) phases.push_back({events_[k].first, ms});
+      else known->second += ms;
     }
+    static const char* const precisions[] = {"fp32", "tf32", "bf16", "fp16"};
+    std::string line = "infonce cuda profile (" + std::string(precisions[precision_]) + ", M " + std::to_string(rows) +
+                       ", N " + std::to_string(cols) + ", D " + std::to_string(dim) + "; " + std::to_string(plan.ranges) +
+                       " ranges, " +
+                       std::to_string(plan.replicas) + " replicas, " + std::to_string(plan.launches) + " launches" +
+                       schedule + "):";
+    for (const auto& [name, ms] : phases) line += " " + name + " " + std::to_string(ms) + " ms;";
     std::fprintf(stderr, "%s\n", line.c_str());
   }
 
  private:
   cudaStream_t stream_;
+  InfoncePrecision precision_;
   bool on_;
   std::vector<std::pair<const char*, cudaEvent_t>> events_;
 };
@@ -112,9 +124,11 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   using T = typename Op::Element;
   const int64_t M = a.rows, N = a.cols, D = a.dim;
   int statisticsBlocks = 0, gradientBlocks = 0;
-  check(statisticsOccupancy<Op, Shape>(&statisticsBlocks), "querying the occupancy of the statistics pass");
+  const bool panels = panelGradientsChosen<Op, Shape>(a, device);
+  check(statisticsOccupancy<Op, Shape>(panels, &statisticsBlocks), "querying the occupancy of the statistics pass");
   check(gradientOccupancy<Op, Shape>(&gradientBlocks), "querying the occupancy of the gradient pass");
-  const int perMultiprocessor = std::max(1, std::min(statisticsBlocks, gradientBlocks));
+  // (The panel schedule runs no tile gradient kernel: only the statistics pass shares this plan.)
+  const int perMultiprocessor = std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
 
   // Replicas of the accumulators let several steps share a launch when the tiles are few; each
   // costs (M + N)·D floats, so take at most 4 and at most a quarter of the free memory.
@@ -127,7 +141,6 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int memoryReplicas = static_cast<int>(std::min(4.0, std::max(1.0, 0.25 * double(free) / replicaBytes)));
   LaunchPlan plan = planLaunch(M, N, D, Shape::shape, device.multiProcessorCount * perMultiprocessor, memoryReplicas);
   const int P = plan.replicas;
-  const bool panels = panelGradientsChosen<Op, Shape>(a, device);
   PanelPlan panelPlan;
   if (panels) {
     if (a.memoryBudget < minimumPanelBudget(N))
@@ -140,7 +153,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int gradientReplicas = panels ? 1 : P;
 
   Stream stream;
-  Profile profile(stream);
+  Profile profile(stream, a.precision);
   DeviceBuffer xCopy, yCopy;
   const void* x = onDevice(a.x, M, D, xCopy, "the queries", stream);
   const void* y = onDevice(a.y, N, D, yCopy, "the documents", stream);
@@ -203,7 +216,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.colSum = colSum.as<double>();
   params.positive = positive.as<float>();
   for (int launch = 0; launch < plan.launches; ++launch)
-    check(launchStatistics<Op, Shape>(params, launch, stream), "launching the statistics pass");
+    check(launchStatistics<Op, Shape>(params, launch, panels, stream), "launching the statistics pass");
   profile.mark("statistics pass");
 
   DeviceBuffer rowMaxMerged(sizeof(float) * M, "row statistics", stream), rowLogSum(sizeof(float) * M, "row statistics", stream);
@@ -267,7 +280,8 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
       panel.gradU = gradU.as<float>();
       panel.gradV = gradV.as<float>();
       panel.logScalePartials = partials.as<double>();
-      check(launchPanelGradients<Op>(panel, stream), "launching the panel gradient pass");
+      check(launchPanelGradients<Op>(panel, stream, [&](const char* kernel) { profile.mark(kernel); }),
+            "launching the panel gradient pass");
     }
   } else {
     for (int launch = 0; launch < plan.launches; ++launch)
@@ -299,7 +313,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   check(cudaMemcpyAsync(sums, terms.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream), "copying the loss");
   profile.mark("backward and copies");
   check(cudaStreamSynchronize(stream), "running the loss");
-  profile.report(plan);
+  profile.report(plan, M, N, D, panels ? ", panels of " + std::to_string(panelPlan.panelRows) + " rows × " +
+                                   std::to_string(panelPlan.panels) + ", dU in " + std::to_string(panelPlan.splits) +
+                                   " splits"
+                             : std::string());
 
   const double m = double(M);
   result.loss = a.symmetric ? 0.5 * (sums[0] + sums[1]) / m : sums[0] / m;

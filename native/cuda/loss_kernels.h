@@ -20,10 +20,12 @@ namespace infonce::cuda {
   X(Tf32x3Operand, LargeTiles)     \
   X(Tf32x3Operand, SmallTiles)
 
+// panelLoop: S from the panel kernels' main loop (16-bit operands, large tiles, sm_80+; experimental).
 template <class Op, class Shape>
-cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream);
+cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, bool panelLoop,
+                             cudaStream_t stream);
 template <class Op, class Shape>
-cudaError_t statisticsOccupancy(int* blocksPerMultiprocessor);
+cudaError_t statisticsOccupancy(bool panelLoop, int* blocksPerMultiprocessor);
 template <class Op, class Shape>
 cudaError_t launchGradients(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream);
 template <class Op, class Shape>

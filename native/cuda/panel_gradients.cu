@@ -191,7 +191,8 @@ cudaError_t allowSharedMemory(Kernel kernel, int bytes) {
 }  // namespace
 
 template <class Op>
-cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cudaStream_t stream) {
+cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cudaStream_t stream,
+                                 const std::function<void(const char*)>& mark) {
   constexpr int termsBytes = panel::gemmSharedBytes<KContiguous, KContiguous>();
   constexpr int rowBytes = panel::gemmSharedBytes<KContiguous, NContiguous>();
   constexpr int columnBytes = panel::gemmSharedBytes<MContiguous, NContiguous>();
@@ -208,22 +209,28 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
     const PanelGrids grids = panelGrids(plan, panelIndex);
     gradientTermsKernel<Op><<<grid(grids.terms), panel::kThreads, termsBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
+    mark("G (S recomputed)");
     rowGradientKernel<Op><<<grid(grids.rowGradient), panel::kThreads, rowBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
+    mark("dU = G·V");
     if (plan.splits > 1) {
       const int64_t vectors = height * plan.paddedDim / 4;
       const unsigned blocks = unsigned(std::min<int64_t>((vectors + 255) / 256, 4096));
       sumSplitsKernel<<<blocks, 256, 0, stream>>>(p.workspace, plan.splits, plan.panelRows, height, plan.paddedDim,
                                                   p.gradU + plan.panelBegin(panelIndex) * plan.paddedDim);
       if ((status = cudaGetLastError()) != cudaSuccess) return status;
+      mark("dU splits summed");
     }
     columnGradientKernel<Op><<<grid(grids.columnGradient), panel::kThreads, columnBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
+    mark("dV += Gᵀ·U");
   }
   return cudaSuccess;
 }
 
-template cudaError_t launchPanelGradients<Bf16Operand>(const PanelParams<Bf16Operand::Element>&, cudaStream_t);
-template cudaError_t launchPanelGradients<Fp16Operand>(const PanelParams<Fp16Operand::Element>&, cudaStream_t);
+template cudaError_t launchPanelGradients<Bf16Operand>(const PanelParams<Bf16Operand::Element>&, cudaStream_t,
+                                                       const std::function<void(const char*)>&);
+template cudaError_t launchPanelGradients<Fp16Operand>(const PanelParams<Fp16Operand::Element>&, cudaStream_t,
+                                                       const std::function<void(const char*)>&);
 
 }  // namespace infonce::cuda

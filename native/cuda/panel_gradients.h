@@ -6,6 +6,8 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <functional>
+
 #include "panel_plan.h"
 
 namespace infonce::cuda {
@@ -36,7 +38,9 @@ struct PanelParams {
 
 // All panels of the gradient pass, in order, on `stream`. T is __nv_bfloat16 or __half (Op: the
 // operand types of operand_types.cuh). Needs sm_80 or newer.
+// `mark` is called after each launch with the kernel's name (INFONCE_CUDA_PROFILE times them).
 template <class Op>
-cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& params, cudaStream_t stream);
+cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& params, cudaStream_t stream,
+                                 const std::function<void(const char*)>& mark);
 
 }  // namespace infonce::cuda

@@ -3,8 +3,11 @@
 //
 // FLOPs: 2·M·N·D (tensor cores) + ~2 exp per logit. Bytes: the staged panels of U and V; the
 // statistics are O(M + N) read-modify-writes per tile row/column, exclusive by the plan.
+#include <type_traits>
+
 #include "loss_kernels.h"
 #include "logit_tile.cuh"
+#include "panel_gemm.cuh"
 
 namespace infonce::cuda {
 namespace {
@@ -99,7 +102,11 @@ __device__ __forceinline__ void mergeLine(int line, const float* partialMax, con
   mergeLogSumExp(runningMax, runningSum, tileMax, tileSum);
 }
 
-template <class Op, class Shape>
+// PanelLoop: the tile of S from the panel kernels' main loop (panel_gemm.cuh: ldmatrix, 4-stage
+// cp.async) instead of logitTile; for 16-bit operands and the large tiles, whose 8 warps hold the
+// same 64×32 accumulator fragments in both loops, so the epilogue below is shared. Experimental
+// (gpuSchedule 'panels'), and compiled for sm_80 and newer only, like the panel kernels.
+template <class Op, class Shape, bool PanelLoop>
 __global__ void __launch_bounds__(Tile<Shape>::threads)
     statisticsKernel(LossParams<typename Op::Element> p, int launch) {
   using T = typename Op::Element;
@@ -109,7 +116,8 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
   constexpr int BM = Geometry::BM, BN = Geometry::BN, FR = Geometry::fragmentRows, FC = Geometry::fragmentCols;
   extern __shared__ __align__(16) unsigned char shared[];
   T* stage = reinterpret_cast<T*>(shared);
-  constexpr int stageBytes = 2 * (BM + BN) * (Geometry::depthChunk + Op::pad) * sizeof(T);
+  constexpr int stageBytes = PanelLoop ? int(kTermsSharedBytes)
+                                       : 2 * (BM + BN) * (Geometry::depthChunk + Op::pad) * int(sizeof(T));
   float* rowPartialMax = reinterpret_cast<float*>(shared + stageBytes);  // [warpCols][BM]
   float* rowPartialSum = rowPartialMax + Geometry::warpCols * BM;
   float* rowPartialTies = rowPartialSum + Geometry::warpCols * BM;
@@ -133,7 +141,17 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
     for (int64_t J = plan.colTileBegin(colRange); J < plan.colTileBegin(colRange + 1); ++J) {
       const int64_t row0 = I * BM, col0 = J * BN;
       float acc[FR][FC][4];
-      logitTile<Op, Shape>(acc, p.u, p.v, paddedDim, row0, col0, stage);
+      if constexpr (PanelLoop) {
+        static_assert(Geometry::warpRows == panel::kWarpRows && Geometry::warpCols == panel::kWarpCols && BM == panel::kTile,
+                      "the panel loop's accumulators must be laid out as the large tile's");
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // launched on sm_80+ only: older targets get no loop
+        panel::gemmTile<Op, panel::KContiguous, panel::KContiguous>(acc, p.u + row0 * paddedDim, paddedDim,
+                                                                     p.v + col0 * paddedDim, paddedDim,
+                                                                     paddedDim / panel::kDepth, stage);
+#endif
+      } else {
+        logitTile<Op, Shape>(acc, p.u, p.v, paddedDim, row0, col0, stage);
+      }
       bool rowValid[Rows::lines], colValid[Columns::lines];
 #pragma unroll
       for (int line = 0; line < Rows::lines; ++line) rowValid[line] = row0 + Rows::position(at, line) < p.rows;
@@ -178,21 +196,44 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
 
 }  // namespace
 
+// The panel loop exists for 16-bit operands and the large tiles only (see statisticsKernel).
 template <class Op, class Shape>
-cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, cudaStream_t stream) {
-  return launchTileKernel<Shape>(statisticsKernel<Op, Shape>, statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)), params,
-                                 launch, stream);
+constexpr bool kHasPanelLoop = sizeof(typename Op::Element) == 2 && std::is_same<Shape, LargeTiles>::value;
+
+template <class Op, class Shape, bool PanelLoop>
+int64_t sharedBytesOf() {
+  constexpr int64_t tile = statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element));
+  if constexpr (PanelLoop)  // the panel loop's stages, then the same reduction arrays
+    return kTermsSharedBytes + tile - 2LL * (Shape::shape.rows + Shape::shape.cols) *
+                                          (Shape::shape.depthChunk + sharedPad(sizeof(typename Op::Element))) *
+                                          int64_t(sizeof(typename Op::Element));
+  return tile;
 }
 
 template <class Op, class Shape>
-cudaError_t statisticsOccupancy(int* blocksPerMultiprocessor) {
-  return tileKernelOccupancy<Shape>(statisticsKernel<Op, Shape>, statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element)),
+cudaError_t launchStatistics(const LossParams<typename Op::Element>& params, int launch, bool panelLoop,
+                             cudaStream_t stream) {
+  if constexpr (kHasPanelLoop<Op, Shape>)
+    if (panelLoop)
+      return launchTileKernel<Shape>(statisticsKernel<Op, Shape, true>, sharedBytesOf<Op, Shape, true>(), params, launch,
+                                     stream);
+  return launchTileKernel<Shape>(statisticsKernel<Op, Shape, false>, sharedBytesOf<Op, Shape, false>(), params, launch,
+                                 stream);
+}
+
+template <class Op, class Shape>
+cudaError_t statisticsOccupancy(bool panelLoop, int* blocksPerMultiprocessor) {
+  if constexpr (kHasPanelLoop<Op, Shape>)
+    if (panelLoop)
+      return tileKernelOccupancy<Shape>(statisticsKernel<Op, Shape, true>, sharedBytesOf<Op, Shape, true>(),
+                                        blocksPerMultiprocessor);
+  return tileKernelOccupancy<Shape>(statisticsKernel<Op, Shape, false>, sharedBytesOf<Op, Shape, false>(),
                                     blocksPerMultiprocessor);
 }
 
-#define INFONCE_INSTANTIATE(Op, Shape)                                                                   \
-  template cudaError_t launchStatistics<Op, Shape>(const LossParams<Op::Element>&, int, cudaStream_t); \
-  template cudaError_t statisticsOccupancy<Op, Shape>(int*);
+#define INFONCE_INSTANTIATE(Op, Shape)                                                                         \
+  template cudaError_t launchStatistics<Op, Shape>(const LossParams<Op::Element>&, int, bool, cudaStream_t); \
+  template cudaError_t statisticsOccupancy<Op, Shape>(bool, int*);
 INFONCE_FOR_EACH_KERNEL(INFONCE_INSTANTIATE)
 #undef INFONCE_INSTANTIATE
 
