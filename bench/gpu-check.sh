@@ -13,8 +13,9 @@
 #   GPU_BENCH_SIZES (default 16384,65536) at bf16 (tiles and panels) and fp32; GPU_BENCH_LARGEST
 #   (default 262144) at bf16 panels; GPU_BENCH_DIMS (default 256,4096) at 65536, bf16 panels.
 set -uo pipefail
-# The sm_90 build with source lines that bench/gpu-pack.sh made, if it is here.
-[ -f build-gpu/infonce_cuda.so ] && export INFONCE_CUDA_LIBRARY="$PWD/build-gpu/infonce_cuda.so"
+# The sm_90 build with source lines that bench/gpu-pack.sh made, if it is here, where the addon looks
+# (INFONCE_CUDA_LIBRARY would be opened only for explicit GPU requests, not for device 'auto').
+[ -f build-gpu/infonce_cuda.so ] && mkdir -p build/Release && cp build-gpu/infonce_cuda.so build/Release/infonce_cuda.so
 out=${OUT:-/tmp/infonce-gpu}
 mkdir -p "$out"
 step() { echo; echo "=== $* ($(date +%T))"; }

@@ -144,6 +144,7 @@ Napi::Value DeviceTensor::fromFloat32Array(const Napi::CallbackInfo& info) {
   const InfonceDtype dtype = parseDtype(options.optionalChoice("dtype", {"float32", "bfloat16", "float16"}).value_or("float32"));
   const int device = static_cast<int>(options.optionalInteger("device", 0, 1023).value_or(0));
   try {
+    cudaApi();  // a GPU asked for by name (throws ERR_CUDA_* with the reason when there is none)
     const CudaAvailability& cuda = cudaAvailability();
     if (cuda.available && device >= cuda.devices)
       throwRangeError(env, "device: expected a GPU index below " + std::to_string(cuda.devices) + ", got " +

@@ -1,5 +1,7 @@
 #include "info.h"
 
+#include <cstdlib>
+
 #include "infonce.h"
 #include "infonce_cuda.h"
 
@@ -12,6 +14,8 @@ Napi::Object cudaInfo(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("available", cuda.available);
   out.Set("library", cuda.library.empty() ? env.Null() : Napi::String::New(env, cuda.library));
+  const char* override = std::getenv("INFONCE_CUDA_LIBRARY");
+  out.Set("override", override && *override ? Napi::Value(Napi::String::New(env, override)) : env.Null());
   if (!cuda.available) {
     out.Set("reason", cuda.reason);
     out.Set("code", errorCodeName(cuda.code));

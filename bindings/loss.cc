@@ -169,8 +169,11 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
     }
     if (call.onGpu && call.algorithm == Algorithm::Naive)
       throwRangeError(env, "algorithm: 'naive' runs on the CPU only (use device 'cpu')");
-    if (!call.onGpu && device == "cpu" && precision != "fp32" && precision != "bf16")
-      throwRangeError(env, "precision: '" + precision + "' is for the GPU; the CPU computes in 'fp32' or 'bf16'");
+    if (!call.onGpu && precision != "fp32" && precision != "bf16")  // never a silent fp32 instead
+      throwRangeError(env, "precision: '" + precision + "' is for the GPU; " +
+                               (device == "cpu" ? std::string("the CPU")
+                                                : "device 'auto' found none (" + cudaAvailability().reason + "), and the CPU") +
+                               " computes in 'fp32' or 'bf16'");
     p.precision = precision == "bf16" ? CpuPrecision::BFloat16 : CpuPrecision::Float32;
     call.cuda.precision = precision == "tf32"   ? CudaPrecision::Tf32
                           : precision == "bf16" ? CudaPrecision::Bf16

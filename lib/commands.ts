@@ -22,7 +22,7 @@ import { textPairs } from './pairs/text.js';
 import { positiveInteger, positiveNumber } from './cli-options.js';
 import { search } from './search.js';
 import { readPairs, type Pair } from './train/pairs-file.js';
-import { train } from './train/trainer.js';
+import { train, TrainingAborted } from './train/trainer.js';
 import type { Device } from './types.js';
 
 const say = (message: string) => process.stderr.write(`infonce: ${message}\n`);
@@ -50,13 +50,16 @@ function* sourceFiles(dir: string): Generator<string> {
 async function readLines(file: string | undefined): Promise<string[]> {
   const input = file ? (await import('node:fs')).createReadStream(file, 'utf8') : process.stdin;
   const lines: string[] = [];
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) if (line.trim() !== '') lines.push(line);
+  for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
+    const line = lines.length === 0 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not text
+    if (line.trim() !== '') lines.push(line);
+  }
   return lines;
 }
 
 // A corpus file: one text a line, or JSON Lines with a "text" (or "positive") field.
 function readCorpus(file: string): string[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split('\n').filter((l) => l.trim() !== '');
   return lines.map((line, i) => {
     if (!line.trimStart().startsWith('{')) return line;
     try {
@@ -124,26 +127,53 @@ export function addCommands(program: Command): void {
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
     .option('--device <device>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
-    .option('--resume', 'continue from the latest checkpoint in --out')
+    .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
+    .option('--overwrite', 'start afresh in an --out that holds an earlier run (deletes its checkpoints, model and log)')
     .action(async (o) => {
       if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
       const pairsList = await readPairs(o.pairs);
       say(`${pairsList.length} pairs from ${o.pairs}`);
-      await train({
-        pairs: pairsList,
-        out: o.out,
-        steps: o.steps,
-        batchSize: o.batch,
-        microBatch: o.microBatch,
-        learningRate: o.lr,
-        seed: o.seed,
-        checkpointEvery: o.checkpointEvery,
-        device: o.device as Device,
-        resume: !!o.resume,
-        encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init },
-        progress: true,
-        log: say,
-      });
+      // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
+      // stops at once (the last checkpoint stays).
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        say(`${signal}: finishing this step and writing a checkpoint (${signal} again stops at once)`);
+        stop.abort();
+        process.once(signal, () => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const resumeCommand = () => {
+        const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
+        return `infonce ${args.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')} --resume`;
+      };
+      try {
+        await train({
+          pairs: pairsList,
+          out: o.out,
+          steps: o.steps,
+          batchSize: o.batch,
+          microBatch: o.microBatch,
+          learningRate: o.lr,
+          seed: o.seed,
+          checkpointEvery: o.checkpointEvery,
+          device: o.device as Device,
+          resume: !!o.resume,
+          overwrite: !!o.overwrite,
+          signal: stop.signal,
+          encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init },
+          progress: true,
+          log: say,
+        });
+      } catch (error) {
+        if (!(error instanceof TrainingAborted)) throw error;
+        say(`stopped after step ${error.step}; checkpoint ${error.checkpoint}`);
+        say(`resume with: ${resumeCommand()}`);
+        process.exitCode = 130;
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
     });
 
   program

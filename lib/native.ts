@@ -40,6 +40,12 @@ export interface CudaBackendInfo {
   available: boolean;
   /** The infonce_cuda.so that was opened (or found), if any. */
   library: string | null;
+  /**
+   * INFONCE_CUDA_LIBRARY, when set: a developer override, opened instead of the installed backend only
+   * if a GPU was asked for by name (device 'cuda', a DeviceTensor) before the backend was first opened.
+   * `library` says which one is in use.
+   */
+  override: string | null;
   /** Why the GPU cannot be used, when it cannot. */
   reason?: string;
   code?: string;

@@ -14,6 +14,11 @@ namespace {
 std::mutex mutex;
 std::string preferredPath;
 const InfonceCudaApi* api = nullptr;
+// INFONCE_CUDA_LIBRARY is a developer override (a backend built by hand, e.g. with source lines for
+// compute-sanitizer). Code named by the environment is loaded only when a caller asked for the GPU
+// by name (cudaApi(): device 'cuda', a DeviceTensor, the self-test) before the backend was first
+// opened; device 'auto' and backendInfo() alone never load it.
+bool overrideArmed = false;
 
 // The folder of the addon (this code is linked into it): infonce_cuda.so is built next to it.
 std::string addonFolder() {
@@ -31,8 +36,9 @@ bool fileExists(const std::string& path) { return !path.empty() && access(path.c
 CudaAvailability probe() {
   CudaAvailability a;
   std::vector<std::string> candidates;
+  const char* override = std::getenv("INFONCE_CUDA_LIBRARY");
+  if (override && *override && overrideArmed) candidates.push_back(override);
   if (!preferredPath.empty()) candidates.push_back(preferredPath);
-  if (const char* env = std::getenv("INFONCE_CUDA_LIBRARY")) candidates.push_back(env);
   candidates.push_back(addonFolder() + "/infonce_cuda.so");
   std::string tried;
   for (const std::string& c : candidates) {
@@ -93,6 +99,10 @@ const CudaAvailability& cudaAvailability() {
 }
 
 const InfonceCudaApi& cudaApi() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    overrideArmed = true;  // an explicit request: see overrideArmed
+  }
   const CudaAvailability& a = cudaAvailability();
   if (!a.available) throw Error(a.code, "device 'cuda': " + a.reason);
   return *api;

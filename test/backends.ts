@@ -13,6 +13,9 @@ export interface Tolerance {
   gradient: number;
   /** Gradient norm below which only the absolute error counts (a format's resolution). */
   gradientFloor?: number;
+  /** Absolute error allowed on top of the relative one: the loss and the mean logits, and dθ (fuzz.test.ts). */
+  lossAbsolute?: number;
+  thetaAbsolute?: number;
 }
 
 /** shared/docs/loss.md: fp32 backends vs the float64 reference, and 16-bit (or TF32) products. */

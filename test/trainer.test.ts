@@ -68,7 +68,7 @@ test('resuming with other options or other pairs is refused', async () => {
   const out = join(work, 'a');
   const other = await train({ ...base, out, seed: 4, resume: true }).then(() => undefined, (e: Error) => e);
   assert.instance(other, RangeError);
-  assert.match(other!.message, /^resume: .* other options/);
+  assert.match(other!.message, /^resume: .* was made with seed 3, this run asks for 4/);
 });
 
 test('a malformed pair file names the line', async () => {

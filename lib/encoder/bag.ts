@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { addon, type BagShapeArgument } from '../native.js';
+import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';
 import { Encoder, type BagConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
 import { tokenize, TOKENIZER_VOCABULARY, type Side, type TokenBatch } from './tokenizer.js';
@@ -26,6 +27,25 @@ export interface BagOptions {
   seed?: number;
   /** Progress messages (loading the word vectors takes seconds). */
   progress?: (message: string) => void;
+}
+
+/** Throws, naming the file and the field, unless `config` is one this version can load. */
+export function checkBagConfig(config: BagConfig, file: string): void {
+  const integer = (key: 'buckets' | 'width' | 'dim' | 'maxTokens' | 'seed', min: number, max: number) => {
+    const v = config[key] as unknown;
+    if (!Number.isSafeInteger(v) || (v as number) < min || (v as number) > max)
+      throw invalidFile(file, `"${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  };
+  if (config.tokenizer !== 'cl100k_base') throw invalidFile(file, `"tokenizer" must be "cl100k_base", got ${JSON.stringify(config.tokenizer)}`);
+  if (config.vocabulary !== TOKENIZER_VOCABULARY)
+    throw invalidFile(file, `"vocabulary" must be ${TOKENIZER_VOCABULARY} (cl100k_base and two side markers), got ${JSON.stringify(config.vocabulary)}`);
+  integer('buckets', 1, 2 ** 26);
+  integer('width', 1, 4096);
+  integer('dim', 1, 65536);
+  integer('maxTokens', 2, 1_000_000);
+  integer('seed', 0, Number.MAX_SAFE_INTEGER);
+  if (config.pooling !== 'mean' && config.pooling !== 'sqrt') throw invalidFile(file, `"pooling" must be "mean" or "sqrt", got ${JSON.stringify(config.pooling)}`);
+  if (config.init !== 'wink' && config.init !== 'random') throw invalidFile(file, `"init" must be "wink" or "random", got ${JSON.stringify(config.init)}`);
 }
 
 export class BagEncoder extends Encoder {
@@ -73,19 +93,24 @@ export class BagEncoder extends Encoder {
     return new BagEncoder(config, tokens, bigrams, projection);
   }
 
+  /** The encoder saved in `dir`, with `config` (checked by checkBagConfig) and checked weights. */
   static fromFiles(dir: string, config: BagConfig): BagEncoder {
-    const { tensors } = readSafetensors(join(dir, 'model.safetensors'));
-    const take = (name: string, length: number) => {
+    const file = join(dir, 'model.safetensors');
+    const { tensors } = readSafetensors(file);
+    const take = (name: string, rows: number, cols: number) => {
       const t = tensors[name];
-      if (!t || t.dtype !== 'F32' || t.data.length !== length)
-        throw new RangeError(`model: ${name} in ${dir}/model.safetensors is missing or not ${length} floats`);
-      return t.data as Float32Array;
+      if (!t || t.dtype !== 'F32' || t.shape.length !== 2 || t.shape[0] !== rows || t.shape[1] !== cols)
+        throw invalidFile(file, `tensor "${name}" is missing or not F32 of shape [${rows}, ${cols}] (config.json), got ${t ? `${t.dtype} [${t.shape.join(', ')}]` : 'none'}`);
+      const data = t.data as Float32Array;
+      for (let k = 0; k < data.length; k++)
+        if (!Number.isFinite(data[k]!)) throw invalidFile(file, `tensor "${name}" holds ${data[k]} at row ${Math.floor(k / cols)}, column ${k % cols}`);
+      return data;
     };
     return new BagEncoder(
       config,
-      take('tokens', config.vocabulary * config.width),
-      take('bigrams', config.buckets * config.width),
-      take('projection', config.width * config.dim),
+      take('tokens', config.vocabulary, config.width),
+      take('bigrams', config.buckets, config.width),
+      take('projection', config.width, config.dim),
     );
   }
 

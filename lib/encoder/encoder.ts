@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addon } from '../native.js';
+import { invalidFile, invalidType, outOfRange } from '../util/errors.js';
 import type { Side, TokenBatch } from './tokenizer.js';
 
 export interface BagConfig {
@@ -70,6 +71,9 @@ export abstract class Encoder {
   async embed(texts: readonly string[], options: { side?: Side; batchSize?: number } = {}): Promise<Float32Array> {
     const side = options.side ?? 'document';
     const batchSize = options.batchSize ?? 4096;
+    if (!Array.isArray(texts)) throw invalidType(`texts: expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
+    if (side !== 'query' && side !== 'document') throw outOfRange(`side: expected 'query' or 'document', got ${JSON.stringify(side)}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw outOfRange(`batchSize: expected a positive integer, got ${batchSize}`);
     const out = new Float32Array(texts.length * this.dim);
     for (let start = 0; start < texts.length; start += batchSize) {
       const slice = texts.slice(start, start + batchSize);
@@ -85,9 +89,16 @@ export abstract class Encoder {
     const configFile = join(dir, 'config.json');
     if (!existsSync(configFile))
       throw new RangeError(`model: no config.json in ${dir} (expected a folder written by \`infonce train\` or Encoder.save)`);
-    const config = JSON.parse(readFileSync(configFile, 'utf8')) as EncoderConfig;
-    if (config.kind !== 'bag') throw new RangeError(`model: ${configFile} describes an encoder of kind '${String(config.kind)}'; this version knows 'bag'`);
-    const { BagEncoder } = await import('./bag.js');
+    let config: EncoderConfig;
+    try {
+      config = JSON.parse(readFileSync(configFile, 'utf8')) as EncoderConfig;
+    } catch (error) {
+      throw invalidFile(configFile, `not JSON (${(error as Error).message})`);
+    }
+    if (typeof config !== 'object' || config === null) throw invalidFile(configFile, 'expected a JSON object');
+    if (config.kind !== 'bag') throw invalidFile(configFile, `describes an encoder of kind '${String(config.kind)}'; this version knows 'bag'`);
+    const { BagEncoder, checkBagConfig } = await import('./bag.js');
+    checkBagConfig(config, configFile);
     return BagEncoder.fromFiles(dir, config);
   }
 }

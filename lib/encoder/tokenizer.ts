@@ -4,6 +4,8 @@
 // learns like any token.
 import { decode, encode } from 'gpt-tokenizer/encoding/cl100k_base';
 
+import { invalidType, outOfRange } from '../util/errors.js';
+
 export type Side = 'query' | 'document';
 
 /** Ids 0..100276 are cl100k_base's (its special tokens included); the side markers come after. */
@@ -11,8 +13,9 @@ export const CL100K_IDS = 100277;
 export const SIDE_MARKERS: Record<Side, number> = { query: CL100K_IDS, document: CL100K_IDS + 1 };
 export const TOKENIZER_VOCABULARY = CL100K_IDS + 2;
 
-/** Beyond this many characters a text is refused rather than tokenised (a file passed by mistake). */
-export const MAX_TEXT_CHARACTERS = 1_000_000;
+// User text is text: a string such as "<|endoftext|>" is encoded as the characters it is made of,
+// never as cl100k_base's special token (gpt-tokenizer refuses it unless told so).
+const NO_SPECIAL_TOKENS = { allowedSpecial: new Set<string>(), disallowedSpecial: new Set<string>() };
 
 export interface TokenBatch {
   ids: Int32Array;
@@ -22,19 +25,20 @@ export interface TokenBatch {
 
 /**
  * Tokenises texts for one side: the side's marker, then at most `maxTokens` − 1 ids of the text
- * (longer texts are truncated, as every embedding model does). Empty or whitespace-only texts and
- * texts over MAX_TEXT_CHARACTERS are refused with a RangeError naming their index.
+ * (longer texts are truncated, as every embedding model does: only their first 16·maxTokens
+ * characters are read, whatever their length). Special-token strings are encoded as plain text.
+ * Empty or whitespace-only texts are refused with a RangeError naming their index.
  */
 export function tokenize(texts: readonly string[], side: Side, maxTokens: number, name = 'texts'): TokenBatch {
+  if (!Array.isArray(texts)) throw invalidType(`${name}: expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
+  if (side !== 'query' && side !== 'document') throw outOfRange(`side: expected 'query' or 'document', got ${JSON.stringify(side)}`);
   const offsets = new Int32Array(texts.length + 1);
   const pieces: number[][] = [];
   let total = 0;
   texts.forEach((text, t) => {
-    if (typeof text !== 'string') throw new TypeError(`${name}[${t}]: expected a string, got ${typeof text}`);
-    if (text.trim() === '') throw new RangeError(`${name}[${t}]: expected a non-empty text, got ${JSON.stringify(text)}`);
-    if (text.length > MAX_TEXT_CHARACTERS)
-      throw new RangeError(`${name}[${t}]: expected at most ${MAX_TEXT_CHARACTERS} characters, got ${text.length}`);
-    const ids = encode(text.length > maxTokens * 16 ? text.slice(0, maxTokens * 16) : text).slice(0, maxTokens - 1);
+    if (typeof text !== 'string') throw invalidType(`${name}[${t}]: expected a string, got ${typeof text}`);
+    if (text.trim() === '') throw outOfRange(`${name}[${t}]: expected a non-empty text, got ${JSON.stringify(text)}`);
+    const ids = encode(text.length > maxTokens * 16 ? text.slice(0, maxTokens * 16) : text, NO_SPECIAL_TOKENS).slice(0, maxTokens - 1);
     pieces.push(ids);
     total += ids.length + 1;
     offsets[t + 1] = total;

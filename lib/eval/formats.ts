@@ -49,15 +49,25 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
       if (!qrels.has(cells[0]!)) qrels.set(cells[0]!, new Map());
       qrels.get(cells[0]!)!.set(cells[1]!, grade);
     });
-  const queries = jsonLines(join(dir, 'queries.jsonl'))
-    .map(({ value, line }) => ({
-      id: String(field(join(dir, 'queries.jsonl'), line, value, '_id', (v): v is string | number => typeof v === 'string' || typeof v === 'number', 'a string')),
-      text: field(join(dir, 'queries.jsonl'), line, value, 'text', isText, 'a non-empty string'),
-    }))
-    .filter((q) => qrels.has(q.id));
+  if (qrels.size === 0) throw new RangeError(`${qrelsFile}: no judgements (expected lines "query-id<TAB>corpus-id<TAB>score")`);
+  const queriesFile = join(dir, 'queries.jsonl');
+  const firstLine = new Map<string, number>();
+  const allQueries = jsonLines(queriesFile).map(({ value, line }) => {
+    const id = String(field(queriesFile, line, value, '_id', (v): v is string | number => typeof v === 'string' || typeof v === 'number', 'a string'));
+    if (firstLine.has(id)) throw new RangeError(`${queriesFile}:${line}: "_id" ${JSON.stringify(id)} is also the id of line ${firstLine.get(id)}`);
+    firstLine.set(id, line);
+    return { id, text: field(queriesFile, line, value, 'text', isText, 'a non-empty string') };
+  });
+  const queries = allQueries.filter((q) => qrels.has(q.id));
+  if (queries.length === 0)
+    throw new RangeError(
+      `beir: none of the ${allQueries.length} queries in ${queriesFile} has a judgement in ${qrelsFile} ` +
+        `(its ${qrels.size} query ids start ${JSON.stringify([...qrels.keys()].slice(0, 3))})`,
+    );
   async function* corpus(): AsyncIterable<Document[]> {
     let batch: Document[] = [];
     let line = 0;
+    const seen = new Set<string>();
     for await (const text of createInterface({ input: createReadStream(corpusFile, 'utf8'), crlfDelay: Infinity })) {
       line++;
       if (text.trim() === '') continue;
@@ -67,9 +77,13 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
       } catch (error) {
         throw new RangeError(`${corpusFile}:${line}: not valid JSON (${(error as Error).message})`);
       }
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new RangeError(`${corpusFile}:${line}: expected a JSON object {"_id", "title"?, "text"}, got ${text.trim().slice(0, 40)}`);
       const id = value._id;
       const body = [value.title, value.text].filter((v) => typeof v === 'string' && v.trim() !== '').join('. ');
       if ((typeof id !== 'string' && typeof id !== 'number') || body === '') throw new RangeError(`${corpusFile}:${line}: needs "_id" and a non-empty "text"`);
+      if (seen.has(String(id))) throw new RangeError(`${corpusFile}:${line}: "_id" ${JSON.stringify(String(id))} appears twice in the corpus`);
+      seen.add(String(id));
       batch.push({ id: String(id), text: body });
       if (batch.length === chunk) {
         yield batch;
@@ -78,7 +92,9 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
     }
     if (batch.length) yield batch;
   }
-  return { kind: 'search', name: `${basename(dir)} (BEIR ${split})`, queries, corpus, qrels };
+  // The name says how many queries are scored: those with judgements, out of all.
+  const scored = queries.length === allQueries.length ? `${queries.length} queries` : `${queries.length} of ${allQueries.length} queries judged`;
+  return { kind: 'search', name: `${basename(dir)} (BEIR ${split}, ${scored})`, queries, corpus, qrels };
 }
 
 /** Query → positive pairs scored as code search: each positive against `distractors` others (all when absent). */

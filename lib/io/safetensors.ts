@@ -3,6 +3,7 @@
 // enough to implement here; npm's "safetensors" package is an unmaintained 0.0.1.
 import { readFileSync } from 'node:fs';
 
+import { invalidFile } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 export type Tensor = { dtype: 'F32'; shape: number[]; data: Float32Array } | { dtype: 'I32'; shape: number[]; data: Int32Array };
@@ -28,24 +29,50 @@ export function writeSafetensors(path: string, tensors: Record<string, Tensor>, 
   writeFileAtomic(path, length, json, ...chunks);
 }
 
+// The reader trusts nothing in the file: the header's size, every tensor's dtype, shape and byte
+// range (inside the data, no two overlapping, exactly the bytes its shape needs) are checked, and an
+// error names the file and the tensor.
 export function readSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
   const file = readFileSync(path);
-  if (file.length < 8) throw new RangeError(`${path}: not a safetensors file (${file.length} bytes)`);
-  const headerLength = Number(file.readBigUInt64LE(0));
-  if (8 + headerLength > file.length) throw new RangeError(`${path}: truncated safetensors header`);
-  const header = JSON.parse(file.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, unknown>;
-  const base = 8 + headerLength;
+  if (file.length < 8) throw invalidFile(path, `not a safetensors file (${file.length} bytes)`);
+  const headerLength = file.readBigUInt64LE(0);
+  if (headerLength < 2n || 8n + headerLength > BigInt(file.length))
+    throw invalidFile(path, `the header claims ${headerLength} bytes, the file has ${file.length - 8} after its length`);
+  const base = 8 + Number(headerLength);
+  let header: unknown;
+  try {
+    header = JSON.parse(file.subarray(8, base).toString('utf8'));
+  } catch (error) {
+    throw invalidFile(path, `the header is not JSON (${(error as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidFile(path, 'the header is not a JSON object');
+  const dataLength = file.length - base;
   const tensors: Record<string, Tensor> = {};
-  for (const [name, entry] of Object.entries(header)) {
+  const ranges: Array<{ name: string; begin: number; end: number }> = [];
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: [begin, end] } = entry as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    if (base + end > file.length) throw new RangeError(`${path}: tensor ${name} runs past the end of the file`);
+    const where = `tensor "${name}"`;
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (dtype !== 'F32' && dtype !== 'I32') throw invalidFile(path, `${where} has dtype ${JSON.stringify(dtype)}; this reader knows F32 and I32`);
+    if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0))
+      throw invalidFile(path, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((n) => Number.isSafeInteger(n) && n >= 0) || offsets[0] > offsets[1])
+      throw invalidFile(path, `${where}: data_offsets ${JSON.stringify(offsets)} is not a range [begin, end] of byte offsets`);
+    const [begin, end] = offsets as [number, number];
+    if (end > dataLength) throw invalidFile(path, `${where} runs past the end of the file (bytes ${begin}..${end} of ${dataLength})`);
+    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (end - begin !== 4 * elements)
+      throw invalidFile(path, `${where}: shape ${JSON.stringify(shape)} of ${dtype} needs ${4 * elements} bytes, its range has ${end - begin}`);
+    ranges.push({ name, begin, end });
     // Copy into an aligned buffer of its own (the file's offsets need not suit a typed array).
     const bytes = new Uint8Array(end - begin);
     bytes.set(file.subarray(base + begin, base + end));
-    if (dtype === 'F32') tensors[name] = { dtype, shape, data: new Float32Array(bytes.buffer) };
-    else if (dtype === 'I32') tensors[name] = { dtype, shape, data: new Int32Array(bytes.buffer) };
-    else throw new RangeError(`${path}: tensor ${name} has dtype ${dtype}; this reader knows F32 and I32`);
+    tensors[name] = dtype === 'F32' ? { dtype, shape, data: new Float32Array(bytes.buffer) } : { dtype, shape, data: new Int32Array(bytes.buffer) };
   }
-  return { tensors, metadata: (header.__metadata__ as Record<string, string>) ?? {} };
+  ranges.sort((a, b) => a.begin - b.begin);
+  for (let k = 1; k < ranges.length; k++)
+    if (ranges[k]!.begin < ranges[k - 1]!.end) throw invalidFile(path, `tensors "${ranges[k - 1]!.name}" and "${ranges[k]!.name}" overlap`);
+  const metadata = (header as Record<string, unknown>).__metadata__ ?? {};
+  if (typeof metadata !== 'object' || metadata === null) throw invalidFile(path, '__metadata__ is not an object');
+  return { tensors, metadata: metadata as Record<string, string> };
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Encoder, type Parameter } from '../encoder/encoder.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../io/safetensors.js';
+import { invalidFile } from '../util/errors.js';
 import type { OptimizerState } from './optimizer.js';
 
 export interface RunState {
@@ -20,6 +21,7 @@ export interface RunState {
 }
 
 const KEEP = 2;
+const CHECKPOINT_NAME = /^step-\d{7}$/;
 
 export function checkpointFolder(out: string): string {
   return join(out, 'checkpoints');
@@ -43,9 +45,10 @@ export function saveCheckpoint(out: string, encoder: Encoder, optimizer: Optimiz
   rmSync(join(folder, name), { recursive: true, force: true });
   renameSync(temporary, join(folder, name));
   writeFileAtomic(join(folder, 'latest'), name + '\n');
-  // Older checkpoints beyond the last few go.
-  const all = readdirSync(folder).filter((f) => /^step-\d+$/.test(f)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - KEEP))) rmSync(join(folder, old), { recursive: true, force: true });
+  // Older checkpoints of this run beyond the last few go; a later-numbered one (left by a crash
+  // before `latest` named it) is never counted as newer than the one just written.
+  const older = readdirSync(folder).filter((f) => CHECKPOINT_NAME.test(f) && f <= name).sort();
+  for (const old of older.slice(0, Math.max(0, older.length - KEEP))) rmSync(join(folder, old), { recursive: true, force: true });
   return join(folder, name);
 }
 
@@ -60,14 +63,33 @@ export interface Checkpoint {
 export async function loadLatestCheckpoint(out: string, parameters?: (e: Encoder) => Parameter[]): Promise<Checkpoint | undefined> {
   const latest = join(checkpointFolder(out), 'latest');
   if (!existsSync(latest)) return undefined;
-  const dir = join(checkpointFolder(out), readFileSync(latest, 'utf8').trim());
+  // `latest` may only name a checkpoint folder of this run, never a path elsewhere.
+  const name = readFileSync(latest, 'utf8').trim();
+  if (!CHECKPOINT_NAME.test(name) || !existsSync(join(checkpointFolder(out), name)))
+    throw invalidFile(latest, `names ${JSON.stringify(name)}; expected a checkpoint folder step-NNNNNNN in ${checkpointFolder(out)}`);
+  const dir = join(checkpointFolder(out), name);
   const encoder = await Encoder.load(dir);
-  const { tensors } = readSafetensors(join(dir, 'optimizer.safetensors'));
-  const state: OptimizerState = { m: {}, v: {}, logScale: tensors.logScale!.data as Float32Array };
+  const optimizerFile = join(dir, 'optimizer.safetensors');
+  const { tensors } = readSafetensors(optimizerFile);
+  const floats = (key: string, length: number) => {
+    const t = tensors[key];
+    if (!t || t.dtype !== 'F32' || t.data.length !== length) throw invalidFile(optimizerFile, `tensor "${key}" is missing or not ${length} floats`);
+    if (!(t.data as Float32Array).every(Number.isFinite)) throw invalidFile(optimizerFile, `tensor "${key}" holds a non-finite value`);
+    return t.data as Float32Array;
+  };
+  const state: OptimizerState = { m: {}, v: {}, logScale: floats('logScale', 3) };
   for (const p of (parameters ?? ((e: Encoder) => e.parameters()))(encoder)) {
-    state.m[p.name] = tensors[`m.${p.name}`]!.data as Float32Array;
-    state.v[p.name] = tensors[`v.${p.name}`]!.data as Float32Array;
+    state.m[p.name] = floats(`m.${p.name}`, p.data.length);
+    state.v[p.name] = floats(`v.${p.name}`, p.data.length);
   }
-  const run = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunState;
+  const runFile = join(dir, 'run.json');
+  let run: RunState;
+  try {
+    run = JSON.parse(readFileSync(runFile, 'utf8')) as RunState;
+  } catch (error) {
+    throw invalidFile(runFile, `not JSON (${(error as Error).message})`);
+  }
+  if (!Number.isSafeInteger(run?.step) || run.step < 0 || typeof run.options !== 'object' || typeof run.pairs?.fingerprint !== 'string')
+    throw invalidFile(runFile, 'expected {"step", "options", "pairs"} as the trainer writes it');
   return { dir, encoder, optimizer: state, run };
 }

@@ -29,8 +29,9 @@ export async function readPairs(file: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
   const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
   let number = 0;
-  for await (const line of lines) {
+  for await (const raw of lines) {
     number++;
+    const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark (Windows editors) is not content
     if (line.trim() === '') continue;
     let value: unknown;
     try {

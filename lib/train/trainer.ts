@@ -3,14 +3,16 @@
 // runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
 // run resumable with nothing lost.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { BagEncoder, type BagOptions } from '../encoder/bag.js';
 import type { Encoder, Forward, Gradient } from '../encoder/encoder.js';
 import type { TokenBatch } from '../encoder/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { backendInfo } from '../info.js';
 import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
+import { invalidType, outOfRange } from '../util/errors.js';
 import type { Device } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
@@ -40,8 +42,18 @@ export interface TrainOptions {
   initialEncoder?: Encoder;
   /** Write a checkpoint every this many steps (and at the end). Default 100. */
   checkpointEvery?: number;
-  /** Continue from the latest checkpoint in `out`. */
+  /**
+   * Continue from the latest checkpoint in `out`. Every option must be as before, except `steps`,
+   * which may grow (to extend a finished run; the learning-rate decay then runs to the new end).
+   */
   resume?: boolean;
+  /** Start afresh in an `out` that holds an earlier run: its checkpoints, model and log are deleted. */
+  overwrite?: boolean;
+  /**
+   * Stops the run after the current step: a checkpoint is written, then the promise rejects with an
+   * AbortError whose `checkpoint` and `step` say where `resume` will continue.
+   */
+  signal?: AbortSignal;
   /** Stop after this many steps of this call (to interrupt on purpose; tests). */
   stopAfter?: number;
   device?: Device;
@@ -65,10 +77,9 @@ export interface StepRecord {
   seconds: number;
 }
 
-/** The parts of the options a resumed run must share with the run it continues. */
+/** The parts of the options a resumed run must share with the run it continues (steps may grow). */
 function identity(o: TrainOptions) {
   return {
-    steps: o.steps,
     batchSize: o.batchSize,
     learningRate: o.learningRate,
     warmupSteps: o.warmupSteps,
@@ -102,6 +113,49 @@ function sliceBatch(batch: TokenBatch, first: number, last: number): TokenBatch 
   return { ids: batch.ids.subarray(begin, batch.offsets[last]!), offsets };
 }
 
+// What a run writes into `out`: a fresh run refuses to start over them unless told to overwrite.
+const RUN_ENTRIES = ['checkpoints', 'model', 'train.jsonl'];
+
+function checkOptions(o: TrainOptions & { microBatch: number; learningRate: number; weightDecay: number; clip: number; seed: number; checkpointEvery: number; device: Device }): void {
+  const integer = (name: string, value: unknown, min: number) => {
+    if (!Number.isSafeInteger(value) || (value as number) < min) throw outOfRange(`${name}: expected an integer ≥ ${min}, got ${value}`);
+  };
+  const number = (name: string, value: number, low: number, high: number, what: string) => {
+    if (typeof value !== 'number' || !(value > low && value <= high)) throw outOfRange(`${name}: expected ${what}, got ${value}`);
+  };
+  if (!Array.isArray(o.pairs) || o.pairs.length === 0) throw invalidType('pairs: expected a non-empty array of {query, positive} pairs');
+  if (typeof o.out !== 'string' || o.out === '') throw invalidType(`out: expected a folder path, got ${JSON.stringify(o.out)}`);
+  integer('steps', o.steps, 1);
+  integer('batchSize', o.batchSize ?? 1, 1);
+  integer('microBatch', o.microBatch, 1);
+  integer('checkpointEvery', o.checkpointEvery, 1);
+  integer('seed', o.seed, 0);
+  if (o.warmupSteps !== undefined) integer('warmupSteps', o.warmupSteps, 0);
+  // A rate above 1 turns AdamW's steps into the size of the weights themselves: never what is meant.
+  number('learningRate', o.learningRate, 0, 1, 'a number in (0, 1]');
+  number('clip', o.clip, 0, Infinity, 'a positive number (the largest gradient norm; Infinity: no clipping)');
+  if (typeof o.weightDecay !== 'number' || !(o.weightDecay >= 0 && o.weightDecay < 1))
+    throw outOfRange(`weightDecay: expected a number in [0, 1), got ${o.weightDecay}`);
+  if (!['cpu', 'cuda', 'auto'].includes(o.device)) throw outOfRange(`device: expected 'cpu', 'cuda' or 'auto', got ${JSON.stringify(o.device)}`);
+  if (o.device === 'cuda') {
+    // Before the seconds of setup (word vectors, tokenising) that the first step would cost.
+    const cuda = backendInfo().cuda;
+    if (!cuda.available) throw Object.assign(new Error(`device 'cuda': ${cuda.reason}`), { code: cuda.code ?? 'ERR_CUDA_NO_DEVICE' });
+  }
+}
+
+/** Thrown (as a rejection) when `signal` stops a run: where its last checkpoint is. */
+export class TrainingAborted extends Error {
+  override readonly name = 'AbortError';
+  readonly code = 'ABORT_ERR';
+  constructor(
+    readonly step: number,
+    readonly checkpoint: string,
+  ) {
+    super(`training stopped after step ${step}; checkpoint ${checkpoint}`);
+  }
+}
+
 /** Trains (or resumes training) and returns the encoder, saved to `out/model`. */
 export async function train(options: TrainOptions): Promise<{ encoder: Encoder; steps: StepRecord[] }> {
   const o = {
@@ -116,30 +170,46 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     ...options,
   };
   const say = o.log ?? (() => {});
+  checkOptions(o);
   const pairs = o.pairs;
   const batchSize = Math.min(o.batchSize, pairs.length);
-  const warmupSteps = o.warmupSteps ?? Math.ceil(0.05 * o.steps);
-  if (!Number.isInteger(o.steps) || o.steps < 1) throw new RangeError(`steps: expected a positive integer, got ${o.steps}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize: expected a positive integer, got ${o.batchSize}`);
-  mkdirSync(o.out, { recursive: true });
-  const runIdentity = { ...identity({ ...o, batchSize, warmupSteps }) };
   const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
+  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out) : undefined;
+  if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
+  const earlier = RUN_ENTRIES.filter((entry) => existsSync(join(o.out, entry)));
+  if (!checkpoint && earlier.length > 0) {
+    if (!o.overwrite)
+      throw outOfRange(
+        `out: ${o.out} holds an earlier run (${earlier.join(', ')}); continue it with resume (--resume), ` +
+          `or start afresh with overwrite (--overwrite), which deletes them`,
+      );
+    for (const entry of earlier) rmSync(join(o.out, entry), { recursive: true, force: true });
+    say(`overwrite: deleted ${earlier.join(', ')} in ${o.out}`);
+  }
+  mkdirSync(o.out, { recursive: true });
+  // A resumed run keeps its warm-up unless it is given explicitly (the default is 5% of the steps,
+  // which would move when a finished run is extended).
+  const earlierWarmup = checkpoint?.run.options.warmupSteps;
+  const warmupSteps = o.warmupSteps ?? (typeof earlierWarmup === 'number' ? earlierWarmup : Math.ceil(0.05 * o.steps));
+  const runIdentity = { ...identity({ ...o, batchSize, warmupSteps }) };
 
   let encoder: Encoder;
   let optimizer: AdamWOptimizer;
   let start = 0;
   const optimizerOptions = { learningRate: o.learningRate, weightDecay: o.weightDecay, warmupSteps, totalSteps: o.steps, clip: o.clip };
-  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out) : undefined;
-  if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
   if (checkpoint) {
-    if (JSON.stringify(checkpoint.run.options) !== JSON.stringify(runIdentity))
-      throw new RangeError(`resume: ${checkpoint.dir} was made with other options (${JSON.stringify(checkpoint.run.options)})`);
+    const before = checkpoint.run.options as Record<string, unknown>;
+    for (const [key, value] of Object.entries(runIdentity))
+      if (JSON.stringify(before[key]) !== JSON.stringify(value))
+        throw outOfRange(`resume: ${checkpoint.dir} was made with ${key} ${JSON.stringify(before[key])}, this run asks for ${JSON.stringify(value)}`);
+    if (checkpoint.run.step > o.steps)
+      throw outOfRange(`steps: ${checkpoint.dir} is at step ${checkpoint.run.step} already; ask for at least that many to resume`);
     if (checkpoint.run.pairs.fingerprint !== data.fingerprint)
-      throw new RangeError(`resume: ${checkpoint.dir} was trained on other pairs (${checkpoint.run.pairs.count} pairs, fingerprint ${checkpoint.run.pairs.fingerprint})`);
+      throw outOfRange(`resume: ${checkpoint.dir} was trained on other pairs (${checkpoint.run.pairs.count} pairs, fingerprint ${checkpoint.run.pairs.fingerprint})`);
     encoder = checkpoint.encoder;
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), 0, checkpoint.optimizer);
     start = checkpoint.run.step;
-    say(`resuming from ${checkpoint.dir} (step ${start} of ${o.steps})`);
+    say(`resuming from ${checkpoint.dir} (step ${start} of ${o.steps}${start === checkpoint.run.options.steps ? ', extending a finished run' : ''})`);
   } else {
     encoder = o.initialEncoder ?? (await BagEncoder.create({ seed: o.seed, progress: say, ...o.encoder }));
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), DEFAULT_LOG_SCALE);
@@ -226,9 +296,14 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       T: record.temperature.toFixed(4),
       'pairs/s': record.pairsPerSecond.toFixed(0),
     });
-    if ((step + 1) % o.checkpointEvery === 0 || step + 1 === end) {
-      const run: RunState = { step: step + 1, options: runIdentity, pairs: data };
-      saveCheckpoint(o.out, encoder, optimizer.state, run);
+    const stopping = o.signal?.aborted === true;
+    if ((step + 1) % o.checkpointEvery === 0 || step + 1 === end || stopping) {
+      const run: RunState = { step: step + 1, options: { ...runIdentity, steps: o.steps }, pairs: data };
+      const saved = saveCheckpoint(o.out, encoder, optimizer.state, run);
+      if (stopping) {
+        progress.stop();
+        throw new TrainingAborted(step + 1, saved);
+      }
     }
   }
   progress.stop();

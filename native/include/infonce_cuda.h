@@ -11,8 +11,9 @@
 
 namespace infonce {
 
-// Where to look for infonce_cuda.so before the default places (the folder of the addon, then
-// INFONCE_CUDA_LIBRARY). Set by the JavaScript loader when an optional CUDA package is installed.
+// Where to look for infonce_cuda.so before the folder of the addon. Set by the JavaScript loader when
+// the optional CUDA package is installed. INFONCE_CUDA_LIBRARY (a developer override) comes first,
+// but only once a caller has asked for the GPU by name (see cudaApi).
 void setCudaLibraryPath(const std::string& path);
 
 struct CudaAvailability {
@@ -23,9 +24,12 @@ struct CudaAvailability {
   int devices = 0;
 };
 
-// Opens the backend and counts GPUs, once; later calls return the same answer. Never throws.
+// Opens the backend and counts GPUs, once; later calls return the same answer. Never throws. What
+// device 'auto' and backendInfo() use: alone, it never loads INFONCE_CUDA_LIBRARY.
 const CudaAvailability& cudaAvailability();
-// The backend's table; throws Error with the reason when it is not available.
+// The backend's table, for a caller that asked for the GPU by name (device 'cuda', DeviceTensors, the
+// self-test); if the backend is not open yet, INFONCE_CUDA_LIBRARY is tried first. Throws Error with
+// the reason when it is not available.
 const InfonceCudaApi& cudaApi();
 // Throws Error with the code matching `status` (InvalidArgument, CudaOutOfMemory, CudaLaunch, ...).
 void throwCudaStatus(InfonceCudaStatus status, const char* message);
