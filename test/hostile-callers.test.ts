@@ -113,4 +113,14 @@ test('encoder: batch.ids rewritten mid-forward: the checked ids are the ones use
   assert.equal((await pending).out, expected.out);
 });
 
+test("encoder: its weight tables cannot be detached under a forward (they are untransferable)", async () => {
+  const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024 });
+  const batch = encoder.tokenize(['split an array', 'read a file line by line'], 'query');
+  const expected = await encoder.forward(batch);
+  const pending = encoder.forward(batch);
+  for (const table of [encoder.tokens, encoder.bigrams, encoder.projection]) detach(table);
+  assert.ok(encoder.tokens.length > 0 && encoder.projection.length === 16 * 8, 'a table was detached');
+  assert.equal((await pending).out, expected.out);
+});
+
 test.run();

@@ -2,6 +2,7 @@
 // The math is native (bagForward / bagBackward); this file owns the parameters, their
 // initialisation and their files.
 import { mkdirSync } from 'node:fs';
+import { markAsUntransferable } from 'node:worker_threads';
 import { join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
@@ -60,6 +61,10 @@ export class BagEncoder extends Encoder {
     this.tokens = tokens;
     this.bigrams = bigrams;
     this.projection = projection;
+    // Native workers read these tables in place (copying ~100 MB a call would cost more than the
+    // forward itself): they must never be detached under a worker. Marked untransferable, a
+    // postMessage or structuredClone with a transfer list copies them instead of moving them.
+    for (const table of [tokens, bigrams, projection]) markAsUntransferable(table.buffer);
   }
 
   static async create(options: BagOptions = {}): Promise<BagEncoder> {
