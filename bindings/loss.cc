@@ -110,7 +110,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   requireMatrix(env, info[1], "y", "cols");
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule"});
+                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -166,6 +166,16 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       call.onGpu = true;
     } else if (device == "auto") {
       call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused;
+    }
+    if (options.has("gpu")) {
+      const int gpu = static_cast<int>(options.optionalInteger("gpu", 0, 1023).value_or(0));
+      if (anyTensor && gpu != call.cuda.device)
+        throwRangeError(env, "gpu: the DeviceTensor inputs are on GPU " + std::to_string(call.cuda.device) + ", got " +
+                                 std::to_string(gpu));
+      if (call.onGpu && gpu >= cudaAvailability().devices)
+        throwRangeError(env, "gpu: expected a GPU index below " + std::to_string(cudaAvailability().devices) + ", got " +
+                                 std::to_string(gpu));
+      call.cuda.device = gpu;
     }
     if (call.onGpu && call.algorithm == Algorithm::Naive)
       throwRangeError(env, "algorithm: 'naive' runs on the CPU only (use device 'cpu')");

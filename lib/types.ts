@@ -95,6 +95,8 @@ export interface ContrastiveLossOptions {
    * the default. Default `'tiles'`, or `'panels'` when the environment has INFONCE_CUDA_PANEL=1.
    */
   gpuSchedule?: GpuSchedule;
+  /** The GPU that runs a call with host inputs (default 0). DeviceTensor inputs run on their own GPU. */
+  gpu?: number;
 }
 
 /** The GPU gradient pass: the verified tile kernel, or the experimental panels of GEMMs. */

@@ -35,12 +35,13 @@ if (!existsSync(library)) {
   else test.skip('infonce_cuda.so exports its C table (skipped: no nm)', () => {});
   const cuobjdump = ['/usr/local/cuda/bin/cuobjdump', 'cuobjdump'].find(has);
   if (cuobjdump)
-    test('infonce_cuda.so holds machine code for sm_75, 80, 86, 89 and 90, and PTX', () => {
+    test('infonce_cuda.so holds machine code for sm_75, 80, 86, 89, 90, 100 and 120, and PTX', () => {
       const elf = spawnSync(cuobjdump, ['--list-elf', library], { encoding: 'utf8' }).stdout;
-      for (const arch of ['sm_75', 'sm_80', 'sm_86', 'sm_89', 'sm_90']) assert.match(elf, new RegExp(`\\.${arch}\\.`), `no ${arch} code`);
+      for (const arch of ['sm_75', 'sm_80', 'sm_86', 'sm_89', 'sm_90', 'sm_100', 'sm_120'])
+        assert.match(elf, new RegExp(`\\.${arch}\\.`), `no ${arch} code`);
       assert.match(spawnSync(cuobjdump, ['--list-ptx', library], { encoding: 'utf8' }).stdout, /sm_90/, 'no PTX');
     });
-  else test.skip('infonce_cuda.so holds sm_75..90 code and PTX (skipped: no cuobjdump in this CUDA toolkit)', () => {});
+  else test.skip('infonce_cuda.so holds sm_75..120 code and PTX (skipped: no cuobjdump in this CUDA toolkit)', () => {});
 }
 
 test.run();

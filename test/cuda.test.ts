@@ -70,6 +70,13 @@ gpuTest('DeviceTensor: dispose() refuses while a loss uses it; gradients come ba
   (r.gradY as DeviceTensor).dispose();
 });
 
+gpuTest('gpu: an index past the GPUs is a RangeError; gpu 0 runs there', async () => {
+  const x = gaussianMatrix(8, 5, 1);
+  const beyond = cuda.devices.length;
+  assert.throws(() => addon.contrastiveLossSync(x, x, { rows: 8, dim: 5, device: 'cuda', gpu: beyond }), (e: Error) => e instanceof RangeError && /^gpu: expected a GPU index below/.test(e.message));
+  assert.is((await contrastiveLoss(x, x, { rows: 8, dim: 5, device: 'cuda', gpu: 0 })).device, 'cuda');
+});
+
 gpuTest('a DeviceTensor of the wrong shape is a RangeError naming the argument', () => {
   const t = toDevice(new Float32Array(12), { rows: 3, cols: 4 });
   assert.throws(() => addon.contrastiveLossSync(t, t, { rows: 4, dim: 3 }), (e: Error) => e instanceof RangeError && /^x: expected a DeviceTensor of rows × dim = 4 × 3, got 3 × 4/.test(e.message));

@@ -131,14 +131,15 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int perMultiprocessor = std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
 
   // Replicas of the accumulators let several steps share a launch when the tiles are few; each
-  // costs (M + N)·D floats, so take at most 4 and at most a quarter of the free memory.
-  size_t free = 0, total = 0;
-  check(cudaMemGetInfo(&free, &total), "reading the free GPU memory");
+  // costs (M + N)·D floats, so take at most 4 and at most a quarter of the card's memory. Its total,
+  // not what is free now: the replica count fixes the summation order, and the result must not
+  // depend on what else holds memory (when too little is free, the call fails with ERR_CUDA_OOM).
   const int64_t paddedRows = (M + Shape::shape.rows - 1) / Shape::shape.rows * Shape::shape.rows;
   const int64_t paddedCols = (N + Shape::shape.cols - 1) / Shape::shape.cols * Shape::shape.cols;
   const int64_t paddedDim = (D + 63) / 64 * 64;
   const double replicaBytes = 4.0 * double(paddedRows + paddedCols) * double(paddedDim) + 12.0 * double(M + N);
-  const int memoryReplicas = static_cast<int>(std::min(4.0, std::max(1.0, 0.25 * double(free) / replicaBytes)));
+  const int memoryReplicas =
+      static_cast<int>(std::min(4.0, std::max(1.0, 0.25 * double(device.totalGlobalMem) / replicaBytes)));
   LaunchPlan plan = planLaunch(M, N, D, Shape::shape, device.multiProcessorCount * perMultiprocessor, memoryReplicas);
   const int P = plan.replicas;
   PanelPlan panelPlan;
