@@ -61,7 +61,7 @@ if [ "$smoke_failed" = 1 ]; then
 fi
 step "benchmark"
 # INFONCE_CUDA_PROFILE: each call's phases (statistics pass, each panel kernel, ...) go to bench.err.
-bench() { INFONCE_CUDA_PROFILE=1 node dist/lib/cli.js bench --device cuda --json "$@" >> "$out/bench.jsonl" 2>> "$out/bench.err"; }
+bench() { INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --device cuda --json "$@" >> "$out/bench.jsonl" 2>> "$out/bench.err"; }
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision bf16 --gpu-schedule tiles,panels --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision fp32 --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_LARGEST:-262144}" --precision bf16 --gpu-schedule panels --repeats 2

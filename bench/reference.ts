@@ -1,6 +1,8 @@
-// The float64 reference of shared/docs/loss.md: the formulas written out directly, materialising S.
+// The float64 reference of the loss (README, "The loss"): the formulas written out directly, materialising S.
 // Every backend is checked against it in the tests; the benchmarks use it to check before timing.
 // O(M·N·D) in plain JavaScript: keep it to small shapes.
+
+import { DEFAULT_LOG_SCALE } from '../lib/loss.js';
 
 /** Rounding of the normalised rows that a low-precision backend applies before its products. */
 export type OperandRounding = 'bfloat16' | 'float16' | 'tf32';
@@ -73,7 +75,7 @@ export function referenceContrastiveLoss(
   const M = options.rows;
   const N = options.cols ?? M;
   const D = options.dim;
-  const theta = options.logScale ?? Math.log(1 / 0.07);
+  const theta = options.logScale ?? DEFAULT_LOG_SCALE;
   const symmetric = options.symmetric ?? true;
   const s = Math.exp(theta);
   const target = (i: number) => (options.targets ? options.targets[i]! : i);

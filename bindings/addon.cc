@@ -4,6 +4,7 @@
 #include "cuda.h"
 #include "device_tensor.h"
 #include "encoder.h"
+#include "infonce.h"
 #include "info.h"
 #include "loss.h"
 #include "search.h"
@@ -15,7 +16,12 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("contrastiveLoss", Napi::Function::New(env, contrastiveLoss, "contrastiveLoss"));
   exports.Set("contrastiveLossSync", Napi::Function::New(env, contrastiveLossSync, "contrastiveLossSync"));
   exports.Set("backendInfo", Napi::Function::New(env, backendInfo, "backendInfo"));
-  exports.Set("defaultLogScale", Napi::Number::New(env, kDefaultLogScale));
+  // The loss's parameters, from their one home (infonce.h), so TypeScript and the CLI copy none.
+  exports.Set("defaultLogScale", Napi::Number::New(env, infonce::kDefaultLogScale));
+  exports.Set("maxLogScale", Napi::Number::New(env, infonce::kMaxLogScale));
+  Napi::Array precisions = Napi::Array::New(env);
+  for (infonce::Precision p : infonce::kPrecisions) precisions.Set(precisions.Length(), infonce::precisionName(p));
+  exports.Set("precisions", precisions);
   exports.Set("DeviceTensor", DeviceTensor::define(env));
   exports.Set("setCudaLibraryPath", Napi::Function::New(env, setCudaLibraryPath, "setCudaLibraryPath"));
   exports.Set("cudaSelfTest", Napi::Function::New(env, cudaSelfTest, "cudaSelfTest"));

@@ -1,12 +1,11 @@
 #include "cuda.h"
 
-#include "../native/cuda/launch_plan.h"
-#include "../native/cuda/panel_emulation.h"
-#include "../native/cuda/panel_plan.h"
+#include "schedule/launch_plan.h"
+#include "schedule/panel_emulation.h"
+#include "schedule/panel_plan.h"
 #include "arguments.h"
 #include "errors.h"
 #include "infonce_cuda.h"
-#include "loss.h"
 
 namespace infonce::bindings {
 

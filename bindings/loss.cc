@@ -157,7 +157,9 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   const std::string tensorDtype = call.cuda.x.onDevice ? dtypeName(call.cuda.x.dtype) : "float32";
   const std::string defaultPrecision = tensorDtype == "bfloat16" ? "bf16" : tensorDtype == "float16" ? "fp16" : "fp32";
   const std::string precision =
-      options.optionalChoice("precision", {"fp32", "tf32", "bf16", "fp16"}).value_or(defaultPrecision);
+      options.optionalChoice("precision", {precisionName(Precision::Fp32), precisionName(Precision::Tf32),
+                                           precisionName(Precision::Bf16), precisionName(Precision::Fp16)})
+          .value_or(defaultPrecision);
   try {
     if (device == "cpu" && anyTensor)
       throwRangeError(env, "device: 'cpu' cannot read a DeviceTensor; use 'cuda' or 'auto', or pass Float32Arrays");
@@ -184,11 +186,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
                                (device == "cpu" ? std::string("the CPU")
                                                 : "device 'auto' found none (" + cudaAvailability().reason + "), and the CPU") +
                                " computes in 'fp32' or 'bf16'");
-    p.precision = precision == "bf16" ? CpuPrecision::BFloat16 : CpuPrecision::Float32;
-    call.cuda.precision = precision == "tf32"   ? CudaPrecision::Tf32
-                          : precision == "bf16" ? CudaPrecision::Bf16
-                          : precision == "fp16" ? CudaPrecision::Fp16
-                                                : CudaPrecision::Fp32;
+    for (Precision candidate : kPrecisions)
+      if (precision == precisionName(candidate)) p.precision = candidate;
     validateProblem(p);  // targets distinct and in range, logScale in range: before any work is queued
   } catch (const Error& e) {
     throw toJsError(env, e);

@@ -12,6 +12,7 @@ import type {
   DeviceTensor,
   DeviceTensorOptions,
   Matrix,
+  Precision,
 } from './types.js';
 
 export interface CpuBackendInfo {
@@ -75,7 +76,7 @@ export interface CudaLaunchPlan {
   sharedBytes: { half: { statistics: number; gradients: number }; float: { statistics: number; gradients: number } };
 }
 
-/** The GPU panel schedule of the gradient pass (native/cuda/panel_plan.h), for tests without a GPU. */
+/** The GPU panel schedule of the gradient pass (native/include/schedule/panel_plan.h), for tests without a GPU. */
 export interface CudaPanelPlan {
   paddedRows: number;
   paddedCols: number;
@@ -186,7 +187,11 @@ interface Addon {
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
   backendInfo(): Omit<BackendInfo, 'addon'>;
+  /** ln(1/0.07) and ln(10⁴): θ's default and largest value (native/include/infonce.h). */
   defaultLogScale: number;
+  maxLogScale: number;
+  /** The precision names the loss takes, from the native enum: what `Precision` lists. */
+  precisions: Precision[];
   DeviceTensor: DeviceTensorClass;
   setCudaLibraryPath(path: string): void;
   cudaSelfTest(): string;

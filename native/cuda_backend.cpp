@@ -121,7 +121,6 @@ void throwCudaStatus(InfonceCudaStatus status, const char* message) {
 
 void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossResult& result) {
   const InfonceCudaApi& table = cudaApi();
-  validateProblem(p);
   InfonceCudaLossArgs args{};
   args.device = call.device;
   args.x = {call.x.data, call.x.onDevice ? 1 : 0, call.x.dtype};
@@ -132,10 +131,10 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.dim = p.dim;
   args.logScale = p.logScale;
   args.symmetric = p.symmetric ? 1 : 0;
-  switch (call.precision) {
-    case CudaPrecision::Tf32: args.precision = INFONCE_PRECISION_TF32; break;
-    case CudaPrecision::Bf16: args.precision = INFONCE_PRECISION_BF16; break;
-    case CudaPrecision::Fp16: args.precision = INFONCE_PRECISION_FP16; break;
+  switch (p.precision) {  // the C interface's own enum: the two sides may be built apart
+    case Precision::Tf32: args.precision = INFONCE_PRECISION_TF32; break;
+    case Precision::Bf16: args.precision = INFONCE_PRECISION_BF16; break;
+    case Precision::Fp16: args.precision = INFONCE_PRECISION_FP16; break;
     default: args.precision = INFONCE_PRECISION_FP32;
   }
   args.gradX = result.gradX;

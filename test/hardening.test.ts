@@ -124,7 +124,7 @@ test('Ctrl-C (SIGINT) during `infonce train`: a final checkpoint, the resume com
   const pairsFile = join(work, 'signal-pairs.jsonl');
   writeFileSync(pairsFile, pairs.map((p) => JSON.stringify(p)).join('\n') + '\n');
   const out = join(work, 'signalled');
-  const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'lib', 'cli.ts'), 'train', '--pairs', pairsFile, '--out', out,
+  const child = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'lib', 'cli', 'index.ts'), 'train', '--pairs', pairsFile, '--out', out,
     '--steps', '100000', '--batch', '16', '--init', 'random', '--dim', '8', '--width', '8', '--buckets', '512', '--checkpoint-every', '1000000']);
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));

@@ -40,7 +40,7 @@ test('npm pack: the tarball holds the prebuild and the compiled API, not build/,
   files = manifest.files.map((f) => f.path);
   console.log(`      tarball ${manifest.filename}: ${(manifest.size / 1024).toFixed(0)} KiB packed, ${files.length} files`);
   const prebuild = `prebuilds/${process.platform}-${process.arch}/infonce.napi.glibc.node`;
-  for (const needed of [prebuild, 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli.js', 'bindings/install.cjs', 'bindings/binary.cjs', 'CMakeLists.txt', 'native/include/infonce.h'])
+  for (const needed of [prebuild, 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/index.js', 'dist/bench/cli.js', 'bindings/install.cjs', 'bindings/binary.cjs', 'CMakeLists.txt', 'native/include/infonce.h'])
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   for (const path of files) {
     assert.not.ok(/^(build|build-[^/]*|test|packages|\.device)\//.test(path), `${path} should not be packed`);

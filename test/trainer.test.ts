@@ -45,7 +45,7 @@ test('killed mid-run (SIGKILL) and resumed, it ends with the same weights as the
   const straight = join(work, 'straight');
   const killed = join(work, 'killed');
   const cli = (out: string, ...extra: string[]) =>
-    spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'lib', 'cli.ts'), 'train', '--pairs', pairsFile, '--out', out, '--steps', String(steps),
+    spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'lib', 'cli', 'index.ts'), 'train', '--pairs', pairsFile, '--out', out, '--steps', String(steps),
       '--batch', '32', '--lr', '0.005', '--init', 'random', '--dim', '16', '--width', '16', '--buckets', '4096',
       '--checkpoint-every', '2', '--seed', '5', ...extra],
     { stdio: 'ignore' });

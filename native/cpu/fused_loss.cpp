@@ -101,7 +101,7 @@ class FusedLoss {
       : p_(problem),
         prep_(prepared),
         k_(kernels),
-        products_(problem.precision == CpuPrecision::BFloat16 ? kernels.bf16 : kernels.fp32),
+        products_(problem.precision == Precision::Bf16 ? kernels.bf16 : kernels.fp32),
         rowTiles_((problem.rows + kRowTile - 1) / kRowTile),
         colTiles_((problem.cols + kColTile - 1) / kColTile),
         tileFloats_(roundUp(kRowTile, kernels.microRows) * roundUp(kColTile, kernels.microCols)),

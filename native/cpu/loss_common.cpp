@@ -9,10 +9,6 @@
 
 namespace infonce {
 
-// exp(θ) above 10⁴ leaves fp32 logits too coarse (an ulp of S grows past 10⁻³) for a meaningful
-// loss; CLIP clamps the scale at 100.
-constexpr double kMaxLogScale = 9.2103403719761836;  // ln(10⁴)
-
 namespace {
 
 std::string number(int64_t v) { return std::to_string(v); }
@@ -20,32 +16,6 @@ std::string number(int64_t v) { return std::to_string(v); }
 [[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::InvalidArgument, message); }
 
 }  // namespace
-
-void validateProblem(const LossProblem& p) {
-  if (p.rows < 1) invalid("rows: expected an integer >= 1, got " + number(p.rows));
-  if (p.dim < 1) invalid("dim: expected an integer >= 1, got " + number(p.dim));
-  if (p.cols < p.rows)
-    invalid("cols: expected at least rows (" + number(p.rows) + ": every query needs its positive among the "
-            "documents), got " + number(p.cols));
-  if (p.cols > std::numeric_limits<int32_t>::max())
-    invalid("cols: expected at most 2147483647 (targets are 32-bit), got " + number(p.cols));
-  if (!std::isfinite(p.logScale) || p.logScale > kMaxLogScale)
-    invalid("logScale: expected a finite number <= ln(1e4) = 9.2103 (the logit scale exp(logScale) at most 10000), got " +
-            std::to_string(p.logScale));
-  if (p.threads < 0 || p.threads > 1024) invalid("threads: expected 0 (auto) to 1024, got " + number(p.threads));
-  if (p.targets) {
-    std::vector<int32_t> rowOfColumn(static_cast<size_t>(p.cols), -1);
-    for (int64_t i = 0; i < p.rows; ++i) {
-      const int32_t t = p.targets[i];
-      if (t < 0 || t >= p.cols)
-        invalid("targets[" + number(i) + "]: expected a column index in [0, " + number(p.cols) + "), got " + number(t));
-      if (rowOfColumn[t] >= 0)
-        invalid("targets[" + number(i) + "]: column " + number(t) + " is already the target of row " +
-                number(rowOfColumn[t]) + "; each row needs its own positive column");
-      rowOfColumn[t] = static_cast<int32_t>(i);
-    }
-  }
-}
 
 namespace cpu {
 namespace {
@@ -73,7 +43,6 @@ int64_t rowNorms(const float* m, int64_t begin, int64_t end, int64_t dim, double
 }  // namespace
 
 PreparedProblem prepareProblem(const LossProblem& p) {
-  validateProblem(p);
   if (!p.x || !p.y) throw Error(ErrorCode::Internal, "the CPU kernels need x and y in host memory");
   PreparedProblem prepared;
   prepared.threads = p.threads > 0 ? p.threads : defaultThreadCount();

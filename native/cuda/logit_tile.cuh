@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "launch_plan.h"
+#include "schedule/launch_plan.h"
 #include "operand_types.cuh"
 
 namespace infonce::cuda {

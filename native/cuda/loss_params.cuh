@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "launch_plan.h"
+#include "schedule/launch_plan.h"
 
 namespace infonce::cuda {
 

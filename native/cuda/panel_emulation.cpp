@@ -6,14 +6,14 @@
 //   normalisation backward.
 // The products accumulate in double here (the tensor cores use fp32): the emulation checks the
 // schedule, the epilogue and the 16-bit storage of G, not the accumulation order of an mma.
-#include "panel_emulation.h"
+#include "schedule/panel_emulation.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "gradient_epilogue.h"
-#include "panel_plan.h"
+#include "schedule/panel_plan.h"
 
 namespace infonce::cuda {
 namespace {

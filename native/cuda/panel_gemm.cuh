@@ -20,7 +20,7 @@
 
 #include "logit_tile.cuh"  // copy16, copyCommit, copyWait
 #include "operand_types.cuh"
-#include "panel_plan.h"
+#include "schedule/panel_plan.h"
 
 namespace infonce::cuda::panel {
 

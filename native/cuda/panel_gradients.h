@@ -8,7 +8,7 @@
 
 #include <functional>
 
-#include "panel_plan.h"
+#include "schedule/panel_plan.h"
 
 namespace infonce::cuda {
 

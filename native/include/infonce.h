@@ -1,7 +1,8 @@
-// The one header the bindings see: the shapes of a contrastive-loss problem, its result, the error
-// type, and the table of backends. Nothing here knows about Node.js.
+// The header of the loss for the bindings: the shapes of a contrastive-loss problem, its parameters'
+// defaults and limits, its result, the error type, and the CPU backends' entry points (the CUDA
+// backend's are in infonce_cuda.h; the bindings choose between them). Nothing here knows Node.js.
 //
-// The function every backend computes is written out in shared/docs/loss.md: row-normalise X (M×D)
+// The function every backend computes is written out in the README ("The loss"): row-normalise X (M×D)
 // and Y (N×D), S = exp(θ)·U·Vᵀ, softmax cross-entropy along rows (and columns, if symmetric) with
 // targets t(i), and the gradients w.r.t. X, Y and θ, all in one call.
 #pragma once
@@ -36,7 +37,19 @@ class Error : public std::runtime_error {
 };
 
 enum class CpuIsa { Auto, Avx512, Avx2, Portable };
-enum class CpuPrecision { Float32, BFloat16 };
+
+// The loss's parameters, each with one home (the bindings export them to TypeScript).
+constexpr double kDefaultLogScale = 2.6592600369327779;  // ln(1/0.07): CLIP's initial temperature, kept by the cpt paper
+// exp(θ) above 10⁴ leaves fp32 logits too coarse (an ulp of S grows past 10⁻³) for a meaningful
+// loss; CLIP clamps the scale at 100.
+constexpr double kMaxLogScale = 9.2103403719761836;  // ln(10⁴)
+
+// How the products are computed; accumulation is always fp32. The CPU runs Fp32 and Bf16 (operands
+// rounded to bf16; AVX512-BF16 dot products where the CPU has them), the GPU all four (TF32 and fp16
+// on tensor cores; Fp32 there is 3xTF32).
+enum class Precision { Fp32, Tf32, Bf16, Fp16 };
+constexpr Precision kPrecisions[] = {Precision::Fp32, Precision::Tf32, Precision::Bf16, Precision::Fp16};
+const char* precisionName(Precision precision);  // "fp32", "tf32", "bf16", "fp16": the names users pass
 
 // Where the inputs and outputs of one loss call live. All matrices are dense and row-major.
 struct LossProblem {
@@ -50,7 +63,7 @@ struct LossProblem {
   bool symmetric = true;           // add the column-direction cross-entropy (the paper's loss)
   int threads = 0;                 // 0: one per hardware thread
   CpuIsa isa = CpuIsa::Auto;       // CPU micro-kernel family (Auto: the best this CPU has)
-  CpuPrecision precision = CpuPrecision::Float32;  // bf16: operands rounded to bf16, fp32 accumulation
+  Precision precision = Precision::Fp32;
   // Bytes the fused kernel may spend keeping S between the passes (skipping its recompute);
   // below what S needs (about 4·M·N), it recomputes. 0 disables the cache.
   int64_t memoryBudget = int64_t(1) << 30;
@@ -76,11 +89,12 @@ struct LossResult {
 };
 
 // Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes
-// and logScale in range. Throws Error(InvalidArgument) naming the argument. Backends call it first
-// (and check the inputs are finite as they read them).
+// and logScale in range. Throws Error(InvalidArgument) naming the argument. Called once, by whoever
+// builds the problem (the bindings, before any work is queued); the backends trust it and check only
+// that the inputs are finite, as they read them.
 void validateProblem(const LossProblem& problem);
 
-// Both CPU kernels take a problem already shaped by the bindings and fill `result`; they throw Error.
+// Both CPU kernels take a validated problem and fill `result`; they throw Error.
 void contrastiveLossCpuFused(const LossProblem& problem, LossResult& result);
 void contrastiveLossCpuNaive(const LossProblem& problem, LossResult& result);
 

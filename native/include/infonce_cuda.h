@@ -34,8 +34,6 @@ const InfonceCudaApi& cudaApi();
 // Throws Error with the code matching `status` (InvalidArgument, CudaOutOfMemory, CudaLaunch, ...).
 void throwCudaStatus(InfonceCudaStatus status, const char* message);
 
-enum class CudaPrecision { Fp32, Tf32, Bf16, Fp16 };
-
 // A matrix for the GPU: host fp32 memory, or device memory of a DeviceTensor.
 struct CudaMatrix {
   const void* data = nullptr;
@@ -46,7 +44,6 @@ struct CudaMatrix {
 struct CudaLossCall {
   int device = 0;
   CudaMatrix x, y;
-  CudaPrecision precision = CudaPrecision::Fp32;
   bool gradOnDevice = false;  // result.gradX/gradY point to device memory
   bool forceSmallTiles = false;
   // Experimental: the gradient pass as panels of GEMM-shaped kernels (16-bit precisions on sm_80+;

@@ -1,22 +1,23 @@
 #!/usr/bin/env node
-// The `infonce` command line. Each subcommand is a thin shell over a library function.
+// `infonce-bench` (also run as `infonce bench`): the fused loss timed against the naive one and the
+// BLAS roofline on the CPU, or against PyTorch and torch.matmul on the GPU. Benchmarks depend on the
+// library, never the other way round.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command, InvalidArgumentError } from 'commander';
 
-import { benchCuda, formatCudaTable } from '../bench/cuda.js';
-import { benchLoss, formatLossTable } from '../bench/loss.js';
-import { describeMachine } from '../bench/machine.js';
-import { freshSeed } from '../bench/random.js';
-import { integerList, positiveInteger } from './cli-options.js';
-import { addCommands } from './commands.js';
-import { backendInfo } from './info.js';
-import { packageRoot } from './native.js';
-import type { GpuSchedule, Precision } from './types.js';
+import { integerList, positiveInteger } from '../lib/cli/options.js';
+import { backendInfo } from '../lib/info.js';
+import { addon, packageRoot } from '../lib/native.js';
+import type { GpuSchedule, Precision } from '../lib/types.js';
+import { benchCuda, formatCudaTable } from './cuda.js';
+import { benchLoss, formatLossTable } from './loss.js';
+import { describeMachine } from './machine.js';
+import { freshSeed } from './random.js';
 
 function precisionList(text: string): Precision[] {
-  const known = ['fp32', 'tf32', 'bf16', 'fp16'];
+  const known: string[] = addon.precisions;
   return text.split(',').map((part) => {
     const p = part.trim();
     if (!known.includes(p)) throw new InvalidArgumentError(`--precision takes ${known.join(', ')}; got '${p}'`);
@@ -42,12 +43,8 @@ function progressLine(): { update: (message: string) => void; done: () => void }
 }
 
 const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
-const program = new Command('infonce')
-  .description('Fused contrastive-loss kernels: train and evaluate text and code embeddings.')
-  .version(version);
-
-program
-  .command('bench')
+const program = new Command('infonce-bench')
+  .version(version)
   .description('time the fused loss (forward + backward) against the naive one, or on --device cuda against PyTorch')
   .option('--device <device>', "'cpu' (fused vs naive) or 'cuda' (fused vs PyTorch naive and torch.matmul)", 'cpu')
   .option('--sizes <list>', 'comma-separated batch sizes M (= N); default 1024,2048,4096 (cpu) or 16384,65536 (cuda)', integerList('--sizes'))
@@ -105,9 +102,7 @@ program
     }
   });
 
-addCommands(program);
-
 program.parseAsync(process.argv).catch((error: unknown) => {
-  console.error(`infonce: ${error instanceof Error ? error.message : String(error)}`);
+  console.error(`infonce-bench: ${error instanceof Error ? error.message : String(error)}`);
   process.exitCode = 1;
 });

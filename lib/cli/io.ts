@@ -1,0 +1,47 @@
+// What the commands share: messages on stderr (stdout stays for data), and reading and writing the
+// line-oriented files they take.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+import { writeFileAtomic } from '../io/atomic.js';
+import type { Pair } from '../train/pairs-file.js';
+
+/** A message for the person at the terminal, on stderr. */
+export const say = (message: string) => process.stderr.write(`infonce: ${message}\n`);
+
+export function writePairs(pairs: Pair[], out: string | undefined): void {
+  const text = pairs.map((p) => JSON.stringify(p) + '\n').join('');
+  if (out) {
+    writeFileAtomic(out, text);
+    say(`${pairs.length} pairs written to ${out}`);
+  } else {
+    process.stdout.write(text);
+  }
+}
+
+// Texts, one per line (blank lines skipped), from a file or from stdin.
+export async function readLines(file: string | undefined): Promise<string[]> {
+  const input = file ? (await import('node:fs')).createReadStream(file, 'utf8') : process.stdin;
+  const lines: string[] = [];
+  for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
+    const line = lines.length === 0 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not text
+    if (line.trim() !== '') lines.push(line);
+  }
+  return lines;
+}
+
+// A corpus file: one text a line, or JSON Lines with a "text" (or "positive") field.
+export function readCorpus(file: string): string[] {
+  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split('\n').filter((l) => l.trim() !== '');
+  return lines.map((line, i) => {
+    if (!line.trimStart().startsWith('{')) return line;
+    try {
+      const value = JSON.parse(line) as { text?: unknown; positive?: unknown };
+      const text = value.text ?? value.positive;
+      if (typeof text !== 'string') throw new Error('no "text" field');
+      return text;
+    } catch (error) {
+      throw new RangeError(`${file}:${i + 1}: ${(error as Error).message}`);
+    }
+  });
+}

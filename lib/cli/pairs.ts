@@ -1,0 +1,51 @@
+// `infonce pairs text|suite|code`: training pairs from the user's documents, the suite, or source code.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+import { InvalidArgumentError, type Command } from 'commander';
+
+import { suiteTrainingPairs } from '../eval/suite.js';
+import { codePairs, functionsOf } from '../pairs/code.js';
+import { textPairs } from '../pairs/text.js';
+import { say, writePairs } from './io.js';
+import { positiveInteger } from './options.js';
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* sourceFiles(path);
+    else if (/\.((m|c)?[jt]sx?|py)$/.test(entry.name) && !entry.name.endsWith('.d.ts')) yield path;
+  }
+}
+
+export function addPairsCommands(program: Command): void {
+  const pairs = program.command('pairs').description('build training pairs (JSON Lines: {"query", "positive"})');
+  pairs
+    .command('text')
+    .description('neighbouring-passage pairs from text files (each file a document)')
+    .argument('<files...>', 'text files')
+    .option('--out <file>', 'write the pairs here (default: stdout)')
+    .option('--min-words <n>', 'smallest passage', positiveInteger('--min-words'), 30)
+    .option('--max-words <n>', 'passages are cut at a sentence end beyond this', positiveInteger('--max-words'), 120)
+    .action((files: string[], o) => {
+      const documents = files.map((f) => readFileSync(f, 'utf8'));
+      writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
+    });
+  pairs
+    .command('suite')
+    .description("training pairs from the training splits of `infonce eval --suite default` (never its test documents)")
+    .option('--out <file>', 'write the pairs here (default: stdout)')
+    .action((o) => writePairs(suiteTrainingPairs(), o.out));
+  pairs
+    .command('code')
+    .description('docstring → code pairs from the JavaScript/TypeScript (JSDoc) and Python files under a folder')
+    .argument('<dir>', 'a source folder')
+    .option('--out <file>', 'write the pairs here (default: stdout)')
+    .action((dir: string, o) => {
+      if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${dir} is not a folder`);
+      const functions = [...sourceFiles(dir)].flatMap((file) => functionsOf(file, readFileSync(file, 'utf8')));
+      say(`${functions.length} documented functions under ${relative(process.cwd(), dir) || '.'}`);
+      writePairs(codePairs(functions), o.out);
+    });
+}

@@ -1,0 +1,75 @@
+// `infonce train`: contrastive pre-training on a pairs file, resumable, stopped cleanly by Ctrl-C.
+import { InvalidArgumentError, type Command } from 'commander';
+
+import { readPairs } from '../train/pairs-file.js';
+import { train, TrainingAborted } from '../train/trainer.js';
+import type { Device } from '../types.js';
+import { say } from './io.js';
+import { positiveInteger, positiveNumber } from './options.js';
+
+export function addTrainCommand(program: Command): void {
+  program
+    .command('train')
+    .description('contrastive pre-training of the bag encoder on pairs (checkpoints in --out; --resume continues)')
+    .requiredOption('--pairs <file>', 'training pairs, JSON Lines')
+    .requiredOption('--out <dir>', 'checkpoints, train.jsonl and the final model (out/model)')
+    .option('--steps <n>', 'optimisation steps', positiveInteger('--steps'), 1000)
+    .option('--batch <n>', 'pairs a step (in-batch negatives)', positiveInteger('--batch'), 4096)
+    .option('--micro-batch <n>', 'texts the encoder runs at once', positiveInteger('--micro-batch'), 4096)
+    .option('--dim <n>', 'embedding dimension', positiveInteger('--dim'), 256)
+    .option('--width <n>', 'width of the token and bigram rows (100 with --init wink)', positiveInteger('--width'), 100)
+    .option('--buckets <n>', 'rows of the hashed bigram table', positiveInteger('--buckets'), 1 << 17)
+    .option('--lr <rate>', 'peak learning rate (AdamW)', positiveNumber('--lr'), 3e-3)
+    .option('--init <kind>', "'wink' (word vectors) or 'random'", 'wink')
+    .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
+    .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
+    .option('--device <device>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
+    .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
+    .option('--overwrite', 'start afresh in an --out that holds an earlier run (deletes its checkpoints, model and log)')
+    .action(async (o) => {
+      if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
+      const pairsList = await readPairs(o.pairs);
+      say(`${pairsList.length} pairs from ${o.pairs}`);
+      // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
+      // stops at once (the last checkpoint stays).
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        say(`${signal}: finishing this step and writing a checkpoint (${signal} again stops at once)`);
+        stop.abort();
+        process.once(signal, () => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      const resumeCommand = () => {
+        const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
+        return `infonce ${args.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')} --resume`;
+      };
+      try {
+        await train({
+          pairs: pairsList,
+          out: o.out,
+          steps: o.steps,
+          batchSize: o.batch,
+          microBatch: o.microBatch,
+          learningRate: o.lr,
+          seed: o.seed,
+          checkpointEvery: o.checkpointEvery,
+          device: o.device as Device,
+          resume: !!o.resume,
+          overwrite: !!o.overwrite,
+          signal: stop.signal,
+          encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init },
+          progress: true,
+          log: say,
+        });
+      } catch (error) {
+        if (!(error instanceof TrainingAborted)) throw error;
+        say(`stopped after step ${error.step}; checkpoint ${error.checkpoint}`);
+        say(`resume with: ${resumeCommand()}`);
+        process.exitCode = 130;
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+      }
+    });
+}

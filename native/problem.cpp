@@ -1,0 +1,53 @@
+// What every backend shares about a loss problem: its validation and the names of its precisions.
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "infonce.h"
+
+namespace infonce {
+namespace {
+
+std::string number(int64_t v) { return std::to_string(v); }
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::InvalidArgument, message); }
+
+}  // namespace
+
+const char* precisionName(Precision precision) {
+  switch (precision) {
+    case Precision::Tf32: return "tf32";
+    case Precision::Bf16: return "bf16";
+    case Precision::Fp16: return "fp16";
+    default: return "fp32";
+  }
+}
+
+void validateProblem(const LossProblem& p) {
+  if (p.rows < 1) invalid("rows: expected an integer >= 1, got " + number(p.rows));
+  if (p.dim < 1) invalid("dim: expected an integer >= 1, got " + number(p.dim));
+  if (p.cols < p.rows)
+    invalid("cols: expected at least rows (" + number(p.rows) + ": every query needs its positive among the "
+            "documents), got " + number(p.cols));
+  if (p.cols > std::numeric_limits<int32_t>::max())
+    invalid("cols: expected at most 2147483647 (targets are 32-bit), got " + number(p.cols));
+  if (!std::isfinite(p.logScale) || p.logScale > kMaxLogScale)
+    invalid("logScale: expected a finite number <= ln(1e4) = 9.2103 (the logit scale exp(logScale) at most 10000), got " +
+            std::to_string(p.logScale));
+  if (p.threads < 0 || p.threads > 1024) invalid("threads: expected 0 (auto) to 1024, got " + number(p.threads));
+  if (p.targets) {
+    std::vector<int32_t> rowOfColumn(static_cast<size_t>(p.cols), -1);
+    for (int64_t i = 0; i < p.rows; ++i) {
+      const int32_t t = p.targets[i];
+      if (t < 0 || t >= p.cols)
+        invalid("targets[" + number(i) + "]: expected a column index in [0, " + number(p.cols) + "), got " + number(t));
+      if (rowOfColumn[t] >= 0)
+        invalid("targets[" + number(i) + "]: column " + number(t) + " is already the target of row " +
+                number(rowOfColumn[t]) + "; each row needs its own positive column");
+      rowOfColumn[t] = static_cast<int32_t>(i);
+    }
+  }
+}
+
+}  // namespace infonce
