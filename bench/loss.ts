@@ -5,7 +5,7 @@
 //   the best sgemm of the same M×N×D shape (NumPy's OpenBLAS or PyTorch's matmul) as the roofline.
 // Our variants alternate after a warm-up; each result is checked before it is timed.
 import { contrastiveLoss } from '../lib/loss.js';
-import type { ContrastiveLossOptions, ContrastiveLossResult } from '../lib/types.js';
+import type { ContrastiveLossResult, InternalLossOptions } from '../lib/types.js';
 import { worstGradientCosine } from './invariants.js';
 import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
@@ -65,7 +65,7 @@ export interface FilterRow {
 
 interface Variant {
   name: string;
-  options: Partial<ContrastiveLossOptions>;
+  options: Partial<InternalLossOptions>;
   flopsPerMND: (r: ContrastiveLossResult) => number;
 }
 

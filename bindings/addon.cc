@@ -4,9 +4,12 @@
 #include "cuda.h"
 #include "device_tensor.h"
 #include "encoder.h"
+#include "eval.h"
 #include "infonce.h"
 #include "info.h"
 #include "loss.h"
+#include "optimizer.h"
+#include "rows.h"
 #include "search.h"
 
 namespace {

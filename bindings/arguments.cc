@@ -96,4 +96,16 @@ Napi::Int32Array int32Array(Napi::Env env, const Napi::Value& value, const char*
   return typedArray<Napi::Int32Array>(env, value, name, napi_int32_array, "Int32Array", length, lengthMeaning);
 }
 
+Napi::Float32Array anyFloat32Array(Napi::Env env, const Napi::Value& value, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throwTypeError(env, std::string(name) + ": expected a Float32Array, got " + describe(value));
+  return value.As<Napi::Float32Array>();
+}
+
+Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const char* name) {
+  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throwTypeError(env, std::string(name) + ": expected an Int32Array, got " + describe(value));
+  return value.As<Napi::Int32Array>();
+}
+
 }  // namespace infonce::bindings

@@ -38,5 +38,8 @@ Napi::Float32Array float32Array(Napi::Env env, const Napi::Value& value, const c
 // The same for Int32Array.
 Napi::Int32Array int32Array(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
                             const std::string& lengthMeaning);
+// A Float32Array (Int32Array) of any length (TypeError otherwise).
+Napi::Float32Array anyFloat32Array(Napi::Env env, const Napi::Value& value, const char* name);
+Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const char* name);
 
 }  // namespace infonce::bindings

@@ -6,24 +6,12 @@
 #include "arguments.h"
 #include "errors.h"
 #include "infonce.h"
-#include "infonce_encoder.h"
+#include "infonce_bag_encoder.h"
 #include "owned_copy.h"
 #include "worker.h"
 
 namespace infonce::bindings {
 namespace {
-
-Napi::Float32Array anyFloat32Array(Napi::Env env, const Napi::Value& value, const char* name) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throwTypeError(env, std::string(name) + ": expected a Float32Array, got " + describe(value));
-  return value.As<Napi::Float32Array>();
-}
-
-Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const char* name) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throwTypeError(env, std::string(name) + ": expected an Int32Array, got " + describe(value));
-  return value.As<Napi::Int32Array>();
-}
 
 // (ids, offsets, parameters, shape, threads?): everything a forward or backward needs, checked:
 // offsets start at 0, never decrease, give every text an id, end at ids.length; ids index the table.
@@ -148,122 +136,6 @@ Napi::Value bagBackward(const Napi::CallbackInfo& info) {
         return static_cast<Napi::Value>(result);
       },
       pins);
-}
-
-// adamwRows(table, m, v, width, rows | null, grads, options): in place, synchronous (touched rows only).
-Napi::Value adamwRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array table = anyFloat32Array(env, info[0], "table");
-  const int64_t size = int64_t(table.ElementLength());
-  Napi::Float32Array m = float32Array(env, info[1], "m", size, "table.length");
-  Napi::Float32Array v = float32Array(env, info[2], "v", size, "table.length");
-  if (!info[3].IsNumber()) throwTypeError(env, "width: expected an integer, got " + describe(info[3]));
-  const int64_t width = info[3].As<Napi::Number>().Int64Value();
-  if (width < 1 || size % width != 0)
-    throwRangeError(env, "width: expected a divisor of table.length = " + std::to_string(size) + ", got " + std::to_string(width));
-  const int32_t* rows = nullptr;
-  int64_t count = size / width;
-  if (!info[4].IsNull() && !info[4].IsUndefined()) {
-    Napi::Int32Array r = anyInt32Array(env, info[4], "rows");
-    rows = r.Data();
-    count = int64_t(r.ElementLength());
-    for (int64_t k = 0; k < count; ++k)
-      if (rows[k] < 0 || rows[k] >= size / width)
-        throwRangeError(env, "rows[" + std::to_string(k) + "]: expected a row in [0, " + std::to_string(size / width) +
-                                 "), got " + std::to_string(rows[k]));
-  }
-  Napi::Float32Array grads = float32Array(env, info[5], "grads", count * width, "rows × width");
-  const Options o(env, info[6], "options",
-                  {"learningRate", "beta1", "beta2", "epsilon", "weightDecay", "step", "gradientScale", "threads"});
-  AdamW step;
-  step.learningRate = o.optionalNumber("learningRate").value_or(step.learningRate);
-  step.beta1 = o.optionalNumber("beta1").value_or(step.beta1);
-  step.beta2 = o.optionalNumber("beta2").value_or(step.beta2);
-  step.epsilon = o.optionalNumber("epsilon").value_or(step.epsilon);
-  step.weightDecay = o.optionalNumber("weightDecay").value_or(step.weightDecay);
-  step.step = o.optionalInteger("step", 1, int64_t(1) << 53).value_or(1);
-  step.gradientScale = o.optionalNumber("gradientScale").value_or(1.0);
-  const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(cpuInfo().hardwareThreads));
-  infonce::adamwRows(step, table.Data(), m.Data(), v.Data(), width, rows, count, grads.Data(), threads);
-  return env.Undefined();
-}
-
-namespace {
-
-// (target, width, rows | null): the table and the rows an operation touches, checked.
-struct RowsCall {
-  Napi::Float32Array table;
-  int64_t width = 0, count = 0;
-  const int32_t* rows = nullptr;
-};
-
-RowsCall parseRows(Napi::Env env, const Napi::CallbackInfo& info) {
-  RowsCall call;
-  call.table = anyFloat32Array(env, info[0], "table");
-  if (!info[1].IsNumber()) throwTypeError(env, "width: expected an integer, got " + describe(info[1]));
-  call.width = info[1].As<Napi::Number>().Int64Value();
-  const int64_t size = int64_t(call.table.ElementLength());
-  if (call.width < 1 || size % call.width != 0)
-    throwRangeError(env, "width: expected a divisor of table.length = " + std::to_string(size) + ", got " + std::to_string(call.width));
-  call.count = size / call.width;
-  if (!info[2].IsNull() && !info[2].IsUndefined()) {
-    Napi::Int32Array rows = anyInt32Array(env, info[2], "rows");
-    call.rows = rows.Data();
-    const int64_t tableRows = call.count;
-    call.count = int64_t(rows.ElementLength());
-    for (int64_t k = 0; k < call.count; ++k)
-      if (call.rows[k] < 0 || call.rows[k] >= tableRows)
-        throwRangeError(env, "rows[" + std::to_string(k) + "]: expected a row in [0, " + std::to_string(tableRows) +
-                                 "), got " + std::to_string(call.rows[k]));
-  }
-  return call;
-}
-
-}  // namespace
-
-// addRows(table, width, rows | null, grads): table[rows[k]] += grads[k].
-Napi::Value addRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RowsCall c = parseRows(env, info);
-  Napi::Float32Array grads = float32Array(env, info[3], "grads", c.count * c.width, "rows × width");
-  infonce::addRows(c.table.Data(), c.width, c.rows, c.count, grads.Data());
-  return env.Undefined();
-}
-
-// takeRows(table, width, rows) → the rows, copied; zeroRows(table, width, rows) clears them.
-Napi::Value takeRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RowsCall c = parseRows(env, info);
-  if (!c.rows) throwTypeError(env, "rows: expected an Int32Array, got " + describe(info[2]));
-  Napi::Float32Array out = Napi::Float32Array::New(env, size_t(c.count * c.width));
-  infonce::takeRows(c.table.Data(), c.width, c.rows, c.count, out.Data());
-  return out;
-}
-
-Napi::Value zeroRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RowsCall c = parseRows(env, info);
-  if (!c.rows) throwTypeError(env, "rows: expected an Int32Array, got " + describe(info[2]));
-  infonce::zeroRows(c.table.Data(), c.width, c.rows, c.count);
-  return env.Undefined();
-}
-
-// normalizeRows(x, dim): each row of x divided by its L2 norm, in place (zero rows stay zero).
-Napi::Value normalizeRows(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = anyFloat32Array(env, info[0], "x");
-  if (!info[1].IsNumber()) throwTypeError(env, "dim: expected an integer, got " + describe(info[1]));
-  const int64_t dim = info[1].As<Napi::Number>().Int64Value();
-  if (dim < 1 || int64_t(x.ElementLength()) % dim != 0)
-    throwRangeError(env, "dim: expected a divisor of x.length = " + std::to_string(x.ElementLength()) + ", got " + std::to_string(dim));
-  infonce::normalizeRows(x.Data(), int64_t(x.ElementLength()) / dim, dim);
-  return env.Undefined();
-}
-
-Napi::Value sumOfSquares(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = anyFloat32Array(env, info[0], "x");
-  return Napi::Number::New(env, infonce::sumOfSquares(x.Data(), int64_t(x.ElementLength())));
 }
 
 }  // namespace infonce::bindings

@@ -6,6 +6,5 @@
 namespace infonce::bindings {
 
 Napi::Value topK(const Napi::CallbackInfo& info);
-Napi::Value logisticRegression(const Napi::CallbackInfo& info);
 
 }  // namespace infonce::bindings

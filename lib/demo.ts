@@ -14,7 +14,7 @@ import { retrievalScores, type RetrievalScores } from './eval/metrics.js';
 import { codePairs, javascriptFunctions } from './pairs/code.js';
 import { textPairs } from './pairs/text.js';
 import { search } from './search.js';
-import type { Pair } from './train/pairs-file.js';
+import type { Pair } from './pairs/pair.js';
 import { train, type StepRecord } from './train/trainer.js';
 import { permutation } from './util/random.js';
 

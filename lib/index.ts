@@ -15,9 +15,9 @@ export type {
   Matrix,
   Precision,
 } from './types.js';
-export { Encoder } from './encoder/encoder.js';
-export type { EncoderConfig, Gradient, Parameter } from './encoder/encoder.js';
-export { BagEncoder, type BagOptions } from './encoder/bag.js';
+export { Encoder } from './encoder/encoders.js';
+export type { EncoderConfig, EncoderLoader, Gradient, Parameter } from './encoder/encoder.js';
+export { BagEncoder, type BagConfig, type BagOptions } from './encoder/bag.js';
 export { search, type SearchOptions, type SearchResult } from './search.js';
 export { train, type TrainOptions, type StepRecord } from './train/trainer.js';
 export { readPairs, type Pair } from './train/pairs-file.js';

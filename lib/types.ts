@@ -82,12 +82,6 @@ export interface ContrastiveLossOptions {
   gradientFilter?: number;
   /** Worker threads of the CPU kernel. Default: the hardware threads this process may use. */
   threads?: number;
-  /** `'fused'` (default) never holds the M×N logits; `'naive'` materialises them (a baseline for benchmarks). */
-  algorithm?: 'fused' | 'naive';
-  /** CPU micro-kernel family. Default `'auto'`. */
-  isa?: CpuIsa;
-  /** GPU tile shape: `'small'` forces the one of GPUs with 64 KiB of shared memory (tests). Default `'auto'`. */
-  tiles?: 'auto' | 'small';
   /**
    * Experimental, GPU: `'panels'` runs the gradient pass as panels of GEMM-shaped kernels (ldmatrix,
    * 4-stage cp.async; G for one panel of rows kept in 16 bits within `memoryBudget`), for the 16-bit
@@ -97,6 +91,19 @@ export interface ContrastiveLossOptions {
   gpuSchedule?: GpuSchedule;
   /** The GPU that runs a call with host inputs (default 0). DeviceTensor inputs run on their own GPU. */
   gpu?: number;
+}
+
+/**
+ * Knobs that force one implementation, for the project's tests and benchmarks (`infonce/internal`):
+ * not part of the contract, and they may change in any release.
+ */
+export interface InternalLossOptions extends ContrastiveLossOptions {
+  /** `'fused'` (default) never holds the M×N logits; `'naive'` materialises them (a baseline for benchmarks). */
+  algorithm?: 'fused' | 'naive';
+  /** CPU micro-kernel family. Default `'auto'`. */
+  isa?: CpuIsa;
+  /** GPU tile shape: `'small'` forces the one of GPUs with 64 KiB of shared memory (tests). Default `'auto'`. */
+  tiles?: 'auto' | 'small';
 }
 
 /** The GPU gradient pass: the verified tile kernel, or the experimental panels of GEMMs. */

@@ -5,7 +5,7 @@ import { toDevice } from '../lib/device-tensor.js';
 import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
-import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor } from '../lib/types.js';
+import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor, InternalLossOptions } from '../lib/types.js';
 import type { OperandRounding } from '../bench/reference.js';
 
 export interface Tolerance {
@@ -42,7 +42,7 @@ export interface Backend {
   run(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
 }
 
-function withOptions(extra: Partial<ContrastiveLossOptions>) {
+function withOptions(extra: Partial<InternalLossOptions>) {
   return (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions) => contrastiveLoss(x, y, { ...options, ...extra });
 }
 

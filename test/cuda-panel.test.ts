@@ -165,7 +165,7 @@ test('fp16 G at N = 10⁶: scaled by 2¹⁴ it keeps the hard negatives\' gradie
   assert.ok(unscaled > 4 * scaled, `unscaled ${unscaled} vs scaled ${scaled}: the test no longer shows the underflow (seed ${seed})`);
 });
 
-test('the device report reads the profile lines native/cuda/loss.cu prints, phases summed over panels', () => {
+test('the device report reads the profile lines native/cuda/loss_orchestration.cu prints, phases summed over panels', () => {
   const line =
     'infonce cuda profile (bf16, M 65536, N 65536, D 1024; 512 ranges, 1 replicas, 1 launches, panels of 8192 rows × 8, ' +
     'dU in 1 splits): normalise 1.5 ms; statistics pass 44 ms; G (S recomputed) 22 ms; dU = G·V 15 ms; dV += Gᵀ·U 15 ms; ' +

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { BagEncoder } from '../lib/encoder/bag.js';
-import { Encoder } from '../lib/encoder/encoder.js';
+import { Encoder } from '../lib/encoder/encoders.js';
 import { tokenize } from '../lib/encoder/tokenizer.js';
 import { addon } from '../lib/native.js';
 import { GradientAccumulator } from '../lib/train/accumulator.js';

@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { BagEncoder } from '../lib/encoder/bag.js';
-import { Encoder } from '../lib/encoder/encoder.js';
+import { Encoder } from '../lib/encoder/encoders.js';
 import { SIDE_MARKERS, tokenize } from '../lib/encoder/tokenizer.js';
 import { readBeir } from '../lib/eval/formats.js';
 import { backendInfo } from '../lib/info.js';

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { BagEncoder } from '../encoder/bag.js';
-import { Encoder } from '../encoder/encoder.js';
+import { Encoder } from '../encoder/encoders.js';
 import { encoderEmbedder, wordVectorEmbedder } from '../eval/embedders.js';
 import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
 import { writeReport } from '../eval/report.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import { writeFileAtomic } from '../io/atomic.js';
-import type { Pair } from '../train/pairs-file.js';
+import type { Pair } from '../pairs/pair.js';
 
 /** A message for the person at the terminal, on stderr. */
 export const say = (message: string) => process.stderr.write(`infonce: ${message}\n`);

@@ -1,7 +1,7 @@
 // `infonce search`: the corpus texts closest to a query.
 import type { Command } from 'commander';
 
-import { Encoder } from '../encoder/encoder.js';
+import { Encoder } from '../encoder/encoders.js';
 import { search } from '../search.js';
 import { readCorpus } from './io.js';
 import { positiveInteger } from './options.js';

@@ -10,7 +10,7 @@ import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { addon, type BagShapeArgument } from '../native.js';
 import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';
-import { Encoder, type BagConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
+import { Encoder, type EncoderConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
 import { tokenize, TOKENIZER_VOCABULARY, type Side, type TokenBatch } from './tokenizer.js';
 import { wordVectorRows } from './word-vectors.js';
 
@@ -28,6 +28,24 @@ export interface BagOptions {
   seed?: number;
   /** Progress messages (loading the word vectors takes seconds). */
   progress?: (message: string) => void;
+}
+
+export interface BagConfig extends EncoderConfig {
+  kind: 'bag';
+  tokenizer: 'cl100k_base';
+  /** Rows of the token table: cl100k_base's ids and the two side markers. */
+  vocabulary: number;
+  /** Rows of the hashed token-bigram table. */
+  buckets: number;
+  /** E: the width of the token and bigram rows. */
+  width: number;
+  /** Pooling of the token and bigram rows: their mean, or their sum over √n. */
+  pooling: 'mean' | 'sqrt';
+  /** Texts are truncated to this many tokens (the side marker included). */
+  maxTokens: number;
+  /** How the tables were initialised (wink: word vectors where tokens are words). */
+  init: 'wink' | 'random';
+  seed: number;
 }
 
 /** Throws, naming the file and the field, unless `config` is one this version can load. */
@@ -169,3 +187,8 @@ export class BagEncoder extends Encoder {
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
 }
+
+Encoder.register('bag', (dir, config, configFile) => {
+  checkBagConfig(config as BagConfig, configFile);
+  return BagEncoder.fromFiles(dir, config as BagConfig);
+});

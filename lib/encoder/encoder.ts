@@ -9,27 +9,19 @@ import { addon } from '../native.js';
 import { invalidFile, invalidType, outOfRange } from '../util/errors.js';
 import type { Side, TokenBatch } from './tokenizer.js';
 
-export interface BagConfig {
-  kind: 'bag';
-  tokenizer: 'cl100k_base';
-  /** Rows of the token table: cl100k_base's ids and the two side markers. */
-  vocabulary: number;
-  /** Rows of the hashed token-bigram table. */
-  buckets: number;
-  /** E: the width of the token and bigram rows. */
-  width: number;
+/** What every encoder's config.json holds: its kind (the registry's key) and its output dimension. */
+export interface EncoderConfig {
+  kind: string;
   /** D: the embedding dimension. */
   dim: number;
-  /** Pooling of the token and bigram rows: their mean, or their sum over √n. */
-  pooling: 'mean' | 'sqrt';
-  /** Texts are truncated to this many tokens (the side marker included). */
-  maxTokens: number;
-  /** How the tables were initialised (wink: word vectors where tokens are words). */
-  init: 'wink' | 'random';
-  seed: number;
 }
 
-export type EncoderConfig = BagConfig;
+/** Loads the encoder of one kind from its folder, `config` being its parsed config.json (unchecked). */
+export type EncoderLoader = (dir: string, config: EncoderConfig, configFile: string) => Encoder | Promise<Encoder>;
+
+// kind → loader. Each encoder registers itself where it is defined (bag.ts: 'bag'); encoders.ts
+// imports every built-in one, so that Encoder.load knows them all.
+const loaders = new Map<string, EncoderLoader>();
 
 /** A parameter tensor, row-major: `data.length / width` rows of `width` values. */
 export interface Parameter {
@@ -84,6 +76,11 @@ export abstract class Encoder {
     return out;
   }
 
+  /** Makes `Encoder.load` open folders whose config.json says `kind`. */
+  static register(kind: string, loader: EncoderLoader): void {
+    loaders.set(kind, loader);
+  }
+
   /** An encoder saved by `save` (or by the trainer: a model folder or a checkpoint folder). */
   static async load(dir: string): Promise<Encoder> {
     const configFile = join(dir, 'config.json');
@@ -96,9 +93,9 @@ export abstract class Encoder {
       throw invalidFile(configFile, `not JSON (${(error as Error).message})`);
     }
     if (typeof config !== 'object' || config === null) throw invalidFile(configFile, 'expected a JSON object');
-    if (config.kind !== 'bag') throw invalidFile(configFile, `describes an encoder of kind '${String(config.kind)}'; this version knows 'bag'`);
-    const { BagEncoder, checkBagConfig } = await import('./bag.js');
-    checkBagConfig(config, configFile);
-    return BagEncoder.fromFiles(dir, config);
+    const loader = loaders.get(config.kind);
+    if (!loader)
+      throw invalidFile(configFile, `describes an encoder of kind '${String(config.kind)}'; this version knows ${[...loaders.keys()].map((k) => `'${k}'`).join(', ')}`);
+    return loader(dir, config, configFile);
   }
 }

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 import { codePairs, javascriptFunctions, type CodeFunction } from '../pairs/code.js';
-import type { Pair } from '../train/pairs-file.js';
+import type { Pair } from '../pairs/pair.js';
 import { passages } from '../pairs/text.js';
 import { permutation } from '../util/random.js';
 import type { ClassificationTask, CodeSearchTask, Document, SearchTask, Task } from './tasks.js';

@@ -1,7 +1,7 @@
 // Docstring → code pairs, the cpt paper's data for code: a function's documentation is the query,
 // the function with its documentation removed is the positive. JavaScript/TypeScript (JSDoc) and
 // Python (docstrings).
-import type { Pair } from '../train/pairs-file.js';
+import type { Pair } from './pair.js';
 
 export interface CodeFunction {
   name: string;

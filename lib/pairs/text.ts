@@ -1,6 +1,6 @@
 // Neighbouring-text pairs, the cpt paper's unsupervised data for text: a document is cut into
 // passages of a few sentences, and each passage is paired with the next one.
-import type { Pair } from '../train/pairs-file.js';
+import type { Pair } from './pair.js';
 
 export interface TextPairOptions {
   /** Passages grow to at least this many words (merging paragraphs). Default 30. */

@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Encoder, type Parameter } from '../encoder/encoder.js';
+import type { Parameter } from '../encoder/encoder.js';
+import { Encoder } from '../encoder/encoders.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../io/safetensors.js';
 import { invalidFile } from '../util/errors.js';

@@ -3,12 +3,9 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-export interface Pair {
-  query: string;
-  positive: string;
-  /** Extra documents for this query's batch (hard negatives); they join every query's negatives. */
-  negatives?: string[];
-}
+import type { Pair } from '../pairs/pair.js';
+
+export type { Pair };
 
 function checkPair(value: unknown, where: string): Pair {
   if (typeof value !== 'object' || value === null || Array.isArray(value))

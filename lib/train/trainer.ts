@@ -18,7 +18,7 @@ import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
 import { loadLatestCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
 import { AdamWOptimizer } from './optimizer.js';
-import type { Pair } from './pairs-file.js';
+import type { Pair } from '../pairs/pair.js';
 import { progressBar } from './progress.js';
 
 export interface TrainOptions {

@@ -5,8 +5,8 @@
 
 #include "failure.h"
 #include "infonce_cuda_abi.h"
-#include "loss.h"
-#include "rows.h"
+#include "loss_orchestration.h"
+#include "row_kernels.h"
 #include "self_test.h"
 
 namespace infonce::cuda {

@@ -1,5 +1,5 @@
 // Host-side declarations of the kernels' launchers, instantiated for every operand type and tile
-// shape in statistics_pass.cu, gradient_pass.cu (the two passes) and rows.cu (row-wise helpers).
+// shape in statistics_pass.cu, gradient_pass.cu (the two passes) and row_kernels.cu (row-wise helpers).
 #pragma once
 
 #include <cuda_runtime.h>

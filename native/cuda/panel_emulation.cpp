@@ -1,5 +1,5 @@
 // Host emulation of the GPU loss with the panel gradient pass (see panel_emulation.h). Mirrors, step
-// by step, what loss.cu and panel_gradients.cu do on the device:
+// by step, what loss_orchestration.cu and panel_gradients.cu do on the device:
 //   normalise and round the rows to 16 bits → row and column statistics → for each panel of the plan:
 //   G = gradientTerm(...)·storageScale rounded to 16 bits, dθ partials per (row tile, column tile);
 //   dU per split of N, the splits summed in order; dV accumulated panel after panel → the
@@ -57,7 +57,7 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   auto round16 = [&](float v) { return e.storage == EmulatedStorage::Float16 ? roundToFloat16(v) : roundToBFloat16(v); };
   const float storageScale = e.storageScale > 0 ? e.storageScale : kGradientStorageScale;
 
-  // Normalised rows, rounded to the 16-bit operand type, zero-padded (rows.cu: normalizeRows).
+  // Normalised rows, rounded to the 16-bit operand type, zero-padded (row_kernels.cu: normalizeRows).
   std::vector<double> normX(M), normY(N);
   auto normalise = [&](const float* in, int64_t rows, int64_t paddedRows, std::vector<double>& norm) {
     std::vector<float> out(paddedRows * ld, 0.0f);
@@ -187,7 +187,7 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   double logScaleGradient = 0;
   for (double partial : partials) logScaleGradient += partial;
 
-  // The normalisation backward (rows.cu: normalizationBackward), from the fp32 inputs.
+  // The normalisation backward (row_kernels.cu: normalizationBackward), from the fp32 inputs.
   auto backward = [&](const float* in, const std::vector<double>& norm, const std::vector<float>& grad, int64_t rowCount,
                       float* out) {
     for (int64_t r = 0; r < rowCount; ++r) {

@@ -17,7 +17,7 @@
 namespace infonce::cuda {
 namespace {
 
-// The panel kernels are launched on sm_80 and newer only (loss.cu: panelGradientsChosen): ldmatrix,
+// The panel kernels are launched on sm_80 and newer only (loss_orchestration.cu: panelGradientsChosen): ldmatrix,
 // cp.async and bf16 mma.sync. For older targets of the same fat binary their bodies are left empty,
 // which saves the compile and the code size of a path that never runs there.
 using panel::Accumulators;

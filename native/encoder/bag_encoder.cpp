@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "../cpu/thread_pool.h"
-#include "infonce_encoder.h"
+#include "infonce_bag_encoder.h"
 
 namespace infonce {
 namespace {
@@ -154,65 +154,6 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
       }
     }
   });
-}
-
-void adamwRows(const AdamW& o, float* table, float* m, float* v, int64_t width, const int32_t* rows, int64_t count,
-               const float* grads, int threads) {
-  const double correction1 = 1.0 - std::pow(o.beta1, double(o.step));
-  const double correction2 = 1.0 - std::pow(o.beta2, double(o.step));
-  const float stepSize = float(o.learningRate / correction1);
-  const float inverseCorrection2 = float(1.0 / correction2);
-  const float decay = float(1.0 - o.learningRate * o.weightDecay);
-  const float b1 = float(o.beta1), b2 = float(o.beta2), eps = float(o.epsilon), gs = float(o.gradientScale);
-  cpu::parallelRun(threads, [&](const cpu::ParallelContext& ctx) {
-    const auto mine = ctx.share(count);
-    for (int64_t k = mine.begin; k < mine.end; ++k) {
-      const int64_t r = rows ? rows[k] : k;
-      float* w = table + r * width;
-      float* mr = m + r * width;
-      float* vr = v + r * width;
-      const float* gr = grads + k * width;
-      for (int64_t e = 0; e < width; ++e) {
-        const float g = gr[e] * gs;
-        mr[e] = b1 * mr[e] + (1.0f - b1) * g;
-        vr[e] = b2 * vr[e] + (1.0f - b2) * g * g;
-        w[e] = w[e] * decay - stepSize * mr[e] / (std::sqrt(vr[e] * inverseCorrection2) + eps);
-      }
-    }
-  });
-}
-
-void normalizeRows(float* x, int64_t rows, int64_t dim) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = x + r * dim;
-    double sum = 0;
-    for (int64_t d = 0; d < dim; ++d) sum += double(row[d]) * row[d];
-    if (sum <= 0) continue;
-    const float inverse = float(1.0 / std::sqrt(sum));
-    for (int64_t d = 0; d < dim; ++d) row[d] *= inverse;
-  }
-}
-
-void addRows(float* target, int64_t width, const int32_t* rows, int64_t count, const float* grads) {
-  for (int64_t k = 0; k < count; ++k) {
-    float* t = target + int64_t(rows ? rows[k] : k) * width;
-    const float* g = grads + k * width;
-    for (int64_t e = 0; e < width; ++e) t[e] += g[e];
-  }
-}
-
-void takeRows(const float* source, int64_t width, const int32_t* rows, int64_t count, float* out) {
-  for (int64_t k = 0; k < count; ++k) std::memcpy(out + k * width, source + int64_t(rows[k]) * width, sizeof(float) * width);
-}
-
-void zeroRows(float* target, int64_t width, const int32_t* rows, int64_t count) {
-  for (int64_t k = 0; k < count; ++k) std::memset(target + int64_t(rows[k]) * width, 0, sizeof(float) * width);
-}
-
-double sumOfSquares(const float* x, int64_t n) {
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += double(x[i]) * x[i];
-  return sum;
 }
 
 }  // namespace infonce

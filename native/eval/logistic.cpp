@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "../cpu/thread_pool.h"
-#include "infonce_encoder.h"
+#include "infonce_eval.h"
 
 namespace infonce {
 

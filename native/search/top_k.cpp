@@ -14,7 +14,7 @@
 #include "../cpu/thread_pool.h"
 #include "../cpu/tile_kernels.h"
 #include "infonce.h"
-#include "infonce_encoder.h"
+#include "infonce_search.h"
 
 namespace infonce {
 namespace {

@@ -1,4 +1,4 @@
-#include "loss.h"
+#include "loss_orchestration.h"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +13,7 @@
 #include "failure.h"
 #include "loss_kernels.h"
 #include "panel_gradients.h"
-#include "rows.h"
+#include "row_kernels.h"
 
 namespace infonce::cuda {
 namespace {

@@ -1,4 +1,4 @@
-#include "rows.h"
+#include "row_kernels.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

@@ -1,0 +1,8 @@
+// A training pair, the unit of contrastive pre-training: what the pair builders make, the pairs
+// file holds, the trainer batches and the code-search tasks score.
+export interface Pair {
+  query: string;
+  positive: string;
+  /** Extra documents for this query's batch (hard negatives); they join every query's negatives. */
+  negatives?: string[];
+}
