@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { integerList, positiveInteger } from '../lib/cli/options.js';
 import { backendInfo } from '../lib/info.js';
@@ -45,8 +45,9 @@ function progressLine(): { update: (message: string) => void; done: () => void }
 const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
 const program = new Command('infonce-bench')
   .version(version)
-  .description('time the fused loss (forward + backward) against the naive one, or on --device cuda against PyTorch')
-  .option('--device <device>', "'cpu' (fused vs naive) or 'cuda' (fused vs PyTorch naive and torch.matmul)", 'cpu')
+  .description('time the fused loss (forward + backward) against the naive one, or on --backend cuda against PyTorch')
+  .option('--backend <backend>', "'cpu' (fused vs naive) or 'cuda' (fused vs PyTorch naive and torch.matmul)", 'cpu')
+  .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
   .option('--sizes <list>', 'comma-separated batch sizes M (= N); default 1024,2048,4096 (cpu) or 16384,65536 (cuda)', integerList('--sizes'))
   .option('--dim <D>', 'embedding dimension (default 768 on the CPU, 1024 on the GPU)', positiveInteger('--dim'))
   .option('--precision <list>', 'GPU precisions: fp32 (3xTF32), tf32, bf16, fp16', precisionList, ['bf16', 'fp32'] as Precision[])
@@ -62,7 +63,8 @@ const program = new Command('infonce-bench')
     const threads: number = options.threads ?? backendInfo().cpu.threads;
     const seed: number = options.seed ?? freshSeed();
     const progress = progressLine();
-    if (options.device === 'cuda') {
+    const backend: string = options.device ?? options.backend;
+    if (backend === 'cuda') {
       const rows = await benchCuda({
         sizes: options.sizes ?? [16384, 65536],
         dim: options.dim ?? 1024,
@@ -79,7 +81,7 @@ const program = new Command('infonce-bench')
       else console.log(`GPU: ${gpu}; seed ${seed}\n${formatCudaTable(rows)}`);
       return;
     }
-    if (options.device !== 'cpu') throw new InvalidArgumentError(`--device takes cpu or cuda, got '${options.device}'`);
+    if (backend !== 'cpu') throw new InvalidArgumentError(`--backend takes cpu or cuda, got '${backend}'`);
     const result = await benchLoss({
       sizes: options.sizes ?? [1024, 2048, 4096],
       dim: options.dim ?? 768,

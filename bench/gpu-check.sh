@@ -14,7 +14,7 @@
 #   (default 262144) at bf16 panels; GPU_BENCH_DIMS (default 256,4096) at 65536, bf16 panels.
 set -uo pipefail
 # The sm_90 build with source lines that bench/gpu-pack.sh made, if it is here, where the addon looks
-# (INFONCE_CUDA_LIBRARY would be opened only for explicit GPU requests, not for device 'auto').
+# (INFONCE_CUDA_LIBRARY would be opened only for explicit GPU requests, not for backend 'auto').
 [ -f build-gpu/infonce_cuda.so ] && mkdir -p build/Release && cp build-gpu/infonce_cuda.so build/Release/infonce_cuda.so
 out=${OUT:-/tmp/infonce-gpu}
 mkdir -p "$out"
@@ -61,7 +61,7 @@ if [ "$smoke_failed" = 1 ]; then
 fi
 step "benchmark"
 # INFONCE_CUDA_PROFILE: each call's phases (statistics pass, each panel kernel, ...) go to bench.err.
-bench() { INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --device cuda --json "$@" >> "$out/bench.jsonl" 2>> "$out/bench.err"; }
+bench() { INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --json "$@" >> "$out/bench.jsonl" 2>> "$out/bench.err"; }
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision bf16 --gpu-schedule tiles,panels --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision fp32 --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_LARGEST:-262144}" --precision bf16 --gpu-schedule panels --repeats 2

@@ -58,6 +58,12 @@ std::optional<bool> Options::optionalBoolean(const char* key) const {
   return v.As<Napi::Boolean>().Value();
 }
 
+const char* Options::renamed(const char* key, const char* oldName) const {
+  if (has(key) && has(oldName))
+    throwRangeError(env_, std::string(oldName) + ": the old name of '" + key + "'; give only one of them");
+  return has(oldName) ? oldName : key;
+}
+
 std::optional<std::string> Options::optionalChoice(const char* key, std::initializer_list<const char*> choices) const {
   if (!has(key)) return std::nullopt;
   Napi::Value v = object_.Get(key);

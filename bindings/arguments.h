@@ -18,6 +18,9 @@ class Options {
   Options(Napi::Env env, const Napi::Value& value, const char* name, std::initializer_list<const char*> known);
 
   bool has(const char* key) const;
+  // The key to read for an option renamed from `oldName` (still accepted for one release): `key`
+  // unless only the old name is given. Both given is a RangeError.
+  const char* renamed(const char* key, const char* oldName) const;
   int64_t integer(const char* key, int64_t min, int64_t max) const;  // required
   std::optional<int64_t> optionalInteger(const char* key, int64_t min, int64_t max) const;
   std::optional<double> optionalNumber(const char* key) const;

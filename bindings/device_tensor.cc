@@ -87,7 +87,8 @@ Napi::Function DeviceTensor::define(Napi::Env env) {
        InstanceMethod<&DeviceTensor::toFloat32ArraySync>("toFloat32ArraySync"),
        InstanceMethod<&DeviceTensor::dispose>("dispose"), InstanceAccessor<&DeviceTensor::getRows>("rows"),
        InstanceAccessor<&DeviceTensor::getCols>("cols"), InstanceAccessor<&DeviceTensor::getDtype>("dtype"),
-       InstanceAccessor<&DeviceTensor::getDevice>("device"),
+       InstanceAccessor<&DeviceTensor::getDevice>("gpu"),
+       InstanceAccessor<&DeviceTensor::getDevice>("device"),  // the old name of `gpu`, for one release
        InstanceAccessor<&DeviceTensor::getDisposed>("disposed")});
   auto* state = new TensorClass();
   state->constructor = Napi::Persistent(constructor);
@@ -107,7 +108,7 @@ DeviceTensor* DeviceTensor::from(const Napi::Value& value) {
 DeviceTensor::DeviceTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DeviceTensor>(info) {
   Napi::Env env = info.Env();
   if (info.Length() != 1 || !info[0].StrictEquals(tensorClass(env).token.Value()))
-    throwTypeError(env, "DeviceTensor: use DeviceTensor.fromFloat32Array(data, { rows, cols, dtype, device })");
+    throwTypeError(env, "DeviceTensor: use toDevice(data, { rows, cols, dtype, gpu })");
 }
 
 DeviceTensor::~DeviceTensor() { release(); }
@@ -136,18 +137,19 @@ Napi::Object DeviceTensor::create(Napi::Env env, int64_t rows, int64_t cols, Inf
 
 Napi::Value DeviceTensor::fromFloat32Array(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Options options(env, info[1], "options", {"rows", "cols", "dtype", "device"});
+  const Options options(env, info[1], "options", {"rows", "cols", "dtype", "gpu", "device"});
   const int64_t rows = options.integer("rows", 1, 2147483647);
   const int64_t cols = options.integer("cols", 1, 2147483647);
   Napi::Float32Array data = float32Array(env, info[0], "data", rows * cols,
                                          "rows × cols = " + std::to_string(rows) + " × " + std::to_string(cols));
   const InfonceDtype dtype = parseDtype(options.optionalChoice("dtype", {"float32", "bfloat16", "float16"}).value_or("float32"));
-  const int device = static_cast<int>(options.optionalInteger("device", 0, 1023).value_or(0));
+  const char* gpuKey = options.renamed("gpu", "device");  // `device` up to 0.1.0
+  const int device = static_cast<int>(options.optionalInteger(gpuKey, 0, 1023).value_or(0));
   try {
     cudaApi();  // a GPU asked for by name (throws ERR_CUDA_* with the reason when there is none)
     const CudaAvailability& cuda = cudaAvailability();
     if (cuda.available && device >= cuda.devices)
-      throwRangeError(env, "device: expected a GPU index below " + std::to_string(cuda.devices) + ", got " +
+      throwRangeError(env, std::string(gpuKey) + ": expected a GPU index below " + std::to_string(cuda.devices) + ", got " +
                                std::to_string(device));
     Napi::Object object = create(env, rows, cols, dtype, device);
     DeviceTensor* tensor = Unwrap(object);

@@ -110,7 +110,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   requireMatrix(env, info[1], "y", "cols");
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu"});
+                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu", "backend"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -153,7 +153,9 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
 
   // Where it runs. Device tensors need the GPU; 'auto' takes the GPU when one is usable.
   const bool anyTensor = call.cuda.x.onDevice || call.cuda.y.onDevice;
-  const std::string device = options.optionalChoice("device", {"cpu", "cuda", "auto"}).value_or("auto");
+  // `backend` was `device` up to 0.1.0 (accepted until the release after next) (a name now kept for the GPU index of DeviceTensors).
+  const char* backendKey = options.renamed("backend", "device");
+  const std::string device = options.optionalChoice(backendKey, {"cpu", "cuda", "auto"}).value_or("auto");
   const std::string tensorDtype = call.cuda.x.onDevice ? dtypeName(call.cuda.x.dtype) : "float32";
   const std::string defaultPrecision = tensorDtype == "bfloat16" ? "bf16" : tensorDtype == "float16" ? "fp16" : "fp32";
   const std::string precision =
@@ -162,7 +164,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
           .value_or(defaultPrecision);
   try {
     if (device == "cpu" && anyTensor)
-      throwRangeError(env, "device: 'cpu' cannot read a DeviceTensor; use 'cuda' or 'auto', or pass Float32Arrays");
+      throwRangeError(env, std::string(backendKey) + ": 'cpu' cannot read a DeviceTensor; use 'cuda' or 'auto', or pass Float32Arrays");
     if (device == "cuda" || anyTensor) {
       cudaApi();  // throws ERR_CUDA_* with the reason
       call.onGpu = true;
@@ -184,7 +186,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
     if (!call.onGpu && precision != "fp32" && precision != "bf16")  // never a silent fp32 instead
       throwRangeError(env, "precision: '" + precision + "' is for the GPU; " +
                                (device == "cpu" ? std::string("the CPU")
-                                                : "device 'auto' found none (" + cudaAvailability().reason + "), and the CPU") +
+                                                : std::string(backendKey) + " 'auto' found none (" +
+                                                      cudaAvailability().reason + "), and the CPU") +
                                " computes in 'fp32' or 'bf16'");
     for (Precision candidate : kPrecisions)
       if (precision == precisionName(candidate)) p.precision = candidate;
@@ -249,7 +252,8 @@ Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
   out.Set("accuracy", accuracy);
   out.Set("meanPositiveLogit", r.meanPositiveLogit);
   out.Set("meanLogSumExp", r.meanRowLogSumExp);
-  out.Set("device", call.onGpu ? "cuda" : "cpu");
+  out.Set("backend", call.onGpu ? "cuda" : "cpu");
+  out.Set("device", call.onGpu ? "cuda" : "cpu");  // the old name of `backend`, for one release
   if (!call.onGpu && call.algorithm == Algorithm::Fused) {
     Napi::Object kernel = Napi::Object::New(env);
     kernel.Set("logitsCached", r.logitsCached);

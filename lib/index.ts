@@ -6,6 +6,7 @@ export type { BackendInfo, CpuBackendInfo, CudaBackendInfo, CudaDeviceInfo } fro
 export type {
   ContrastiveLossOptions,
   ContrastiveLossResult,
+  Backend,
   CpuIsa,
   Device,
   DeviceTensor,

@@ -1,7 +1,10 @@
-// The public types of the loss API (shared/docs/architecture.md, "The public contract").
+// The public types of the loss API (README, "API" and "The loss").
 
 /** Where the loss runs. `'auto'` uses a GPU when the CUDA backend and a GPU are available, else the CPU. */
-export type Device = 'cpu' | 'cuda' | 'auto';
+/** Where the loss runs: the CPU, the GPU, or the GPU when one is usable. */
+export type Backend = 'cpu' | 'cuda' | 'auto';
+/** @deprecated The old name of {@link Backend} (renamed after 0.1.0; accepted until the release after next). */
+export type Device = Backend;
 
 /** CPU micro-kernel family; `'auto'` picks the best this CPU supports. For tests and benchmarks. */
 export type CpuIsa = 'auto' | 'avx512' | 'avx2' | 'portable';
@@ -26,6 +29,8 @@ export interface DeviceTensor {
   readonly cols: number;
   readonly dtype: Dtype;
   /** The GPU's index. */
+  readonly gpu: number;
+  /** @deprecated The old name of `gpu` (renamed after 0.1.0; accepted until the release after next). */
   readonly device: number;
   readonly disposed: boolean;
   /** Copies the tensor to the host as fp32, on a worker thread. */
@@ -41,6 +46,8 @@ export interface DeviceTensorOptions {
   /** Default `'float32'`; `'bfloat16'` and `'float16'` halve the memory and select that precision in the loss. */
   dtype?: Dtype;
   /** GPU index. Default 0. */
+  gpu?: number;
+  /** @deprecated The old name of `gpu` (renamed after 0.1.0; accepted until the release after next). */
   device?: number;
 }
 
@@ -61,7 +68,9 @@ export interface ContrastiveLossOptions {
    * Default `'auto'`: the GPU when the CUDA backend and a GPU are usable, else the CPU. `'cuda'` fails
    * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
    */
-  device?: Device;
+  backend?: Backend;
+  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next); giving both is a RangeError. */
+  device?: Backend;
   /**
    * Operand precision of the products. Default `'fp32'`, or the dtype of DeviceTensor inputs. The CPU
    * takes `'fp32'` and `'bf16'` (AVX512-BF16 dot products where the CPU has them, else bf16-rounded
@@ -113,7 +122,7 @@ export type GpuSchedule = 'tiles' | 'panels';
 export type Matrix = Float32Array | DeviceTensor;
 
 export interface ContrastiveLossResult<G = Float32Array> {
-  /** The loss L of shared/docs/loss.md (the mean cross-entropy; the average of both directions if symmetric). */
+  /** The loss L of the README's "The loss" (the mean cross-entropy; the average of both directions if symmetric). */
   loss: number;
   /** dL/dx, M×D row-major (a float32 DeviceTensor when an input was a DeviceTensor). */
   gradX: G;
@@ -128,6 +137,8 @@ export interface ContrastiveLossResult<G = Float32Array> {
   /** Mean row log-sum-exp; meanLogSumExp − meanPositiveLogit is the row loss. */
   meanLogSumExp: number;
   /** Where it ran. */
+  backend: 'cpu' | 'cuda';
+  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next). */
   device: 'cpu' | 'cuda';
   /** What the fused CPU kernel did: S kept between the passes, tiles the gradient filter skipped. */
   kernel?: { logitsCached: boolean; tiles: number; tilesSkipped: number };

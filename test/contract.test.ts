@@ -22,4 +22,13 @@ test('θ: the default is ln(1/0.07), the largest ln(10⁴), and a value above it
   assert.ok(Number.isFinite(contrastiveLossSync(x, x, { rows: 2, dim: 2, logScale: addon.maxLogScale }).loss));
 });
 
+test("backend is the loss option's name; device, its old name, still works and the result carries both", () => {
+  const x = new Float32Array([1, 0, 0, 1]);
+  const viaBackend = contrastiveLossSync(x, x, { rows: 2, dim: 2, backend: 'cpu' });
+  const viaDevice = contrastiveLossSync(x, x, { rows: 2, dim: 2, device: 'cpu' });
+  assert.is(viaBackend.backend, 'cpu');
+  assert.is(viaBackend.device, 'cpu');
+  assert.is(viaBackend.loss, viaDevice.loss);
+});
+
 test.run();

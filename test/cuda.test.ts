@@ -35,6 +35,8 @@ gpuTest('DeviceTensor: fp32 round trip is exact, bf16 rounds to 8 bits of mantis
   const data = gaussianMatrix(33, 17, freshSeed());
   const exact = toDevice(data, { rows: 33, cols: 17 });
   assert.ok(isDeviceTensor(exact));
+  assert.is(exact.gpu, 0);
+  assert.is(exact.device, 0); // the old name of gpu
   assert.equal(await exact.toFloat32Array(), data);
   assert.equal(exact.toFloat32ArraySync(), data);
   const rounded = toDevice(data, { rows: 33, cols: 17, dtype: 'bfloat16' });

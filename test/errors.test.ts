@@ -55,6 +55,8 @@ const cases: BadCase[] = [
   { name: 'negative target', args: [x, y, { ...ok, targets: Int32Array.of(0, 1, -1) }], error: RangeError, message: /^targets\[2\]: .*got -1/, code: 'ERR_INVALID_ARG_VALUE' },
   { name: 'duplicate targets', args: [x, y, { ...ok, targets: Int32Array.of(2, 0, 2) }], error: RangeError, message: /^targets\[2\]: column 2 is already the target of row 0/, code: 'ERR_INVALID_ARG_VALUE' },
   { name: 'device unknown', args: [x, y, { ...ok, device: 'gpu' }], error: RangeError, message: /^device: expected one of 'cpu', 'cuda', 'auto', got 'gpu'/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'backend unknown', args: [x, y, { ...ok, backend: 'gpu' }], error: RangeError, message: /^backend: expected one of 'cpu', 'cuda', 'auto', got 'gpu'/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'backend and its old name device both', args: [x, y, { ...ok, backend: 'cpu', device: 'cpu' }], error: RangeError, message: /^device: the old name of 'backend'; give only one of them/, code: 'ERR_OUT_OF_RANGE' },
   { name: 'device a number', args: [x, y, { ...ok, device: 0 }], error: TypeError, message: /^device: /, code: 'ERR_INVALID_ARG_TYPE' },
   { name: 'threads zero', args: [x, y, { ...ok, threads: 0 }], error: RangeError, message: /^threads: expected an integer from 1 to 1024, got 0/, code: 'ERR_OUT_OF_RANGE' },
   { name: 'gpu negative', args: [x, y, { ...ok, gpu: -1 }], error: RangeError, message: /^gpu: expected an integer from 0 to 1023, got -1/, code: 'ERR_OUT_OF_RANGE' },

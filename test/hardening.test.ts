@@ -67,7 +67,7 @@ for (const [name, change, message] of [
   ['microBatch 0', { microBatch: 0 }, /^microBatch: expected an integer ≥ 1, got 0/],
   ['microBatch 1.5', { microBatch: 1.5 }, /^microBatch: /],
   ['microBatch NaN', { microBatch: NaN }, /^microBatch: /],
-  ['device gpu', { device: 'gpu' }, /^device: expected 'cpu', 'cuda' or 'auto'/],
+  ['backend gpu', { backend: 'gpu' }, /^backend: expected 'cpu', 'cuda' or 'auto'/],
 ] as const)
   test(`train(): ${name} is refused before anything is written`, async () => {
     const out = join(work, `options-${name.replace(/\W/g, '')}`);
@@ -236,11 +236,11 @@ test('BEIR: empty qrels, qrels of no query, duplicate ids and a null line are er
 });
 
 if (!backendInfo().cuda.available)
-  test("precision 'fp16' with device 'auto' and no GPU is refused, not run as fp32", async () => {
+  test("precision 'fp16' with backend 'auto' and no GPU is refused, not run as fp32", async () => {
     const x = new Float32Array(8).map((_, i) => i + 1);
     const error = await rejection(contrastiveLoss(x, x, { rows: 2, dim: 4, precision: 'fp16' }));
     assert.instance(error, RangeError);
-    assert.match(error!.message, /^precision: 'fp16' is for the GPU; device 'auto' found none \(.+\), and the CPU computes in 'fp32' or 'bf16'/);
+    assert.match(error!.message, /^precision: 'fp16' is for the GPU; backend 'auto' found none \(.+\), and the CPU computes in 'fp32' or 'bf16'/);
   });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

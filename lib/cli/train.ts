@@ -1,9 +1,9 @@
 // `infonce train`: contrastive pre-training on a pairs file, resumable, stopped cleanly by Ctrl-C.
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
-import type { Device } from '../types.js';
+import type { Backend } from '../types.js';
 import { say } from './io.js';
 import { positiveInteger, positiveNumber } from './options.js';
 
@@ -23,7 +23,8 @@ export function addTrainCommand(program: Command): void {
     .option('--init <kind>', "'wink' (word vectors) or 'random'", 'wink')
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
-    .option('--device <device>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
+    .option('--backend <backend>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
+    .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
     .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
     .option('--overwrite', 'start afresh in an --out that holds an earlier run (deletes its checkpoints, model and log)')
     .action(async (o) => {
@@ -54,7 +55,7 @@ export function addTrainCommand(program: Command): void {
           learningRate: o.lr,
           seed: o.seed,
           checkpointEvery: o.checkpointEvery,
-          device: o.device as Device,
+          backend: (o.device ?? o.backend) as Backend,
           resume: !!o.resume,
           overwrite: !!o.overwrite,
           signal: stop.signal,

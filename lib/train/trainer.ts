@@ -13,7 +13,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { backendInfo } from '../info.js';
 import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
 import { invalidType, outOfRange } from '../util/errors.js';
-import type { Device } from '../types.js';
+import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
 import { loadLatestCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
@@ -56,7 +56,10 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Stop after this many steps of this call (to interrupt on purpose; tests). */
   stopAfter?: number;
-  device?: Device;
+  /** Where the loss runs: 'cpu', 'cuda' or 'auto' (default). */
+  backend?: Backend;
+  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next). */
+  device?: Backend;
   threads?: number;
   progress?: boolean;
   /** Called after every step with its record (also appended to train.jsonl). */
@@ -116,7 +119,7 @@ function sliceBatch(batch: TokenBatch, first: number, last: number): TokenBatch 
 // What a run writes into `out`: a fresh run refuses to start over them unless told to overwrite.
 const RUN_ENTRIES = ['checkpoints', 'model', 'train.jsonl'];
 
-function checkOptions(o: TrainOptions & { microBatch: number; learningRate: number; weightDecay: number; clip: number; seed: number; checkpointEvery: number; device: Device }): void {
+function checkOptions(o: TrainOptions & { microBatch: number; learningRate: number; weightDecay: number; clip: number; seed: number; checkpointEvery: number; backend: Backend }): void {
   const integer = (name: string, value: unknown, min: number) => {
     if (!Number.isSafeInteger(value) || (value as number) < min) throw outOfRange(`${name}: expected an integer ≥ ${min}, got ${value}`);
   };
@@ -136,11 +139,11 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
   number('clip', o.clip, 0, Infinity, 'a positive number (the largest gradient norm; Infinity: no clipping)');
   if (typeof o.weightDecay !== 'number' || !(o.weightDecay >= 0 && o.weightDecay < 1))
     throw outOfRange(`weightDecay: expected a number in [0, 1), got ${o.weightDecay}`);
-  if (!['cpu', 'cuda', 'auto'].includes(o.device)) throw outOfRange(`device: expected 'cpu', 'cuda' or 'auto', got ${JSON.stringify(o.device)}`);
-  if (o.device === 'cuda') {
+  if (!['cpu', 'cuda', 'auto'].includes(o.backend)) throw outOfRange(`backend: expected 'cpu', 'cuda' or 'auto', got ${JSON.stringify(o.backend)}`);
+  if (o.backend === 'cuda') {
     // Before the seconds of setup (word vectors, tokenising) that the first step would cost.
     const cuda = backendInfo().cuda;
-    if (!cuda.available) throw Object.assign(new Error(`device 'cuda': ${cuda.reason}`), { code: cuda.code ?? 'ERR_CUDA_NO_DEVICE' });
+    if (!cuda.available) throw Object.assign(new Error(`backend 'cuda': ${cuda.reason}`), { code: cuda.code ?? 'ERR_CUDA_NO_DEVICE' });
   }
 }
 
@@ -166,11 +169,13 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     clip: 1,
     seed: 1,
     checkpointEvery: 100,
-    device: 'auto' as Device,
     ...options,
   };
   const say = o.log ?? (() => {});
-  checkOptions(o);
+  if (options.backend !== undefined && options.device !== undefined)
+    throw outOfRange("device: the old name of 'backend'; give only one of them");
+  const backend: Backend = options.backend ?? options.device ?? 'auto';
+  checkOptions({ ...o, backend });
   const pairs = o.pairs;
   const batchSize = Math.min(o.batchSize, pairs.length);
   const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
@@ -262,7 +267,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       cols: documents.length,
       dim: D,
       logScale: optimizer.logScale,
-      device: o.device,
+      backend,
       ...(o.threads ? { threads: o.threads } : {}),
     });
     const gradOut = new Float32Array(texts * D);
