@@ -6,6 +6,7 @@
 #include "arguments.h"
 #include "errors.h"
 #include "infonce_cuda.h"
+#include "loss.h"
 
 namespace infonce::bindings {
 
@@ -145,7 +146,7 @@ Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info) {
 }
 
 // cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, precision, memoryBudget?,
-// storageScale? }) → { loss, gradX, gradY, gradLogScale, accuracy, meanPositiveLogit, meanLogSumExp }:
+// storageScale? }) → the result object of a loss call (backend 'cuda'):
 // the GPU's panel gradient pass run
 // on the host (panel_emulation.h), synchronously: for tests, on small inputs.
 Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
@@ -177,18 +178,7 @@ Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
   } catch (const Error& e) {
     throw toJsError(env, e);
   }
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("loss", r.loss);
-  out.Set("gradX", gradX);
-  out.Set("gradY", gradY);
-  out.Set("gradLogScale", r.gradLogScale);
-  Napi::Object accuracy = Napi::Object::New(env);
-  accuracy.Set("row", r.accuracyRow);
-  accuracy.Set("col", r.accuracyCol);
-  out.Set("accuracy", accuracy);
-  out.Set("meanPositiveLogit", r.meanPositiveLogit);
-  out.Set("meanLogSumExp", r.meanRowLogSumExp);
-  return out;
+  return lossResultObject(env, r, gradX, gradY, "cuda");
 }
 
 }  // namespace infonce::bindings

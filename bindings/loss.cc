@@ -241,19 +241,7 @@ void execute(const LossCall& call, LossResult& result) {
 }
 
 Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("loss", r.loss);
-  out.Set("gradX", call.gradX.Value());
-  out.Set("gradY", call.gradY.Value());
-  out.Set("gradLogScale", r.gradLogScale);
-  Napi::Object accuracy = Napi::Object::New(env);
-  accuracy.Set("row", r.accuracyRow);
-  accuracy.Set("col", r.accuracyCol);
-  out.Set("accuracy", accuracy);
-  out.Set("meanPositiveLogit", r.meanPositiveLogit);
-  out.Set("meanLogSumExp", r.meanRowLogSumExp);
-  out.Set("backend", call.onGpu ? "cuda" : "cpu");
-  out.Set("device", call.onGpu ? "cuda" : "cpu");  // the old name of `backend`, for one release
+  Napi::Object out = lossResultObject(env, r, call.gradX.Value(), call.gradY.Value(), call.onGpu ? "cuda" : "cpu");
   if (!call.onGpu && call.algorithm == Algorithm::Fused) {
     Napi::Object kernel = Napi::Object::New(env);
     kernel.Set("logitsCached", r.logitsCached);
@@ -292,6 +280,24 @@ class LossWorker : public Napi::AsyncWorker {
 };
 
 }  // namespace
+
+Napi::Object lossResultObject(Napi::Env env, const LossResult& r, Napi::Value gradX, Napi::Value gradY,
+                              const char* backend) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", r.loss);
+  out.Set("gradX", gradX);
+  out.Set("gradY", gradY);
+  out.Set("gradLogScale", r.gradLogScale);
+  Napi::Object accuracy = Napi::Object::New(env);
+  accuracy.Set("row", r.accuracyRow);
+  accuracy.Set("col", r.accuracyCol);
+  out.Set("accuracy", accuracy);
+  out.Set("meanPositiveLogit", r.meanPositiveLogit);
+  out.Set("meanLogSumExp", r.meanRowLogSumExp);
+  out.Set("backend", backend);
+  out.Set("device", backend);  // the old name of `backend`, for one release
+  return out;
+}
 
 Napi::Value contrastiveLossSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -226,6 +226,8 @@ interface Addon {
     accuracy: { row: number; col: number };
     meanPositiveLogit: number;
     meanLogSumExp: number;
+    backend: 'cuda';
+    device: 'cuda';
   };
 }
 

@@ -76,8 +76,7 @@ function panelEmulation(precision: 'bf16' | 'fp16') {
     const { rows, dim, logScale, symmetric, targets } = options;
     const cols = options.cols ?? rows;
     const memoryBudget = 128 * Math.ceil(cols / 128) * 128 * 2; // one panel of 128 rows of G
-    const r = addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget });
-    return { ...r, backend: 'cuda', device: 'cuda' };
+    return addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget });
   };
 }
 

@@ -262,25 +262,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
       DeviceBuffer gradientTerms(panelPlan.gradientBytes, "the G panel", stream);
       DeviceBuffer workspace(std::max<int64_t>(panelPlan.workspaceBytes, 16), "the dU split partials", stream);
       PanelParams<T> panel{};
-      panel.u = params.u;
-      panel.v = params.v;
+      panel.loss = params;
       panel.plan = panelPlan;
-      panel.targets = params.targets;
-      panel.columnWeight = params.columnWeight;
-      panel.scale = params.scale;
-      panel.rowWeight = params.rowWeight;
-      panel.symmetric = params.symmetric;
-      panel.rowMax = params.rowMaxMerged;
-      panel.rowLogSum = params.rowLogSum;
-      panel.rowLse = params.rowLse;
-      panel.colMax = params.colMaxMerged;
-      panel.colLogSum = params.colLogSum;
-      panel.colLse = params.colLse;
       panel.gradientTerms = gradientTerms.as<T>();
       panel.workspace = workspace.as<float>();
-      panel.gradU = gradU.as<float>();
-      panel.gradV = gradV.as<float>();
-      panel.logScalePartials = partials.as<double>();
       check(launchPanelGradients<Op>(panel, stream, [&](const char* kernel) { profile.mark(kernel); }),
             "launching the panel gradient pass");
     }

@@ -47,7 +47,7 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
   const int64_t row0 = plan.panelBegin(panelIndex) + localRow0;
 
   Accumulators acc;
-  panel::gemmTile<Op, KContiguous, KContiguous>(acc, p.u + row0 * paddedDim, paddedDim, p.v + col0 * paddedDim,
+  panel::gemmTile<Op, KContiguous, KContiguous>(acc, p.loss.u + row0 * paddedDim, paddedDim, p.loss.v + col0 * paddedDim,
                                                  paddedDim, paddedDim / panel::kDepth, reinterpret_cast<T*>(shared));
   const Lanes at;
   ColumnStatistics columns[panel::kFragmentCols][2];
@@ -59,10 +59,10 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
       ColumnStatistics& c = columns[n][q];
       c.valid = j < plan.cols;
       if (c.valid) {
-        c.max = p.colMax[j];
-        c.logSum = p.colLogSum[j];
-        c.logSumExp = p.colLse[j];
-        c.weight = p.symmetric ? p.columnWeight[j] : 0.0f;
+        c.max = p.loss.colMaxMerged[j];
+        c.logSum = p.loss.colLogSum[j];
+        c.logSumExp = p.loss.colLse[j];
+        c.weight = p.loss.symmetric ? p.loss.columnWeight[j] : 0.0f;
       }
     }
   float logScaleSum = 0.0f;  // Σ (G/w_r)·S over this thread's logits
@@ -74,10 +74,10 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
       const int64_t i = row0 + r;
       RowStatistics row;
       if (i < plan.rows) {
-        row.max = p.rowMax[i];
-        row.logSum = p.rowLogSum[i];
-        row.logSumExp = p.rowLse[i];
-        row.target = p.targets[i];
+        row.max = p.loss.rowMaxMerged[i];
+        row.logSum = p.loss.rowLogSum[i];
+        row.logSumExp = p.loss.rowLse[i];
+        row.target = p.loss.targets[i];
       }
       T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + r * paddedCols;
 #pragma unroll
@@ -85,8 +85,8 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
         float stored[2];
 #pragma unroll
         for (int q = 0; q < 2; ++q) {
-          const float s = acc[m][n][2 * h + q] * p.scale;
-          const float term = gradientTerm(s, col0 + at.col(n, q), row, columns[n][q], p.rowWeight);
+          const float s = acc[m][n][2 * h + q] * p.loss.scale;
+          const float term = gradientTerm(s, col0 + at.col(n, q), row, columns[n][q], p.loss.rowWeight);
           logScaleSum += term * s;
           stored[q] = term * kGradientStorageScale;
         }
@@ -100,8 +100,8 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
   if (threadIdx.x == 0) {
     double total = 0;
     for (int w = 0; w < panel::kThreads / 32; ++w) total += warpSums[w];
-    p.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
-        total * double(p.rowWeight);
+    p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
+        total * double(p.loss.rowWeight);
   }
 #endif
 }
@@ -140,10 +140,10 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
   const int64_t k0 = plan.splitBegin(split), k1 = plan.splitBegin(split + 1);
   Accumulators acc;
   panel::gemmTile<Op, KContiguous, NContiguous>(acc, p.gradientTerms + localRow0 * paddedCols + k0, paddedCols,
-                                                 p.v + k0 * paddedDim + d0, paddedDim, (k1 - k0) / panel::kDepth,
+                                                 p.loss.v + k0 * paddedDim + d0, paddedDim, (k1 - k0) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
-  float* out = (plan.splits > 1 ? p.workspace : p.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
-  storeBlock(acc, p.scale * p.rowWeight / kGradientStorageScale, out, paddedDim, false);
+  float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
+  storeBlock(acc, p.loss.scale * p.loss.rowWeight / kGradientStorageScale, out, paddedDim, false);
 #endif
 }
 
@@ -175,10 +175,10 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
   Accumulators acc;
   // Gᵀ[j][i] = G[i][j]: G read in place, M (= j) contiguous.
   panel::gemmTile<Op, MContiguous, NContiguous>(acc, p.gradientTerms + col0, paddedCols,
-                                                 p.u + plan.panelBegin(panelIndex) * paddedDim + d0, paddedDim,
+                                                 p.loss.u + plan.panelBegin(panelIndex) * paddedDim + d0, paddedDim,
                                                  plan.panelHeight(panelIndex) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
-  storeBlock(acc, p.scale * p.rowWeight / kGradientStorageScale, p.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y),
+  storeBlock(acc, p.loss.scale * p.loss.rowWeight / kGradientStorageScale, p.loss.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y),
              paddedDim, panelIndex > 0);
 #endif
 }
@@ -217,7 +217,7 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
       const int64_t vectors = height * plan.paddedDim / 4;
       const unsigned blocks = unsigned(std::min<int64_t>((vectors + 255) / 256, 4096));
       sumSplitsKernel<<<blocks, 256, 0, stream>>>(p.workspace, plan.splits, plan.panelRows, height, plan.paddedDim,
-                                                  p.gradU + plan.panelBegin(panelIndex) * plan.paddedDim);
+                                                  p.loss.gradU + plan.panelBegin(panelIndex) * plan.paddedDim);
       if ((status = cudaGetLastError()) != cudaSuccess) return status;
       mark("dU splits summed");
     }

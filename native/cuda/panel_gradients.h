@@ -8,32 +8,18 @@
 
 #include <functional>
 
+#include "loss_params.cuh"
 #include "schedule/panel_plan.h"
 
 namespace infonce::cuda {
 
+// What the panel kernels read beyond the tile passes' parameters: the panel plan and its buffers.
 template <typename T>
 struct PanelParams {
-  const T* u;  // normalised queries, paddedRows × paddedDim (zero padding)
-  const T* v;  // normalised documents, paddedCols × paddedDim
+  LossParams<T> loss;        // u, v, targets, the merged statistics, gradU, gradV, logScalePartials
   PanelPlan plan;
-  const int32_t* targets;     // rows entries
-  const float* columnWeight;  // w_c / M for target columns, 0 elsewhere (cols entries)
-  float scale;                // s = exp(θ)
-  float rowWeight;            // w_r / M
-  int symmetric;
-  // The merged statistics of pass 1.
-  const float* rowMax;
-  const float* rowLogSum;
-  const double* rowLse;
-  const float* colMax;
-  const float* colLogSum;
-  const double* colLse;
   T* gradientTerms;          // plan.panelRows × paddedCols: G of the current panel, times kGradientStorageScale / w_r
   float* workspace;          // plan.splits × panelRows × paddedDim: the split partials of dU (when splits > 1)
-  float* gradU;              // paddedRows × paddedDim: dL/du, written
-  float* gradV;              // paddedCols × paddedDim: dL/dv, written by panel 0, accumulated by the others
-  double* logScalePartials;  // plan.logScalePartials(): Σ G·S of each (row tile, column tile)
 };
 
 // All panels of the gradient pass, in order, on `stream`. T is __nv_bfloat16 or __half (Op: the
