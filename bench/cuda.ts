@@ -74,7 +74,7 @@ export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]
         try {
           tx = toDevice(x, { rows: M, cols: D, dtype: dtypeOf(precision) });
           ty = toDevice(y, { rows: N, cols: D, dtype: dtypeOf(precision) });
-          const settings = { rows: M, cols: N, dim: D, device: 'cuda' as const, precision, gpuSchedule: schedule };
+          const settings = { rows: M, cols: N, dim: D, backend: 'cuda' as const, precision, gpuSchedule: schedule };
           say(`M=${M} ${precision} ${schedule}: warm-up and check`);
           const first = await contrastiveLoss(tx, ty, settings);
           const firstGradient = await (first.gradX as DeviceTensor).toFloat32Array();

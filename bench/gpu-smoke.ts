@@ -38,7 +38,7 @@ async function main() {
     const { memoryBudget: _budget, ...problem } = shape;
     const want = referenceContrastiveLoss(x, y, problem);
     for (const config of configs) {
-      const options = { ...shape, device: 'cuda' as const, ...config };
+      const options = { ...shape, backend: 'cuda' as const, ...config };
       const got = await contrastiveLoss(x, y, options);
       const again = await contrastiveLoss(x, y, options);
       const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&

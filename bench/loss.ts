@@ -102,7 +102,7 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
     const D = options.dim;
     const x = gaussianMatrix(M, D, options.seed);
     const y = gaussianMatrix(N, D, options.seed + 1);
-    const base = { rows: M, cols: N, dim: D, threads: options.threads, device: 'cpu' as const };
+    const base = { rows: M, cols: N, dim: D, threads: options.threads, backend: 'cpu' as const };
     const row: LossBenchRow = { rows: M, cols: N, dim: D, threads: options.threads, kernels: [], skipped: [], check: '' };
 
     // The naive kernel holds S (4·M·N bytes, G reuses it) and copies of U, V and Vᵀ. Skip it where
@@ -188,7 +188,7 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
         const aligned = alignedPairs(M, M, D, 0.3, options.seed + 2).y;
         y.set(aligned.subarray(0, (M / 2) * D));
       }
-      const settings = { rows: M, dim: D, threads: options.threads, device: 'cpu' as const, logScale: inputs === 'trained-like' ? Math.log(50) : undefined };
+      const settings = { rows: M, dim: D, threads: options.threads, backend: 'cpu' as const, logScale: inputs === 'trained-like' ? Math.log(50) : undefined };
       const exactRuns: number[] = [];
       const filteredRuns: number[] = [];
       let exact: ContrastiveLossResult | undefined;

@@ -43,7 +43,7 @@ export interface CudaBackendInfo {
   library: string | null;
   /**
    * INFONCE_CUDA_LIBRARY, when set: a developer override, opened instead of the installed backend only
-   * if a GPU was asked for by name (device 'cuda', a DeviceTensor) before the backend was first opened.
+   * if a GPU was asked for by name (backend 'cuda', a DeviceTensor) before the backend was first opened.
    * `library` says which one is in use.
    */
   override: string | null;

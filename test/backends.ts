@@ -54,7 +54,7 @@ function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
     const tx = toDevice(x, { rows: options.rows, cols: options.dim, dtype });
     const ty = toDevice(y, { rows: cols, cols: options.dim, dtype });
     try {
-      const r = await contrastiveLoss(tx, ty, { ...options, device: 'cuda' });
+      const r = await contrastiveLoss(tx, ty, { ...options, backend: 'cuda' });
       const gx = r.gradX as DeviceTensor;
       const gy = r.gradY as DeviceTensor;
       const result = { ...r, gradX: await gx.toFloat32Array(), gradY: await gy.toFloat32Array() };
@@ -87,7 +87,7 @@ export function lossBackends(): Backend[] {
     name: `cpu-fused-${isa}`,
     tolerance: FP32_TOLERANCE,
     unavailable: isas.includes(isa) ? undefined : `this CPU has no ${isa}`,
-    run: withOptions({ device: 'cpu', algorithm: 'fused', isa }),
+    run: withOptions({ backend: 'cpu', algorithm: 'fused', isa }),
   });
   const gpuReason = info.cuda.available ? undefined : `no GPU: ${info.cuda.reason}`;
   const gpu = (name: string, tolerance: Tolerance, run: Backend['run'], rounding?: OperandRounding): Backend => ({
@@ -103,7 +103,7 @@ export function lossBackends(): Backend[] {
     {
       ...cpuIsa(isas.includes('avx512') ? 'avx512' : 'portable'),
       name: 'cpu-fused recomputing S (memoryBudget 0)',
-      run: withOptions({ device: 'cpu', memoryBudget: 0 }),
+      run: withOptions({ backend: 'cpu', memoryBudget: 0 }),
     },
     cpuIsa('avx2'),
     cpuIsa('portable'),
@@ -112,27 +112,27 @@ export function lossBackends(): Backend[] {
       tolerance: CPU_BF16_TOLERANCE,
       rounding: 'bfloat16',
       unavailable: hasBf16 ? undefined : 'this CPU has no AVX512-BF16',
-      run: withOptions({ device: 'cpu', precision: 'bf16' }),
+      run: withOptions({ backend: 'cpu', precision: 'bf16' }),
     },
     {
       name: 'cpu-fused-bf16 portable (rounded operands, fp32 products)',
       tolerance: CPU_BF16_TOLERANCE,
       rounding: 'bfloat16',
-      run: withOptions({ device: 'cpu', precision: 'bf16', isa: 'portable', memoryBudget: 0 }),
+      run: withOptions({ backend: 'cpu', precision: 'bf16', isa: 'portable', memoryBudget: 0 }),
     },
-    { name: 'cpu-naive', tolerance: FP32_TOLERANCE, run: withOptions({ device: 'cpu', algorithm: 'naive' }) },
-    gpu('cuda-fp32 (3xTF32)', FP32_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp32' })),
-    gpu('cuda-tf32', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'tf32' }), 'tf32'),
-    gpu('cuda-bf16', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16' }), 'bfloat16'),
-    gpu('cuda-fp16', FP16_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp16' }), 'float16'),
-    gpu('cuda-fp32 small tiles', FP32_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp32', tiles: 'small' })),
-    gpu('cuda-bf16 small tiles', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16', tiles: 'small' }), 'bfloat16'),
+    { name: 'cpu-naive', tolerance: FP32_TOLERANCE, run: withOptions({ backend: 'cpu', algorithm: 'naive' }) },
+    gpu('cuda-fp32 (3xTF32)', FP32_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp32' })),
+    gpu('cuda-tf32', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'tf32' }), 'tf32'),
+    gpu('cuda-bf16', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16' }), 'bfloat16'),
+    gpu('cuda-fp16', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16' }), 'float16'),
+    gpu('cuda-fp32 small tiles', FP32_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp32', tiles: 'small' })),
+    gpu('cuda-bf16 small tiles', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', tiles: 'small' }), 'bfloat16'),
     gpu('cuda-fp32 DeviceTensors', FP32_TOLERANCE, viaDeviceTensors('float32')),
     // bf16 tensors round x and y themselves, then the normalised rows again: the reference does both.
     { ...gpu('cuda-bf16 DeviceTensors', LOW_PRECISION_TOLERANCE, viaDeviceTensors('bfloat16'), 'bfloat16'), inputRounding: 'bfloat16' },
     // The experimental panel gradient pass: on the GPU, and its host emulation (runs here too).
-    gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ device: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'),
-    gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ device: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'),
+    gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'),
+    gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'),
     { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
     { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
   ];

@@ -75,8 +75,8 @@ gpuTest('DeviceTensor: dispose() refuses while a loss uses it; gradients come ba
 gpuTest('gpu: an index past the GPUs is a RangeError; gpu 0 runs there', async () => {
   const x = gaussianMatrix(8, 5, 1);
   const beyond = cuda.devices.length;
-  assert.throws(() => addon.contrastiveLossSync(x, x, { rows: 8, dim: 5, device: 'cuda', gpu: beyond }), (e: Error) => e instanceof RangeError && /^gpu: expected a GPU index below/.test(e.message));
-  assert.is((await contrastiveLoss(x, x, { rows: 8, dim: 5, device: 'cuda', gpu: 0 })).device, 'cuda');
+  assert.throws(() => addon.contrastiveLossSync(x, x, { rows: 8, dim: 5, backend: 'cuda', gpu: beyond }), (e: Error) => e instanceof RangeError && /^gpu: expected a GPU index below/.test(e.message));
+  assert.is((await contrastiveLoss(x, x, { rows: 8, dim: 5, backend: 'cuda', gpu: 0 })).backend, 'cuda');
 });
 
 gpuTest('a DeviceTensor of the wrong shape is a RangeError naming the argument', () => {
@@ -112,7 +112,7 @@ for (const precision of ['fp32', 'bf16'] as const) {
     const targets = Int32Array.from({ length: M }, (_, i) => (i * 7 + 3) % N);
     const options = { rows: M, cols: N, dim: D, targets, logScale: 3 };
     const want = referenceContrastiveLoss(x, y, options);
-    const got = await contrastiveLoss(x, y, { ...options, device: 'cuda', precision });
+    const got = await contrastiveLoss(x, y, { ...options, backend: 'cuda', precision });
     assertMatchesReference(got, want, `seed ${seed}`, precision === 'fp32' ? FP32_TOLERANCE : LOW_PRECISION_TOLERANCE);
   });
 }

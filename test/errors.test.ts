@@ -109,21 +109,21 @@ for (const c of cases) {
 
 const cuda = backendInfo().cuda;
 if (cuda.available) {
-  test.skip("device 'cuda' without a usable GPU (skipped: this machine has one)", () => {});
+  test.skip("backend 'cuda' without a usable GPU (skipped: this machine has one)", () => {});
 } else {
-  test(`device 'cuda' without a usable GPU: ${cuda.code}, saying why, not a crash`, async () => {
+  test(`backend 'cuda' without a usable GPU: ${cuda.code}, saying why, not a crash`, async () => {
     try {
-      await contrastiveLoss(x, y, { ...ok, device: 'cuda' });
+      await contrastiveLoss(x, y, { ...ok, backend: 'cuda' });
       assert.unreachable('no error');
     } catch (error) {
       assert.instance(error, Error);
       assert.ok(['ERR_CUDA_NOT_BUILT', 'ERR_CUDA_NO_DEVICE'].includes((error as { code: string }).code));
       assert.is((error as { code?: string }).code, cuda.code);
-      assert.match((error as Error).message, /^device 'cuda': .+/);
+      assert.match((error as Error).message, /^backend 'cuda': .+/);
     }
   });
   test("device 'auto' without a usable GPU runs on the CPU", async () => {
-    const r = await contrastiveLoss(x, y, { ...ok, device: 'auto' });
+    const r = await contrastiveLoss(x, y, { ...ok, backend: 'auto' });
     assert.is(r.device, 'cpu');
   });
 }
@@ -131,7 +131,7 @@ if (cuda.available) {
 test("a GPU-only precision on device 'cpu' is a RangeError", () => {
   for (const precision of ['tf32', 'fp16'] as const)
     assert.throws(
-      () => contrastiveLossSync(x, y, { ...ok, device: 'cpu', precision }),
+      () => contrastiveLossSync(x, y, { ...ok, backend: 'cpu', precision }),
       (e: Error) => e instanceof RangeError && /^precision: '(tf32|fp16)' is for the GPU/.test(e.message),
     );
 });

@@ -73,7 +73,7 @@ test(`random problems against the reference (seed ${seed}, ${budgetMs / 1000} s)
       dim,
       logScale: -3 + next() * (Math.log(1e4) + 3),
       symmetric: next() < 0.7,
-      device: 'cpu',
+      backend: 'cpu',
       isa: pick(isas),
       precision: next() < 0.25 ? 'bf16' : 'fp32',
       threads: 1 + Math.floor(next() * 3),
@@ -99,7 +99,7 @@ test(`random bad options are a TypeError or RangeError with a code, never a cras
   const keys = ['rows', 'cols', 'dim', 'logScale', 'symmetric', 'targets', 'device', 'threads', 'precision', 'memoryBudget', 'gradientFilter', 'isa'];
   const x = gaussianMatrix(3, 4, seed);
   for (let k = 0; k < 300; k++) {
-    const options: Record<string, unknown> = { rows: 3, dim: 4, device: 'cpu' };
+    const options: Record<string, unknown> = { rows: 3, dim: 4, backend: 'cpu' };
     for (let changes = 1 + Math.floor(next() * 3); changes > 0; changes--)
       options[keys[Math.floor(next() * keys.length)]!] = values[Math.floor(next() * values.length)];
     let error: (Error & { code?: string }) | undefined;

@@ -15,8 +15,8 @@ const D = 64;
 test('off by default: nothing skipped, and the same as an explicit 0', async () => {
   const x = gaussianMatrix(M, D, 1);
   const y = gaussianMatrix(M, D, 2);
-  const implicit = await contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
-  const explicit = await contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu', gradientFilter: 0 });
+  const implicit = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  const explicit = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu', gradientFilter: 0 });
   assert.is(implicit.kernel!.tilesSkipped, 0);
   assert.equal(implicit.gradX, explicit.gradX);
 });
@@ -28,7 +28,7 @@ test('on half-trained pairs at scale 50 it skips tiles, keeps loss and dθ, and 
   const { x, y: aligned } = alignedPairs(M, M, D, 0.3, seed);
   const y = gaussianMatrix(M, D, seed + 7);
   y.set(aligned.subarray(0, (M / 2) * D));
-  const options = { rows: M, dim: D, device: 'cpu' as const, logScale: Math.log(50) };
+  const options = { rows: M, dim: D, backend: 'cpu' as const, logScale: Math.log(50) };
   const exact = await contrastiveLoss(x, y, options);
   const filtered = await contrastiveLoss(x, y, { ...options, gradientFilter: 1e-6 });
   assert.ok(filtered.kernel!.tilesSkipped > 0, `nothing skipped (seed ${seed})`);
@@ -41,8 +41,8 @@ test('on half-trained pairs at scale 50 it skips tiles, keeps loss and dθ, and 
 test('on random pairs (no probability below 1e-6) it skips nothing and changes nothing', async () => {
   const x = gaussianMatrix(M, D, 3);
   const y = gaussianMatrix(M, D, 4);
-  const exact = await contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
-  const filtered = await contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu', gradientFilter: 1e-6 });
+  const exact = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  const filtered = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu', gradientFilter: 1e-6 });
   assert.is(filtered.kernel!.tilesSkipped, 0);
   assert.equal(filtered.gradX, exact.gradX);
 });

@@ -81,7 +81,7 @@ for (const [name, change, message] of [
 if (!backendInfo().cuda.available)
   test("train --device cuda without a GPU fails at once, before any setup", async () => {
     const started = Date.now();
-    const error = await rejection(train({ ...base, out: join(work, 'cuda'), device: 'cuda', encoder: { init: 'wink' } }));
+    const error = await rejection(train({ ...base, out: join(work, 'cuda'), backend: 'cuda', encoder: { init: 'wink' } }));
     assert.match(String(error?.code), /^ERR_CUDA_/);
     assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms (the word vectors were loaded first?)`);
   });

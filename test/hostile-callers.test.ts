@@ -31,8 +31,8 @@ test('x and y detached and freed mid-call: the result is that of the inputs as p
   const seed = freshSeed();
   const x = gaussianMatrix(M, D, seed);
   const y = gaussianMatrix(M, D, seed + 1);
-  const expected = contrastiveLossSync(x.slice(), y.slice(), { rows: M, dim: D, device: 'cpu' });
-  const pending = contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
+  const expected = contrastiveLossSync(x.slice(), y.slice(), { rows: M, dim: D, backend: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
   detach(x);
   detach(y);
   assert.is(x.length, 0, 'the test did not detach x');
@@ -52,8 +52,8 @@ test('a resizable buffer shrunk to 0 mid-call', async () => {
   const x = new Float32Array(buffer); // length-tracking: it follows the buffer's size
   x.set(values);
   const y = gaussianMatrix(M, D, seed + 1);
-  const expected = contrastiveLossSync(values, y, { rows: M, dim: D, device: 'cpu' });
-  const pending = contrastiveLoss(x, y, { rows: M, dim: D, device: 'cpu' });
+  const expected = contrastiveLossSync(values, y, { rows: M, dim: D, backend: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
   buffer.resize(0);
   collectGarbage();
   assert.is((await pending).loss, expected.loss, `seed ${seed}`);
@@ -65,8 +65,8 @@ test('targets rewritten out of range mid-call: the checked targets are the ones 
   const x = gaussianMatrix(rows, 1, seed);
   const y = gaussianMatrix(rows, 1, seed + 1);
   const targets = Int32Array.from({ length: rows }, (_, i) => rows - 1 - i);
-  const expected = contrastiveLossSync(x, y, { rows, dim: 1, targets: targets.slice(), device: 'cpu' });
-  const pending = contrastiveLoss(x, y, { rows, dim: 1, targets, device: 'cpu' });
+  const expected = contrastiveLossSync(x, y, { rows, dim: 1, targets: targets.slice(), backend: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows, dim: 1, targets, backend: 'cpu' });
   targets.fill(1e9);
   const r = await pending;
   assert.is(r.loss, expected.loss, `seed ${seed}`);

@@ -27,7 +27,7 @@ struct CudaAvailability {
 // Opens the backend and counts GPUs, once; later calls return the same answer. Never throws. What
 // device 'auto' and backendInfo() use: alone, it never loads INFONCE_CUDA_LIBRARY.
 const CudaAvailability& cudaAvailability();
-// The backend's table, for a caller that asked for the GPU by name (device 'cuda', DeviceTensors, the
+// The backend's table, for a caller that asked for the GPU by name (backend 'cuda', DeviceTensors, the
 // self-test); if the backend is not open yet, INFONCE_CUDA_LIBRARY is tried first. Throws Error with
 // the reason when it is not available.
 const InfonceCudaApi& cudaApi();

@@ -16,7 +16,7 @@ std::string preferredPath;
 const InfonceCudaApi* api = nullptr;
 // INFONCE_CUDA_LIBRARY is a developer override (a backend built by hand, e.g. with source lines for
 // compute-sanitizer). Code named by the environment is loaded only when a caller asked for the GPU
-// by name (cudaApi(): device 'cuda', a DeviceTensor, the self-test) before the backend was first
+// by name (cudaApi(): backend 'cuda', a DeviceTensor, the self-test) before the backend was first
 // opened; device 'auto' and backendInfo() alone never load it.
 bool overrideArmed = false;
 
@@ -104,7 +104,7 @@ const InfonceCudaApi& cudaApi() {
     overrideArmed = true;  // an explicit request: see overrideArmed
   }
   const CudaAvailability& a = cudaAvailability();
-  if (!a.available) throw Error(a.code, "device 'cuda': " + a.reason);
+  if (!a.available) throw Error(a.code, "backend 'cuda': " + a.reason);
   return *api;
 }
 
