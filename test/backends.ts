@@ -80,6 +80,10 @@ function panelEmulation(precision: 'bf16' | 'fp16') {
   };
 }
 
+// uvu counts skipped tests without saying why: say it once, for every GPU test of the run.
+const gpuReason = backendInfo().cuda.available ? undefined : backendInfo().cuda.reason;
+if (gpuReason) console.log(`GPU backends skipped on this machine: ${gpuReason}`);
+
 export function lossBackends(): Backend[] {
   const info = backendInfo();
   const isas = info.cpu.supportedIsas as string[];

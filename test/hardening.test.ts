@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { corpusFormat, readCorpus } from '../lib/cli/io.js';
 import { BagEncoder } from '../lib/encoder/bag.js';
 import { Encoder } from '../lib/encoder/encoders.js';
 import { SIDE_MARKERS, tokenize } from '../lib/encoder/tokenizer.js';
@@ -137,6 +138,17 @@ test('Ctrl-C (SIGINT) during `infonce train`: a final checkpoint, the resume com
   const latest = readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim();
   const steps = readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').length;
   assert.is(latest, `step-${String(steps).padStart(7, '0')}`, 'the checkpoint is not at the last step logged');
+});
+
+test('search --corpus: the format comes from the flag or the extension, never from a leading "{"', () => {
+  const text = join(work, 'corpus.txt');
+  writeFileSync(text, '{braces} are fine in plain text\nsecond line\n');
+  assert.equal(readCorpus(text), ['{braces} are fine in plain text', 'second line']);
+  const jsonl = join(work, 'corpus.jsonl');
+  writeFileSync(jsonl, '{"text": "a document"}\n');
+  assert.equal(readCorpus(jsonl), ['a document']);
+  assert.equal(readCorpus(text, corpusFormat(text, 'lines')), ['{braces} are fine in plain text', 'second line']);
+  assert.throws(() => corpusFormat(text, 'csv'), /^--format takes lines or jsonl, got 'csv'/);
 });
 
 test('a pairs file with a UTF-8 byte-order mark reads', async () => {

@@ -12,6 +12,7 @@ export function addDemoCommand(program: Command): void {
     .option('--out <dir>', 'keep the trained model (and checkpoints, log) here')
     .option('--steps <n>', 'training steps', positiveInteger('--steps'), 120)
     .option('--batch <n>', 'pairs a step', positiveInteger('--batch'), 4096)
+    .addHelpText('after', '\nExample:\n  infonce demo --out demo   # keep the trained model in demo/model')
     .action(async (o) => {
       const result = await runDemo({ out: o.out, steps: o.steps, batchSize: o.batch, progress: true, log: say });
       console.log(formatDemo(result));

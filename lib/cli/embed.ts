@@ -10,11 +10,12 @@ export function addEmbedCommand(program: Command): void {
   program
     .command('embed')
     .description('embed texts (one per line, from --input or stdin) with a trained model')
-    .requiredOption('--model <dir>', 'a model folder (out/model of `infonce train`)')
+    .requiredOption('--model <dir>', 'a model folder (out/model of `infonce train`) (required)')
     .option('--input <file>', 'texts, one per line (default: stdin)')
     .option('--side <side>', "'query' or 'document'", 'document')
     .option('--format <format>', "'jsonl' ({text, embedding} a line) or 'f32' (raw little-endian float32, n × dim)", 'jsonl')
     .option('--out <file>', 'write here (default: stdout)')
+    .addHelpText('after', '\nExample:\n  echo "split an array" | infonce embed --model run/model --side query')
     .action(async (o) => {
       if (o.side !== 'query' && o.side !== 'document') throw new InvalidArgumentError(`--side takes query or document, got '${o.side}'`);
       if (o.format !== 'jsonl' && o.format !== 'f32') throw new InvalidArgumentError(`--format takes jsonl or f32, got '${o.format}'`);

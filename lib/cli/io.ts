@@ -31,10 +31,19 @@ export async function readLines(file: string | undefined): Promise<string[]> {
 }
 
 // A corpus file: one text a line, or JSON Lines with a "text" (or "positive") field.
-export function readCorpus(file: string): string[] {
-  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split('\n').filter((l) => l.trim() !== '');
+// The format is said, or read from the extension (.jsonl, .ndjson, .json: JSON Lines), never guessed
+// from a line's first character: a plain line may well start with "{".
+export type CorpusFormat = 'lines' | 'jsonl';
+export function corpusFormat(file: string, format?: string): CorpusFormat {
+  if (format === 'lines' || format === 'jsonl') return format;
+  if (format !== undefined) throw new RangeError(`--format takes lines or jsonl, got '${format}'`);
+  return /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : 'lines';
+}
+
+export function readCorpus(file: string, format: CorpusFormat = corpusFormat(file)): string[] {
+  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
   return lines.map((line, i) => {
-    if (!line.trimStart().startsWith('{')) return line;
+    if (format === 'lines') return line;
     try {
       const value = JSON.parse(line) as { text?: unknown; positive?: unknown };
       const text = value.text ?? value.positive;

@@ -28,6 +28,7 @@ export function addPairsCommands(program: Command): void {
     .option('--out <file>', 'write the pairs here (default: stdout)')
     .option('--min-words <n>', 'smallest passage', positiveInteger('--min-words'), 30)
     .option('--max-words <n>', 'passages are cut at a sentence end beyond this', positiveInteger('--max-words'), 120)
+    .addHelpText('after', '\nExample:\n  infonce pairs text notes/*.txt --out pairs.jsonl')
     .action((files: string[], o) => {
       const documents = files.map((f) => readFileSync(f, 'utf8'));
       writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
@@ -42,6 +43,7 @@ export function addPairsCommands(program: Command): void {
     .description('docstring → code pairs from the JavaScript/TypeScript (JSDoc) and Python files under a folder')
     .argument('<dir>', 'a source folder')
     .option('--out <file>', 'write the pairs here (default: stdout)')
+    .addHelpText('after', '\nExample:\n  infonce pairs code src/ --out code.jsonl')
     .action((dir: string, o) => {
       if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${dir} is not a folder`);
       const functions = [...sourceFiles(dir)].flatMap((file) => functionsOf(file, readFileSync(file, 'utf8')));

@@ -11,8 +11,8 @@ export function addTrainCommand(program: Command): void {
   program
     .command('train')
     .description('contrastive pre-training of the bag encoder on pairs (checkpoints in --out; --resume continues)')
-    .requiredOption('--pairs <file>', 'training pairs, JSON Lines')
-    .requiredOption('--out <dir>', 'checkpoints, train.jsonl and the final model (out/model)')
+    .requiredOption('--pairs <file>', 'training pairs, JSON Lines (required)')
+    .requiredOption('--out <dir>', 'checkpoints, train.jsonl and the final model (out/model) (required)')
     .option('--steps <n>', 'optimisation steps', positiveInteger('--steps'), 1000)
     .option('--batch <n>', 'pairs a step (in-batch negatives)', positiveInteger('--batch'), 4096)
     .option('--micro-batch <n>', 'texts the encoder runs at once', positiveInteger('--micro-batch'), 4096)
@@ -27,6 +27,11 @@ export function addTrainCommand(program: Command): void {
     .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
     .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
     .option('--overwrite', 'start afresh in an --out that holds an earlier run (deletes its checkpoints, model and log)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  infonce train --pairs pairs.jsonl --out run --steps 1000\n' +
+        '  infonce train --pairs pairs.jsonl --out run --steps 2000 --resume   # continue, or extend a finished run',
+    )
     .action(async (o) => {
       if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
       const pairsList = await readPairs(o.pairs);
