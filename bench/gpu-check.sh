@@ -2,7 +2,8 @@
 # Everything the GPU machine checks, in one call (see shared/device/README.md); about 6 minutes on an
 # H100/H200. Logs and JSON go to $OUT:
 #   1. the card and the CUDA backend;
-#   2. small cases of every precision, tile shape and gradient schedule against the float64 reference,
+#   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check);
+#      small cases of every precision, tile shape and gradient schedule against the float64 reference,
 #      each twice and bit-identical (bench/gpu-smoke.ts), memcheck and racecheck when one fails;
 #   3. compute-sanitizer racecheck on the experimental panel kernels (one small case), always;
 #   4. the test suite with its GPU backends (the panel kernels included);
@@ -30,6 +31,9 @@ sanitize() {  # tool, log, smoke arguments...
 step card
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$out/nvidia-smi.txt"
 node -e "import('./dist/lib/info.js').then(m => console.log(JSON.stringify(m.backendInfo().cuda)))" | tee "$out/backend.json"
+
+step "the panel main loop alone (native/cuda/dev/gemm_check.cu)"
+if [ -x build-gpu/gemm_check ]; then build-gpu/gemm_check | tee "$out/gemm_check.log"; else echo "build-gpu/gemm_check not carried"; fi
 
 step "small cases against the reference, each twice (tiles and panels)"
 if ! node dist/bench/gpu-smoke.js > "$out/smoke.log" 2>&1; then

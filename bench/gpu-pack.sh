@@ -5,7 +5,8 @@
 # compute-sanitizer, in build-gpu/. Packs Node (shared/device/pack.sh) and the few node_modules the
 # checks load into .device/ (git-ignored); the device tool carries 64 MiB at most. Then call the
 # device tool with carry [".device", "build/Release/infonce.node", "build-gpu/infonce_cuda.so", "dist"]
-# and the command:  tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-check.sh
+# (and "build-gpu/gemm_check") and the command:
+#   tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-check.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 npx cmake-js compile
@@ -13,9 +14,12 @@ npx tsc -p tsconfig.build.json
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DINFONCE_CUDA=ON \
   -DINFONCE_CUDA_ARCHITECTURES=90-real -DINFONCE_CUDA_LINEINFO=ON -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$PWD/build-gpu"
 cmake --build build-gpu --target infonce_cuda
+# The panel main loop's own check (native/cuda/dev/gemm_check.cu), for the lent card.
+nvcc -std=c++17 --expt-relaxed-constexpr -O3 -arch=sm_90 -Inative/include -Inative/cuda \
+  native/cuda/dev/gemm_check.cu -o build-gpu/gemm_check
 bash ../shared/device/pack.sh
 modules=(node-gyp-build commander uvu dequal diff kleur sade mri tsx esbuild @esbuild)
 present=()
 for m in "${modules[@]}"; do [ -e "node_modules/$m" ] && present+=("node_modules/$m"); done
 tar -cJf .device/modules.tar.xz "${present[@]}"
-du -ch .device build/Release/infonce.node build-gpu/infonce_cuda.so dist | tail -1
+du -ch .device build/Release/infonce.node build-gpu/infonce_cuda.so build-gpu/gemm_check dist | tail -1

@@ -78,7 +78,11 @@ function parsePtxasReport(output: string): Usage[] {
 if (!nvcc) {
   test.skip('every kernel within its ptxas budget (skipped: no nvcc here)', () => {});
 } else {
-  const sources = readdirSync(join(root, 'native/cuda')).filter((f) => f.endsWith('.cu'));
+  // Every translation unit of the backend, and the development harness beside it (dev/).
+  const sources = [
+    ...readdirSync(join(root, 'native/cuda')).filter((f) => f.endsWith('.cu')),
+    ...readdirSync(join(root, 'native/cuda/dev')).filter((f) => f.endsWith('.cu')).map((f) => `dev/${f}`),
+  ];
   const work = mkdtempSync(join(tmpdir(), 'infonce-ptxas-'));
   const gencodes = budgets.architectures.flatMap((sm) => ['-gencode', `arch=compute_${sm.slice(3)},code=${sm}`]);
   // Two compiles at a time (this machine's cores); each runs ptxas for every architecture.
@@ -87,7 +91,7 @@ if (!nvcc) {
   const compileNext = async (): Promise<void> => {
     const source = queue.shift();
     if (!source) return;
-    const args = [...flags, '-c', '-Xptxas', '-v', ...gencodes, join(root, 'native/cuda', source), '-o', join(work, `${source}.o`)];
+    const args = [...flags, '-c', '-Xptxas', '-v', ...gencodes, join(root, 'native/cuda', source), '-o', join(work, `${source.replace('/', '-')}.o`)];
     const result = run(nvcc, args);
     reports.set(source, result);
     await result;
