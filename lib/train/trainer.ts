@@ -297,8 +297,10 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     o.onStep?.(record);
     progress.update(step + 1, {
       loss: record.loss.toFixed(3),
-      acc: record.accuracy.toFixed(3),
-      T: record.temperature.toFixed(4),
+      // top-1: the share of the batch's queries whose positive has the largest logit of its row
+      'batch accuracy': record.accuracy.toFixed(3),
+      // exp(−θ), the softmax temperature the loss learns (0.07 at the start)
+      temperature: record.temperature.toFixed(4),
       'pairs/s': record.pairsPerSecond.toFixed(0),
     });
     const stopping = o.signal?.aborted === true;
