@@ -108,6 +108,16 @@ test('an --out holding a run is refused; overwrite starts afresh; resume extends
   assert.is(readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').length, 6);
 });
 
+test('keepCheckpoints: the run keeps its latest n checkpoints, and says how much disk it takes', async () => {
+  const out = join(work, 'keep');
+  const messages: string[] = [];
+  await train({ ...base, out, checkpointEvery: 1, keepCheckpoints: 1, log: (m) => messages.push(m) });
+  assert.equal(readdirSync(join(out, 'checkpoints')).filter((f) => f.startsWith('step-')), ['step-0000006']);
+  assert.ok(messages.some((m) => /^disk: model \d+ MB, checkpoints \d+ MB/.test(m)), messages.join('\n'));
+  const refused = await rejection(train({ ...base, out: join(work, 'keep0'), keepCheckpoints: 0 }));
+  assert.match(refused!.message, /^keepCheckpoints: expected an integer ≥ 1, got 0/);
+});
+
 test('an aborted run writes a checkpoint at once, and resuming it ends bit-identical to an uninterrupted run', async () => {
   const straight = join(work, 'straight');
   await train({ ...base, out: straight, checkpointEvery: 100 });

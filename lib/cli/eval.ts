@@ -9,8 +9,7 @@ import { writeReport } from '../eval/report.js';
 import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
 import { defaultSuite } from '../eval/suite.js';
 import type { Model, Task } from '../eval/tasks.js';
-import { progressBar } from '../train/progress.js';
-import { say } from './io.js';
+import { say, statusLine } from './io.js';
 import { positiveInteger } from './options.js';
 
 // --model values: a model folder, or one of the baselines.
@@ -53,13 +52,11 @@ export function addEvalCommand(program: Command): void {
       if (o.classify) tasks.push(readLabelled(o.classify));
       if (o.sts) tasks.push(readScoredPairs(o.sts));
       if (tasks.length === 0) throw new InvalidArgumentError('name the data: --suite default, --beir, --pairs, --classify or --sts');
-      const progress = progressBar(true);
-      const update = (m: string) => process.stderr.isTTY && process.stderr.write(`\r\x1b[K${m.slice(0, 100)}`);
+      const status = statusLine();
       const models = [];
-      for (const spec of specs) models.push(await resolveModel(spec, update));
-      progress.stop();
-      const results = await evaluate(models.map((m) => m.model), tasks, update);
-      if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      for (const spec of specs) models.push(await resolveModel(spec, status.update));
+      const results = await evaluate(models.map((m) => m.model), tasks, status.update);
+      status.done();
       if (o.json) for (const line of evalJsonLines(results)) console.log(line);
       else console.log(formatEval(results));
       if (o.report) {

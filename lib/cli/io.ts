@@ -54,3 +54,25 @@ export function readCorpus(file: string, format: CorpusFormat = corpusFormat(fil
     }
   });
 }
+
+/**
+ * Status of long work on stderr: one rewritten line on a terminal; in a log or a pipe, a plain line at
+ * most every 5 s, so that a piped run is never silent for long (stdout stays for the results).
+ */
+export function statusLine(): { update(message: string): void; done(): void } {
+  if (process.stderr.isTTY)
+    return {
+      update: (message) => process.stderr.write(`\r\x1b[K${message.slice(0, 100)}`),
+      done: () => process.stderr.write('\r\x1b[K'),
+    };
+  let last = 0;
+  return {
+    update(message) {
+      const now = Date.now();
+      if (now - last < 5000) return;
+      last = now;
+      say(message);
+    },
+    done() {},
+  };
+}

@@ -23,6 +23,7 @@ export function addTrainCommand(program: Command): void {
     .option('--init <kind>', "'wink' (word vectors) or 'random'", 'wink')
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
+    .option('--keep-checkpoints <n>', 'checkpoints kept, the latest (each about twice the model on disk)', positiveInteger('--keep-checkpoints'), 2)
     .option('--backend <backend>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
     .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
     .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
@@ -60,6 +61,7 @@ export function addTrainCommand(program: Command): void {
           learningRate: o.lr,
           seed: o.seed,
           checkpointEvery: o.checkpointEvery,
+          keepCheckpoints: o.keepCheckpoints,
           backend: (o.device ?? o.backend) as Backend,
           resume: !!o.resume,
           overwrite: !!o.overwrite,

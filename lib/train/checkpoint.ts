@@ -21,14 +21,14 @@ export interface RunState {
   pairs: { count: number; fingerprint: string };
 }
 
-const KEEP = 2;
 const CHECKPOINT_NAME = /^step-\d{7}$/;
 
 export function checkpointFolder(out: string): string {
   return join(out, 'checkpoints');
 }
 
-export function saveCheckpoint(out: string, encoder: Encoder, optimizer: OptimizerState, run: RunState): string {
+/** Writes the checkpoint of `run` and keeps the last `keep` of the run (at least 1). */
+export function saveCheckpoint(out: string, encoder: Encoder, optimizer: OptimizerState, run: RunState, keep = 2): string {
   const folder = checkpointFolder(out);
   mkdirSync(folder, { recursive: true });
   const name = `step-${String(run.step).padStart(7, '0')}`;
@@ -49,7 +49,7 @@ export function saveCheckpoint(out: string, encoder: Encoder, optimizer: Optimiz
   // Older checkpoints of this run beyond the last few go; a later-numbered one (left by a crash
   // before `latest` named it) is never counted as newer than the one just written.
   const older = readdirSync(folder).filter((f) => CHECKPOINT_NAME.test(f) && f <= name).sort();
-  for (const old of older.slice(0, Math.max(0, older.length - KEEP))) rmSync(join(folder, old), { recursive: true, force: true });
+  for (const old of older.slice(0, Math.max(0, older.length - Math.max(1, keep)))) rmSync(join(folder, old), { recursive: true, force: true });
   return join(folder, name);
 }
 

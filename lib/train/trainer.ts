@@ -3,7 +3,7 @@
 // runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
 // run resumable with nothing lost.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { BagEncoder, type BagOptions } from '../encoder/bag.js';
@@ -42,6 +42,8 @@ export interface TrainOptions {
   initialEncoder?: Encoder;
   /** Write a checkpoint every this many steps (and at the end). Default 100. */
   checkpointEvery?: number;
+  /** Checkpoints kept (the latest ones). Default 2; each is about twice the model (weights and AdamW moments). */
+  keepCheckpoints?: number;
   /**
    * Continue from the latest checkpoint in `out`. Every option must be as before, except `steps`,
    * which may grow (to extend a finished run; the learning-rate decay then runs to the new end).
@@ -132,6 +134,7 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
   integer('batchSize', o.batchSize ?? 1, 1);
   integer('microBatch', o.microBatch, 1);
   integer('checkpointEvery', o.checkpointEvery, 1);
+  integer('keepCheckpoints', o.keepCheckpoints ?? 2, 1);
   integer('seed', o.seed, 0);
   if (o.warmupSteps !== undefined) integer('warmupSteps', o.warmupSteps, 0);
   // A rate above 1 turns AdamW's steps into the size of the weights themselves: never what is meant.
@@ -306,7 +309,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     const stopping = o.signal?.aborted === true;
     if ((step + 1) % o.checkpointEvery === 0 || step + 1 === end || stopping) {
       const run: RunState = { step: step + 1, options: { ...runIdentity, steps: o.steps }, pairs: data };
-      const saved = saveCheckpoint(o.out, encoder, optimizer.state, run);
+      const saved = saveCheckpoint(o.out, encoder, optimizer.state, run, o.keepCheckpoints ?? 2);
       if (stopping) {
         progress.stop();
         throw new TrainingAborted(step + 1, saved);
@@ -317,6 +320,15 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   if (end === o.steps) {
     encoder.save(join(o.out, 'model'), { logScale: String(optimizer.logScale), steps: String(o.steps) });
     say(`saved the model to ${join(o.out, 'model')}`);
+    // Where the disk went: the model, and the checkpoints (weights and moments) kept for --resume.
+    say(`disk: model ${megabytes(join(o.out, 'model'))} MB, checkpoints ${megabytes(join(o.out, 'checkpoints'))} MB (--keep-checkpoints)`);
   }
   return { encoder, steps: records };
+}
+
+// The size of a folder's files (and those of its subfolders), in MB.
+function megabytes(dir: string): string {
+  const bytes = (path: string): number =>
+    statSync(path).isDirectory() ? readdirSync(path).reduce((sum, name) => sum + bytes(join(path, name)), 0) : statSync(path).size;
+  return existsSync(dir) ? (bytes(dir) / 1e6).toFixed(0) : '0';
 }
