@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Everything the GPU machine checks, in one call (see shared/device/README.md); about 6 minutes on an
-# H100/H200. Logs and JSON go to $OUT:
+# Everything the GPU machine checks, in one call (see shared/device/README.md); planned to fit in about
+# 6 minutes on an H100/H200 (not yet timed on one: give the run 8). Logs and JSON go to $OUT:
 #   1. the card and the CUDA backend;
 #   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check);
 #      small cases of every precision, tile shape and gradient schedule against the float64 reference,

@@ -207,28 +207,12 @@ interface Addon {
   cudaPanelEmulation(
     x: Float32Array,
     y: Float32Array,
-    options: {
-      rows: number;
-      cols?: number;
-      dim: number;
-      logScale?: number;
-      symmetric?: boolean;
-      targets?: Int32Array;
+    options: Pick<ContrastiveLossOptions, 'rows' | 'cols' | 'dim' | 'logScale' | 'symmetric' | 'targets' | 'memoryBudget'> & {
       precision: 'bf16' | 'fp16';
-      memoryBudget?: number;
+      /** G's storage scale; 0 or absent: the kernel's 2¹⁴ (tests compare with 1). */
       storageScale?: number;
     },
-  ): {
-    loss: number;
-    gradX: Float32Array;
-    gradY: Float32Array;
-    gradLogScale: number;
-    accuracy: { row: number; col: number };
-    meanPositiveLogit: number;
-    meanLogSumExp: number;
-    backend: 'cuda';
-    device: 'cuda';
-  };
+  ): ContrastiveLossResult;
 }
 
 /** The package's root directory: the nearest folder above this file whose package.json names infonce. */

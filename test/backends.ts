@@ -95,11 +95,10 @@ export function lossBackends(): Backend[] {
     unavailable: isas.includes(isa) ? undefined : `this CPU has no ${isa}`,
     run: withOptions({ backend: 'cpu', algorithm: 'fused', isa }),
   });
-  const gpuReason = info.cuda.available ? undefined : `no GPU: ${info.cuda.reason}`;
   const gpu = (name: string, tolerance: Tolerance, run: Backend['run'], rounding?: OperandRounding): Backend => ({
     name,
     tolerance,
-    unavailable: gpuReason,
+    unavailable: gpuReason && `no GPU: ${gpuReason}`,
     run,
     ...(rounding ? { rounding } : {}),
   });

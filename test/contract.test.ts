@@ -31,4 +31,14 @@ test("backend is the loss option's name; device, its old name, still works and t
   assert.is(viaBackend.loss, viaDevice.loss);
 });
 
+test('infonce/internal reaches the native test hooks the public entry does not export', async () => {
+  const internal = await import('../lib/internal.js');
+  const index = (await import('../lib/index.js')) as Record<string, unknown>;
+  for (const hook of ['cudaLaunchPlan', 'cudaPanelPlan', 'cudaPanelEmulation', 'cudaSelfTest'] as const) {
+    assert.type(internal[hook], 'function');
+    assert.is(index[hook], undefined, `${hook} leaks into the public entry`);
+  }
+  assert.is(internal.cudaPanelPlan({ rows: 300, cols: 300, dim: 8, memoryBudget: 1 << 30 }).panels, 1);
+});
+
 test.run();
