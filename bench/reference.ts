@@ -20,6 +20,11 @@ export interface ReferenceOptions {
    * comparison holds at any logit scale (at scale 10⁴, bf16 rounding alone moves logits by ~10).
    */
   rounding?: OperandRounding;
+  /**
+   * False-negative masking: logit (i, j) with j ≠ t(i) and rows[i] = cols[j] ≥ 0 leaves both
+   * softmaxes (a negative group is in no group). One array: a group per pair, column t(i) in pair i's.
+   */
+  groups?: ArrayLike<number> | { rows: ArrayLike<number>; cols: ArrayLike<number> };
 }
 
 const bits = new Float32Array(1);
@@ -66,6 +71,13 @@ export interface ReferenceResult {
 
 const EPSILON = 1e-12;
 
+function sideGroups(groups: ReferenceOptions['groups'], M: number, N: number, target: (i: number) => number) {
+  if (groups === undefined || 'rows' in groups) return groups;
+  const cols = new Array<number>(N).fill(-1);
+  for (let i = 0; i < M; i++) cols[target(i)] = groups[i]!;
+  return { rows: groups, cols };
+}
+
 export function referenceContrastiveLoss(
   x: ArrayLike<number>,
   y: ArrayLike<number>,
@@ -79,6 +91,9 @@ export function referenceContrastiveLoss(
   const symmetric = options.symmetric ?? true;
   const s = Math.exp(theta);
   const target = (i: number) => (options.targets ? options.targets[i]! : i);
+  const groups = sideGroups(options.groups, M, N, target);
+  const masked = (i: number, j: number) =>
+    groups !== undefined && j !== target(i) && groups.rows[i]! >= 0 && groups.rows[i] === groups.cols[j];
 
   const normalise = (m: ArrayLike<number>, rows: number) => {
     const norm = new Float64Array(rows);
@@ -105,7 +120,7 @@ export function referenceContrastiveLoss(
     for (let j = 0; j < N; j++) {
       let dot = 0;
       for (let k = 0; k < D; k++) dot += X.u[i * D + k]! * Y.u[j * D + k]!;
-      S[i * N + j] = s * dot;
+      S[i * N + j] = masked(i, j) ? -Infinity : s * dot;
     }
 
   const rowLse = new Float64Array(M);
@@ -124,8 +139,8 @@ export function referenceContrastiveLoss(
   }
   for (let j = 0; j < N; j++) {
     let sum = 0;
-    for (let i = 0; i < M; i++) sum += Math.exp(S[i * N + j]! - colMax[j]!);
-    colLse[j] = colMax[j]! + Math.log(sum);
+    for (let i = 0; i < M; i++) if (S[i * N + j]! > -Infinity) sum += Math.exp(S[i * N + j]! - colMax[j]!);
+    colLse[j] = colMax[j]! + Math.log(sum); // −∞ for a column every row masks (never a target column)
   }
 
   const isTarget = new Uint8Array(N);
@@ -165,6 +180,7 @@ export function referenceContrastiveLoss(
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
       const sij = S[i * N + j]!;
+      if (sij === -Infinity) continue; // masked: in neither softmax, no gradient
       const delta = j === target(i) ? 1 : 0;
       let g = wr * (Math.exp(sij - rowLse[i]!) - delta);
       if (isTarget[j]) g += wc * (Math.exp(sij - colLse[j]!) - delta);

@@ -57,6 +57,8 @@ struct LossCall {
   // from the caller's array again), x and y for the asynchronous call.
   std::vector<float> ownedX, ownedY;
   std::vector<int32_t> ownedTargets;
+  std::vector<int32_t> ownedRowGroups, ownedColumnGroups;
+  bool groupsPerPair = false;  // one array for both sides: the column groups follow the targets
   float* gradXData = nullptr;  // gradX's memory (host or device), for the worker thread
   float* gradYData = nullptr;
   void hold(DeviceTensor* t) { holds.hold(t); }
@@ -103,6 +105,29 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
   return m;
 }
 
+// `groups`: an Int32Array of one group per pair (rows = cols; column t(i) gets row i's group), or
+// { rows: Int32Array(rows), cols: Int32Array(cols) }. Always copied (read on a worker thread).
+void parseGroups(Napi::Env env, const Napi::Value& value, LossCall& call) {
+  const LossProblem& p = call.problem;
+  if (value.IsTypedArray()) {
+    if (p.cols != p.rows)
+      throwRangeError(env, "groups: one Int32Array (a group per pair) needs cols = rows; with cols = " +
+                               std::to_string(p.cols) + " > rows = " + std::to_string(p.rows) +
+                               " give { rows: Int32Array(rows), cols: Int32Array(cols) }");
+    call.ownedRowGroups = ownedCopy(env, int32Array(env, value, "groups", p.rows, "rows, one group per pair"), "groups");
+    call.groupsPerPair = true;
+    return;
+  }
+  if (!value.IsObject() || value.IsArray())
+    throwTypeError(env, "groups: expected an Int32Array (a group per pair) or { rows: Int32Array, cols: Int32Array }, got " +
+                            describe(value));
+  const Options groups(env, value, "groups", {"rows", "cols"});
+  if (!groups.has("rows") || !groups.has("cols"))
+    throwTypeError(env, "groups: expected both groups.rows and groups.cols (Int32Arrays)");
+  call.ownedRowGroups = ownedCopy(env, int32Array(env, groups.get("rows"), "groups.rows", p.rows, "rows"), "groups.rows");
+  call.ownedColumnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
+}
+
 // ownInputs: copy the host inputs, for a call that runs on a worker thread.
 LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   Napi::Env env = info.Env();
@@ -110,7 +135,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   requireMatrix(env, info[1], "y", "cols");
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
-                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu", "backend"});
+                         "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu", "backend",
+                         "groups"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -132,6 +158,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
     call.ownedTargets = ownedCopy(env, int32Array(env, options.get("targets"), "targets", p.rows, "rows"), "targets");
     p.targets = call.ownedTargets.data();
   }
+  const bool grouped = options.has("groups") && !options.get("groups").IsUndefined();
+  if (grouped) parseGroups(env, options.get("groups"), call);
   p.threads = static_cast<int>(options.optionalInteger("threads", 1, 1024).value_or(0));
   call.algorithm = options.optionalChoice("algorithm", {"fused", "naive"}).value_or("fused") == "naive"
                        ? Algorithm::Naive
@@ -169,8 +197,12 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       cudaApi();  // throws ERR_CUDA_* with the reason
       call.onGpu = true;
     } else if (device == "auto") {
-      call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused;
+      // Group masking is CPU-only for now: 'auto' runs such calls there.
+      call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused && !grouped;
     }
+    if (call.onGpu && grouped)
+      throwRangeError(env, "groups: the CUDA backend does not mask groups yet; use backend 'cpu' (or 'auto', which "
+                           "runs a call with groups on the CPU)");
     if (options.has("gpu")) {
       const int gpu = static_cast<int>(options.optionalInteger("gpu", 0, 1023).value_or(0));
       if (anyTensor && gpu != call.cuda.device)
@@ -191,6 +223,17 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
                                " computes in 'fp32' or 'bf16'");
     for (Precision candidate : kPrecisions)
       if (precision == precisionName(candidate)) p.precision = candidate;
+    if (grouped) {
+      if (call.groupsPerPair) {  // column t(i) is pair i's document; a column no row targets is in no group
+        call.ownedColumnGroups.assign(static_cast<size_t>(p.cols), -1);
+        for (int64_t i = 0; i < p.rows; ++i) {
+          const int32_t t = p.targets ? p.targets[i] : static_cast<int32_t>(i);
+          if (t >= 0 && t < p.cols) call.ownedColumnGroups[t] = call.ownedRowGroups[i];
+        }
+      }
+      p.rowGroups = call.ownedRowGroups.data();
+      p.columnGroups = call.ownedColumnGroups.data();
+    }
     validateProblem(p);  // targets distinct and in range, logScale in range: before any work is queued
   } catch (const Error& e) {
     throw toJsError(env, e);

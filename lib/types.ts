@@ -65,6 +65,15 @@ export interface ContrastiveLossOptions {
   /** The column of `y` that is row i's positive; distinct values in [0, N). Default `targets[i] = i`. */
   targets?: Int32Array;
   /**
+   * False-negative masking. Logit (i, j) with j ≠ targets[i] whose row and column share a group (a
+   * value ≥ 0; negative values are no group) leaves both softmaxes: a duplicate of pair i's document,
+   * or a passage of the same source, is then not pushed away as a negative. Either one Int32Array of
+   * a group per pair (needs cols = rows; column targets[i] gets pair i's group), or `{ rows, cols }`
+   * with a group per row of `x` and per row of `y`. CPU only for now: `backend: 'auto'` runs a call
+   * with groups on the CPU, `'cuda'` refuses it.
+   */
+  groups?: Int32Array | { rows: Int32Array; cols: Int32Array };
+  /**
    * Default `'auto'`: the GPU when the CUDA backend and a GPU are usable, else the CPU. `'cuda'` fails
    * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
    */

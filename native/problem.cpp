@@ -36,6 +36,8 @@ void validateProblem(const LossProblem& p) {
     invalid("logScale: expected a finite number <= ln(1e4) = 9.2103 (the logit scale exp(logScale) at most 10000), got " +
             std::to_string(p.logScale));
   if (p.threads < 0 || p.threads > 1024) invalid("threads: expected 0 (auto) to 1024, got " + number(p.threads));
+  if ((p.rowGroups == nullptr) != (p.columnGroups == nullptr))
+    invalid("groups: expected groups for both the rows and the columns, or none");
   if (p.targets) {
     std::vector<int32_t> rowOfColumn(static_cast<size_t>(p.cols), -1);
     for (int64_t i = 0; i < p.rows; ++i) {

@@ -40,6 +40,8 @@ export interface Backend {
   inputRounding?: OperandRounding;
   /** Why this machine cannot run it; undefined when it can. */
   unavailable?: string;
+  /** Why it cannot take `groups` (false-negative masking); undefined when it can. */
+  withoutGroups?: string;
   /** Computes the loss with host inputs and host gradients, however the backend holds them. */
   run(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
 }
@@ -86,6 +88,8 @@ function panelEmulation(precision: 'bf16' | 'fp16') {
 const gpuReason = backendInfo().cuda.available ? undefined : backendInfo().cuda.reason;
 if (gpuReason) console.log(`GPU backends skipped on this machine: ${gpuReason}`);
 
+const NO_GPU_GROUPS = 'the CUDA kernels do not mask groups yet';
+
 export function lossBackends(): Backend[] {
   const info = backendInfo();
   const isas = info.cpu.supportedIsas as string[];
@@ -99,6 +103,7 @@ export function lossBackends(): Backend[] {
     name,
     tolerance,
     unavailable: gpuReason && `no GPU: ${gpuReason}`,
+    withoutGroups: NO_GPU_GROUPS,
     run,
     ...(rounding ? { rounding } : {}),
   });
@@ -138,7 +143,7 @@ export function lossBackends(): Backend[] {
     // The experimental panel gradient pass: on the GPU, and its host emulation (runs here too).
     gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'),
     gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'),
-    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
-    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
+    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', withoutGroups: NO_GPU_GROUPS, run: panelEmulation('bf16') },
+    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', withoutGroups: NO_GPU_GROUPS, run: panelEmulation('fp16') },
   ];
 }

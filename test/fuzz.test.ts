@@ -80,14 +80,19 @@ test(`random problems against the reference (seed ${seed}, ${budgetMs / 1000} s)
       memoryBudget: pick([0, 1 << 30]),
     };
     if (next() < 0.5) options.targets = distinctTargets(rows, cols, caseSeed + 2);
+    if (next() < 0.3) {
+      // A few groups, so that some rows and columns share one; -1 is no group.
+      const draw = (n: number) => Int32Array.from({ length: n }, () => Math.floor(next() * 5) - 1);
+      options.groups = cols === rows && next() < 0.5 ? draw(rows) : { rows: draw(rows), cols: draw(cols) };
+    }
     const x = gaussianMatrix(rows, dim, caseSeed);
     const y = gaussianMatrix(cols, dim, caseSeed + 1);
     const bf16 = options.precision === 'bf16';
     const want = referenceContrastiveLoss(x, y, { ...options, ...(bf16 ? { rounding: 'bfloat16' as const } : {}) });
     const got = next() < 0.5 ? await contrastiveLoss(x, y, options) : contrastiveLossSync(x, y, options);
-    const { targets, ...shown } = options;
+    const { targets, groups, ...shown } = options;
     const tolerance = scaledTolerance(bf16 ? CPU_BF16_TOLERANCE : FP32_TOLERANCE, options, x, y);
-    assertMatchesReference(got, want, `case ${cases} of seed ${seed}: ${JSON.stringify({ ...shown, targets: !!targets })}`, tolerance);
+    assertMatchesReference(got, want, `case ${cases} of seed ${seed}: ${JSON.stringify({ ...shown, targets: !!targets, groups: !!groups })}`, tolerance);
     cases++;
   }
   assert.ok(cases >= 20, `only ${cases} cases in ${budgetMs} ms`);
@@ -96,7 +101,7 @@ test(`random problems against the reference (seed ${seed}, ${budgetMs / 1000} s)
 test(`random bad options are a TypeError or RangeError with a code, never a crash (seed ${seed})`, async () => {
   const next = generator(seed + 1);
   const values = [undefined, null, NaN, Infinity, -1, 0, 0.5, 2 ** 31, 2 ** 53, '3', true, {}, [], new Int32Array(2), new Float32Array(3)];
-  const keys = ['rows', 'cols', 'dim', 'logScale', 'symmetric', 'targets', 'device', 'threads', 'precision', 'memoryBudget', 'gradientFilter', 'isa'];
+  const keys = ['rows', 'cols', 'dim', 'logScale', 'symmetric', 'targets', 'groups', 'device', 'threads', 'precision', 'memoryBudget', 'gradientFilter', 'isa'];
   const x = gaussianMatrix(3, 4, seed);
   for (let k = 0; k < 300; k++) {
     const options: Record<string, unknown> = { rows: 3, dim: 4, backend: 'cpu' };

@@ -39,10 +39,18 @@ function numericGradients(opts: ReferenceOptions) {
   };
 }
 
-for (const symmetric of [true, false]) {
-  const opts = { ...options, symmetric };
+// Groups that mask one row's two other columns and leave one row in no group: the masked loss is a
+// function too, and its gradients are its derivative.
+const groups = { rows: Int32Array.of(4, -1, 2), cols: Int32Array.of(4, 2, 4, 0, 4) };
+const variants: Array<{ label: string; symmetric: boolean; groups?: typeof groups }> = [
+  { label: 'symmetric', symmetric: true },
+  { label: 'one-directional', symmetric: false },
+  { label: 'symmetric, with groups', symmetric: true, groups },
+];
+
+for (const { label, symmetric, groups: variantGroups } of variants) {
+  const opts: ReferenceOptions = { ...options, symmetric, ...(variantGroups ? { groups: variantGroups } : {}) };
   const numeric = numericGradients(opts);
-  const label = symmetric ? 'symmetric' : 'one-directional';
 
   test(`reference, ${label}`, () => {
     const analytic = referenceContrastiveLoss(x, y, opts);
@@ -57,6 +65,10 @@ for (const symmetric of [true, false]) {
       test.skip(`${name} (skipped: ${backend.unavailable})`, () => {});
       continue;
     }
+    if (variantGroups && backend.withoutGroups) {
+      test.skip(`${name} (skipped: ${backend.withoutGroups})`, () => {});
+      continue;
+    }
     if (backend.rounding) {
       // Finite differences check the derivative of the exact function; a backend that rounds its
       // operands computes another one (loss.test.ts checks it against a reference that rounds too).
@@ -65,8 +77,13 @@ for (const symmetric of [true, false]) {
     }
     test(name, async () => {
       const got = await backend.run(Float32Array.from(x), Float32Array.from(y), {
-        ...opts,
+        rows: M,
+        cols: N,
+        dim: D,
+        logScale: opts.logScale!,
+        symmetric,
         targets: Int32Array.from(opts.targets!),
+        ...(variantGroups ? { groups: variantGroups } : {}),
       });
       // fp32 inputs are x rounded to fp32: a relative perturbation of 6e-8, far inside 1e-4.
       const tolerance = backend.tolerance.gradient;

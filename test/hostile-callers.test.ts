@@ -73,6 +73,22 @@ test('targets rewritten out of range mid-call: the checked targets are the ones 
   assert.equal(r.gradY, expected.gradY);
 });
 
+test('groups rewritten mid-call: the groups given are the ones used', async () => {
+  const seed = freshSeed();
+  const rows = 3000;
+  const x = gaussianMatrix(rows, 8, seed);
+  const y = gaussianMatrix(rows, 8, seed + 1);
+  const rowGroups = Int32Array.from({ length: rows }, (_, i) => i % 7);
+  const colGroups = Int32Array.from({ length: rows }, (_, i) => i % 5);
+  const expected = contrastiveLossSync(x, y, { rows, dim: 8, groups: { rows: rowGroups.slice(), cols: colGroups.slice() }, backend: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows, dim: 8, groups: { rows: rowGroups, cols: colGroups }, backend: 'cpu' });
+  rowGroups.fill(1);
+  colGroups.fill(1);
+  const r = await pending;
+  assert.is(r.loss, expected.loss, `seed ${seed}`);
+  assert.equal(r.gradY, expected.gradY);
+});
+
 test('search: queries and corpus detached mid-call', async () => {
   const seed = freshSeed();
   const queries = gaussianMatrix(64, 32, seed);

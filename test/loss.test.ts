@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 
 import type { ContrastiveLossOptions } from '../lib/types.js';
 import { alignedPairs, distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
+import { generator } from '../lib/util/random.js';
 import { referenceContrastiveLoss, roundOperand, type OperandRounding, type ReferenceResult } from '../bench/reference.js';
 import { lossBackends } from './backends.js';
 import { assertMatchesReference } from './check.js';
@@ -19,6 +20,12 @@ interface Case {
   shuffledTargets?: boolean;
   /** Inputs that look trained: positives far above the negatives. */
   aligned?: boolean;
+  /**
+   * False-negative masking: 'pairs', a group per pair from a few values (many duplicates); 'sides',
+   * groups for rows and columns apart, some negative (no group); 'one', every pair in one group (each
+   * row keeps only its positive).
+   */
+  groups?: 'pairs' | 'sides' | 'one';
 }
 
 const cases: Case[] = [
@@ -40,7 +47,22 @@ const cases: Case[] = [
   { name: 'trained-like pairs at the default scale, M=129, N=140, D=96', rows: 129, cols: 140, dim: 96, aligned: true },
   { name: 'tiny scale (θ = −5), M=40, D=12', rows: 40, dim: 12, logScale: -5 },
   { name: 'scale 10⁴ (the largest allowed), M=23, D=9', rows: 23, dim: 9, logScale: Math.log(1e4) },
+  { name: 'groups per pair (many duplicates), M=1, D=3', rows: 1, dim: 3, groups: 'pairs' },
+  { name: 'groups per pair (many duplicates), M=97, D=33', rows: 97, dim: 33, groups: 'pairs' },
+  { name: 'groups per pair with shuffled targets, M=203, D=17', rows: 203, dim: 17, groups: 'pairs', shuffledTargets: true },
+  { name: 'groups of rows and columns, hard negatives, targets among them, M=50, N=211, D=20', rows: 50, cols: 211, dim: 20, groups: 'sides', shuffledTargets: true },
+  { name: 'groups of rows and columns, one-directional, scale 100, M=131, N=300, D=65', rows: 131, cols: 300, dim: 65, groups: 'sides', symmetric: false, logScale: Math.log(100) },
+  { name: 'one group for all (each row keeps only its positive), M=13, D=5', rows: 13, dim: 5, groups: 'one' },
 ];
+
+// Groups for a case: values from a seeded generator, few of them so that groups repeat.
+function caseGroups(kind: NonNullable<Case['groups']>, rows: number, cols: number, seed: number): NonNullable<ContrastiveLossOptions['groups']> {
+  const random = generator(seed);
+  const draw = (n: number, low: number, high: number) => Int32Array.from({ length: n }, () => low + Math.floor(random() * (high - low)));
+  if (kind === 'one') return new Int32Array(rows).fill(7);
+  if (kind === 'pairs') return draw(rows, 0, Math.max(1, Math.ceil(rows / 4)));
+  return { rows: draw(rows, -1, 8), cols: draw(cols, -1, 8) };
+}
 
 const test = suite('loss: every backend vs the float64 reference');
 const backends = lossBackends();
@@ -56,6 +78,7 @@ for (const c of cases) {
   if (c.logScale !== undefined) options.logScale = c.logScale;
   if (c.symmetric !== undefined) options.symmetric = c.symmetric;
   if (c.shuffledTargets) options.targets = distinctTargets(c.rows, cols, seed + 2);
+  if (c.groups) options.groups = caseGroups(c.groups, c.rows, cols, seed + 3);
   const references = new Map<string, ReferenceResult>();
   const want = (rounding?: OperandRounding, inputRounding?: OperandRounding) => {
     const key = `${rounding ?? 'exact'}/${inputRounding ?? 'exact'}`;
@@ -68,8 +91,9 @@ for (const c of cases) {
 
   for (const backend of backends) {
     const name = `${c.name} [${backend.name}]`;
-    if (backend.unavailable) {
-      test.skip(`${name} (skipped: ${backend.unavailable})`, () => {});
+    const unavailable = backend.unavailable ?? (c.groups ? backend.withoutGroups : undefined);
+    if (unavailable) {
+      test.skip(`${name} (skipped: ${unavailable})`, () => {});
       continue;
     }
     test(name, async () => {

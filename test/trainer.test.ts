@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 
 import { packageRoot } from '../lib/native.js';
 import { readPairs, type Pair } from '../lib/train/pairs-file.js';
+import { pairGroups } from '../lib/train/pair-groups.js';
 import { train } from '../lib/train/trainer.js';
 
 const test = suite('trainer');
@@ -80,6 +81,38 @@ test('a malformed pair file names the line', async () => {
   writeFileSync(file, '{"query": "a", "positive": ""}\n');
   const empty = await readPairs(file).then(() => undefined, (e: Error) => e);
   assert.match(empty!.message, /bad\.jsonl:1: "positive" must be a non-empty string/);
+});
+
+test('pairs that share a text or a group are one group; the trainer masks them unless told not to', async () => {
+  const grouping = pairGroups([
+    { query: 'a', positive: 'b' },
+    { query: 'b', positive: 'c' }, // b: joined with pair 0 (a query that is another pair's positive)
+    { query: 'x', positive: 'y' },
+    { query: 'z', positive: 'w', group: 'doc' },
+    { query: 'v', positive: 'u', group: 'doc' },
+    { query: 'q', positive: 'c' }, // c: joined with pair 1, so with pair 0
+  ]);
+  assert.equal(Array.from(grouping.group), [0, 0, 2, 3, 3, 0]);
+  assert.is(grouping.grouped, 5);
+  assert.is(grouping.groups, 2);
+
+  // Every pair twice: unmasked, each duplicate is its twin's negative, and the runs differ.
+  const doubled = [...pairs, ...pairs];
+  const messages: string[] = [];
+  const masked = await train({ ...base, pairs: doubled, out: join(work, 'masked'), seed: 3, steps: 3, backend: 'cpu', log: (m) => messages.push(m) });
+  const unmasked = await train({ ...base, pairs: doubled, out: join(work, 'unmasked'), seed: 3, steps: 3, backend: 'cpu', maskDuplicates: false });
+  assert.ok(messages.some((m) => /^masking duplicates: 192 of 192 pairs share a text or group with another \(96 groups\)/.test(m)), messages.join('\n'));
+  // A batch of 32 from 96 twin pairs holds some twins: masking lowers the loss at the first step.
+  assert.ok(masked.steps[0]!.loss < unmasked.steps[0]!.loss, `${masked.steps[0]!.loss} vs ${unmasked.steps[0]!.loss}`);
+});
+
+test('a pair file may name groups; a bad group names the line', async () => {
+  const file = join(work, 'groups.jsonl');
+  writeFileSync(file, '{"query": "a", "positive": "b", "group": "doc1"}\n{"query": "c", "positive": "d", "group": 3}\n');
+  const error = await readPairs(file).then(() => undefined, (e: Error) => e);
+  assert.match(error!.message, /groups\.jsonl:2: "group" must be a non-empty string/);
+  writeFileSync(file, '{"query": "a", "positive": "b", "group": "doc1"}\n');
+  assert.equal(await readPairs(file), [{ query: 'a', positive: 'b', group: 'doc1' }]);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

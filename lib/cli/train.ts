@@ -24,6 +24,7 @@ export function addTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
     .option('--keep-checkpoints <n>', 'checkpoints kept, the latest (each about twice the model on disk)', positiveInteger('--keep-checkpoints'), 2)
+    .option('--no-mask-duplicates', "let pairs that share a text (or a \"group\") be each other's negatives (default: masked in the loss; CPU only)")
     .option('--backend <backend>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
     .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
     .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
@@ -63,6 +64,7 @@ export function addTrainCommand(program: Command): void {
           checkpointEvery: o.checkpointEvery,
           keepCheckpoints: o.keepCheckpoints,
           backend: (o.device ?? o.backend) as Backend,
+          maskDuplicates: o.maskDuplicates !== false,
           resume: !!o.resume,
           overwrite: !!o.overwrite,
           signal: stop.signal,

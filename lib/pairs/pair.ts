@@ -5,4 +5,9 @@ export interface Pair {
   positive: string;
   /** Extra documents for this query's batch (hard negatives); they join every query's negatives. */
   negatives?: string[];
+  /**
+   * Pairs of one group are never each other's negatives (passages of one document, a function and
+   * its overloads). The trainer also groups pairs that share a text.
+   */
+  group?: string;
 }

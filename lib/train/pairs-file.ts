@@ -1,4 +1,4 @@
-// Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […]} object a line.
+// Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […], "group"?: …} object a line.
 // A malformed line is an error naming the file and the line; blank lines are skipped.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -10,15 +10,19 @@ export type { Pair };
 function checkPair(value: unknown, where: string): Pair {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new RangeError(`${where}: expected an object {"query", "positive", "negatives"?}`);
-  const { query, positive, negatives } = value as Record<string, unknown>;
+  const { query, positive, negatives, group } = value as Record<string, unknown>;
   for (const [name, text] of [['query', query], ['positive', positive]] as const)
     if (typeof text !== 'string' || text.trim() === '') throw new RangeError(`${where}: "${name}" must be a non-empty string`);
+  if (group !== undefined && (typeof group !== 'string' || group === ''))
+    throw new RangeError(`${where}: "group" must be a non-empty string (pairs of one group are never each other's negatives)`);
+  const pair: Pair = { query: query as string, positive: positive as string };
   if (negatives !== undefined) {
     if (!Array.isArray(negatives) || negatives.some((n) => typeof n !== 'string' || n.trim() === ''))
       throw new RangeError(`${where}: "negatives" must be an array of non-empty strings`);
-    return { query: query as string, positive: positive as string, negatives: negatives as string[] };
+    pair.negatives = negatives as string[];
   }
-  return { query: query as string, positive: positive as string };
+  if (group !== undefined) pair.group = group as string;
+  return pair;
 }
 
 /** All pairs of a JSONL file, checked. */

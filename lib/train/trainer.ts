@@ -16,6 +16,7 @@ import { invalidType, outOfRange } from '../util/errors.js';
 import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
+import { pairGroups } from './pair-groups.js';
 import { loadLatestCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
 import { AdamWOptimizer } from './optimizer.js';
 import type { Pair } from '../pairs/pair.js';
@@ -58,6 +59,12 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Stop after this many steps of this call (to interrupt on purpose; tests). */
   stopAfter?: number;
+  /**
+   * Keep duplicates out of each other's negatives (default true): pairs that share a text, or a
+   * `group`, are masked from each other in the loss (its `groups` option). The CUDA kernels do not
+   * mask yet: on the GPU the run says so and trains without.
+   */
+  maskDuplicates?: boolean;
   /** Where the loss runs: 'cpu', 'cuda' or 'auto' (default). */
   backend?: Backend;
   /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next). */
@@ -91,12 +98,16 @@ function identity(o: TrainOptions) {
     weightDecay: o.weightDecay,
     clip: o.clip,
     seed: o.seed,
+    ...(o.maskDuplicates === false ? { maskDuplicates: false } : {}),
   };
 }
 
 function fingerprint(pairs: Pair[]): string {
   const hash = createHash('sha256');
-  for (const p of pairs) hash.update(p.query).update('\u0000').update(p.positive).update('\u0001').update((p.negatives ?? []).join('\u0002'));
+  for (const p of pairs) {
+    hash.update(p.query).update('\u0000').update(p.positive).update('\u0001').update((p.negatives ?? []).join('\u0002'));
+    if (p.group !== undefined) hash.update('\u0003').update(p.group);
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -230,6 +241,14 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     : [];
   writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
 
+  // Duplicates masked in the loss, where it can: the CUDA kernels cannot yet (a GPU run says so).
+  const onGpu = backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available);
+  const grouping = o.maskDuplicates !== false && !onGpu ? pairGroups(pairs) : undefined;
+  if (grouping)
+    say(`masking duplicates: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); never each other's negatives`);
+  else if (o.maskDuplicates !== false)
+    say('the CUDA kernels do not mask duplicates yet: on the GPU, pairs that share a text are each other\'s negatives');
+
   const accumulator = new GradientAccumulator(encoder.parameters());
   const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
   let order: Int32Array | undefined;
@@ -247,7 +266,8 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       orderEpoch = epoch;
     }
     const first = (step % stepsPerEpoch) * batchSize;
-    const batch = Array.from(order!.subarray(first, first + batchSize), (i) => pairs[i]!);
+    const picked = order!.subarray(first, first + batchSize);
+    const batch = Array.from(picked, (i) => pairs[i]!);
     const queries = batch.map((p) => p.query);
     const documents = [...batch.map((p) => p.positive), ...batch.flatMap((p) => p.negatives ?? [])];
 
@@ -270,6 +290,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       cols: documents.length,
       dim: D,
       logScale: optimizer.logScale,
+      ...(grouping ? { groups: batchGroups(grouping.group, picked, documents.length) } : {}),
       backend,
       ...(o.threads ? { threads: o.threads } : {}),
     });
@@ -324,6 +345,16 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     say(`disk: model ${megabytes(join(o.out, 'model'))} MB, checkpoints ${megabytes(join(o.out, 'checkpoints'))} MB (--keep-checkpoints)`);
   }
   return { encoder, steps: records };
+}
+
+// The loss's groups for a batch: one per pair, or per row and per column when hard negatives follow
+// the positives (they are in no group: a hard negative stays a negative).
+function batchGroups(group: Int32Array, picked: Int32Array, documents: number): Int32Array | { rows: Int32Array; cols: Int32Array } {
+  const rows = Int32Array.from(picked, (i) => group[i]!);
+  if (documents === rows.length) return rows;
+  const cols = new Int32Array(documents).fill(-1);
+  cols.set(rows);
+  return { rows, cols };
 }
 
 // The size of a folder's files (and those of its subfolders), in MB.

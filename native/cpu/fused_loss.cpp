@@ -192,6 +192,9 @@ class FusedLoss {
                                        roundUp(t.rows, k_.microRows), t.ld, D, logits, t.ld, false);
               const float scale = static_cast<float>(prep_.scale);
               for (int64_t e = 0; e < count; ++e) logits[e] *= scale;
+              // Group masking: an int compare per logit, before either pass reads the tile (and
+              // before the cache keeps it).
+              maskGroups(p_, prep_, logits, t.ld, t.row0, t.rows, t.col0, t.cols);
             }
             if (gradients) gradientTile(w, t, logits);
             else statisticsTile(w, t, logits);

@@ -78,6 +78,20 @@ PreparedProblem prepareProblem(const LossProblem& p) {
   return prepared;
 }
 
+void maskGroups(const LossProblem& p, const PreparedProblem& prepared, float* logits, int64_t ld, int64_t row0,
+                int64_t rows, int64_t col0, int64_t cols) {
+  if (!p.rowGroups) return;
+  const int32_t* columnGroups = p.columnGroups + col0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t group = p.rowGroups[row0 + r];
+    if (group < 0) continue;
+    const int64_t target = prepared.targets[row0 + r] - col0;  // may lie outside this tile
+    float* row = logits + r * ld;
+    for (int64_t c = 0; c < cols; ++c)
+      if (columnGroups[c] == group && c != target) row[c] = kMaskedLogit;
+  }
+}
+
 LogSumExpState::LogSumExpState(int64_t n) : max(n, -std::numeric_limits<float>::infinity()), sum(n, 0.0) {}
 
 void LogSumExpState::merge(int64_t k, float tileMax, double tileSum) {

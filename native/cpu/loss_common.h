@@ -23,6 +23,16 @@ struct PreparedProblem {
   std::vector<float> columnWeights;             // columnWeight where the column is some row's target, else 0
 };
 
+// A logit that group masking takes out of both softmaxes holds this: exp(kMaskedLogit − m) is 0 for
+// any real logit m, and unlike −∞ a row or column of a tile with nothing but masked entries keeps
+// finite statistics (their max is kMaskedLogit, which the first real logit replaces).
+constexpr float kMaskedLogit = -1e30f;
+
+// Writes kMaskedLogit over the logits of rows [row0, row0 + rows) × columns [col0, col0 + cols)
+// (`ld` floats a row) that the problem's groups mask. Nothing without groups.
+void maskGroups(const LossProblem& problem, const PreparedProblem& prepared, float* logits, int64_t ld,
+                int64_t row0, int64_t rows, int64_t col0, int64_t cols);
+
 // Validates the problem (throws Error naming the argument) and computes everything the kernels need
 // before the first product. Reads x and y once, in parallel; a NaN or Inf anywhere is reported here.
 PreparedProblem prepareProblem(const LossProblem& problem);

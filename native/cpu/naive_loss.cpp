@@ -79,6 +79,7 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
         const float* b = vTransposed.data() + k * N;
         for (int64_t j = 0; j < N; ++j) s[j] += a * b[j];
       }
+      cpu::maskGroups(p, prep, s, N, i, 1, 0, N);
     }
   });
 

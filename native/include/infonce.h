@@ -56,6 +56,12 @@ struct LossProblem {
   const float* x = nullptr;        // queries, rows × dim
   const float* y = nullptr;        // documents, cols × dim (cols ≥ rows; extra rows are shared negatives)
   const int32_t* targets = nullptr;  // rows entries, each a distinct column of y; null means t(i) = i
+  // False-negative masking (both null, or both set): logit (i, j) with j ≠ t(i) and
+  // rowGroups[i] = columnGroups[j] ≥ 0 leaves the row's and the column's softmax (a duplicate of
+  // query i's positive, or query i's own text among the documents, is then no negative). A negative
+  // group is no group.
+  const int32_t* rowGroups = nullptr;     // rows entries
+  const int32_t* columnGroups = nullptr;  // cols entries
   int64_t rows = 0;                // M
   int64_t cols = 0;                // N
   int64_t dim = 0;                 // D
