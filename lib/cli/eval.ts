@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { BagEncoder } from '../encoder/bag.js';
 import { Encoder } from '../encoder/encoders.js';
-import { encoderEmbedder, wordVectorEmbedder } from '../eval/embedders.js';
+import { encoderEmbedder, wordVectorEmbedder, type Embedder } from '../eval/embedders.js';
 import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
 import { writeReport } from '../eval/report.js';
 import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
@@ -32,6 +32,7 @@ export function addEvalCommand(program: Command): void {
     .option('--distractors <n>', 'with --pairs: rank each positive against n sampled others (CodeSearchNet: 999)', positiveInteger('--distractors'))
     .option('--classify <file>', 'labelled texts (JSONL {"text", "label"}): linear probe, k-NN, zero-shot')
     .option('--sts <file>', 'scored pairs (JSONL {"a", "b", "score"}): Spearman')
+    .option('--hybrid', 'also score BM25 fused with each model folder (reciprocal-rank fusion; the dense weight cross-fitted on two halves of the queries, never chosen on the queries it scores); adds bm25')
     .option('--json', 'one JSON object per task and model, the metric names as keys')
     .option('--report <dir>', 'write report.md, metrics.svg (and training.svg) here')
     .addHelpText(
@@ -41,6 +42,7 @@ export function addEvalCommand(program: Command): void {
     )
     .action(async (o) => {
       const specs: string[] = [...(o.model ?? []), ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
+      if (o.hybrid && !specs.includes('bm25')) specs.push('bm25');
       if (specs.length === 0) throw new InvalidArgumentError('name at least one --model (a folder, bm25, wordvec or untrained) or --baselines');
       const tasks: Task[] = [];
       if (o.suite) {
@@ -53,8 +55,13 @@ export function addEvalCommand(program: Command): void {
       if (o.sts) tasks.push(readScoredPairs(o.sts));
       if (tasks.length === 0) throw new InvalidArgumentError('name the data: --suite default, --beir, --pairs, --classify or --sts');
       const status = statusLine();
-      const models = [];
+      const models: Array<{ model: Model; dir?: string }> = [];
       for (const spec of specs) models.push(await resolveModel(spec, status.update));
+      if (o.hybrid) {
+        const folders = models.filter((m) => m.dir !== undefined && m.model !== 'bm25');
+        if (folders.length === 0) throw new InvalidArgumentError('--hybrid fuses BM25 with a trained model: name one with --model <folder>');
+        for (const m of folders) models.push({ model: { hybrid: m.model as Embedder } });
+      }
       const results = await evaluate(models.map((m) => m.model), tasks, status.update);
       status.done();
       if (o.json) for (const line of evalJsonLines(results)) console.log(line);

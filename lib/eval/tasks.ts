@@ -6,7 +6,8 @@ import { search } from '../search.js';
 import { permutation } from '../util/random.js';
 import { Bm25Index } from './bm25.js';
 import type { Embedder } from './embedders.js';
-import { accuracy, macroF1, retrievalScores, spearman, type Relevance } from './metrics.js';
+import { crossFit, fuseRankings, RRF_K } from './hybrid.js';
+import { accuracy, macroF1, ndcg, retrievalScores, spearman, type Relevance } from './metrics.js';
 
 export interface Document {
   id: string;
@@ -49,10 +50,17 @@ export interface SimilarityTask {
 
 export type Task = SearchTask | CodeSearchTask | ClassificationTask | SimilarityTask;
 
-/** A model: an embedder, or the lexical baseline. */
-export type Model = Embedder | 'bm25';
+/** Reciprocal-rank fusion of BM25 and a dense model (hybrid.ts), its weight cross-fitted per task. */
+export interface HybridModel {
+  hybrid: Embedder;
+}
 
-export const modelName = (m: Model) => (m === 'bm25' ? 'BM25' : m.name);
+/** A model: an embedder, the lexical baseline, or the two fused. */
+export type Model = Embedder | 'bm25' | HybridModel;
+
+const isHybrid = (m: Model): m is HybridModel => typeof m === 'object' && 'hybrid' in m;
+
+export const modelName = (m: Model) => (m === 'bm25' ? 'BM25' : isHybrid(m) ? `hybrid (BM25 + ${m.hybrid.name})` : m.name);
 
 export type Scores = Record<string, number>;
 
@@ -63,37 +71,83 @@ function mergeTop(current: Array<{ id: number; score: number }>, hits: Array<{ i
   return [...current, ...hits].sort((a, b) => b.score - a.score || a.id - b.id).slice(0, TOP);
 }
 
-async function searchTask(model: Model, task: SearchTask, progress?: (m: string) => void): Promise<Scores> {
+// Each query's top documents by BM25 (ids in corpus order), and those ids.
+async function lexicalRankings(task: SearchTask): Promise<{ docIds: string[]; rankings: number[][] }> {
   const docIds: string[] = [];
-  let rankings: number[][];
-  if (model === 'bm25') {
-    const texts: string[] = [];
-    for await (const chunk of task.corpus()) for (const d of chunk) docIds.push(d.id), texts.push(d.text);
-    const index = new Bm25Index(texts);
-    rankings = task.queries.map((q) => index.rank(q.text, TOP));
-  } else {
-    const queries = await model.embed(task.queries.map((q) => q.text), 'query');
-    let tops = task.queries.map(() => [] as Array<{ id: number; score: number }>);
-    for await (const chunk of task.corpus()) {
-      const base = docIds.length;
-      for (const d of chunk) docIds.push(d.id);
-      const docs = await model.embed(chunk.map((d) => d.text), 'document');
-      const k = Math.min(TOP, chunk.length);
-      const { indices, scores } = await search(queries, docs, { dim: model.dim, k });
-      tops = tops.map((top, q) =>
-        mergeTop(top, Array.from({ length: k }, (_, r) => ({ id: base + indices[q * k + r]!, score: scores[q * k + r]! }))),
-      );
-      progress?.(`${task.name}: ${docIds.length} documents`);
-    }
-    rankings = tops.map((top) => top.map((h) => h.id));
+  const texts: string[] = [];
+  for await (const chunk of task.corpus()) for (const d of chunk) docIds.push(d.id), texts.push(d.text);
+  const index = new Bm25Index(texts);
+  return { docIds, rankings: task.queries.map((q) => index.rank(q.text, TOP)) };
+}
+
+// Each query's top documents by the dense model, the corpus embedded and searched a chunk at a time.
+async function denseRankings(model: Embedder, task: SearchTask, progress?: (m: string) => void): Promise<{ docIds: string[]; rankings: number[][] }> {
+  const docIds: string[] = [];
+  const queries = await model.embed(task.queries.map((q) => q.text), 'query');
+  let tops = task.queries.map(() => [] as Array<{ id: number; score: number }>);
+  for await (const chunk of task.corpus()) {
+    const base = docIds.length;
+    for (const d of chunk) docIds.push(d.id);
+    const docs = await model.embed(chunk.map((d) => d.text), 'document');
+    const k = Math.min(TOP, chunk.length);
+    const { indices, scores } = await search(queries, docs, { dim: model.dim, k });
+    tops = tops.map((top, q) => mergeTop(top, Array.from({ length: k }, (_, r) => ({ id: base + indices[q * k + r]!, score: scores[q * k + r]! }))));
+    progress?.(`${task.name}: ${docIds.length} documents`);
   }
+  return { docIds, rankings: tops.map((top) => top.map((h) => h.id)) };
+}
+
+async function searchTask(model: Model, task: SearchTask, progress?: (m: string) => void): Promise<Scores> {
+  const lexical = model === 'bm25' || isHybrid(model) ? await lexicalRankings(task) : undefined;
+  const dense = model === 'bm25' ? undefined : await denseRankings(isHybrid(model) ? model.hybrid : model, task, progress);
+  const docIds = (lexical ?? dense)!.docIds;
   const position = new Map(docIds.map((id, i) => [id, i]));
   const relevant: Relevance[] = task.queries.map((q) => {
     const grades = task.qrels.get(q.id) ?? new Map<string, number>();
     return new Map([...grades].filter(([id]) => position.has(id)).map(([id, g]) => [position.get(id)!, g]));
   });
+  let rankings: number[][];
+  const extra: Scores = {};
+  if (lexical && dense) {
+    const fused = crossFit(task.queries.length, (q, w) => {
+      const ranking = fuseRankings(dense.rankings[q]!, lexical.rankings[q]!, w, TOP).map((h) => h.id);
+      return { ranking, score: ndcg(ranking, relevant[q]!, 10) };
+    });
+    rankings = fused.results.map((r) => r.ranking);
+    extra['dense weight'] = (fused.weights[0] + fused.weights[1]) / 2;
+  } else {
+    rankings = (lexical ?? dense)!.rankings;
+  }
   const s = retrievalScores(rankings, relevant);
-  return { 'ndcg@10': s['ndcg@10'], 'mrr@10': s['mrr@10'], 'recall@1': s['recall@1'], 'recall@10': s['recall@10'], 'recall@100': s['recall@100'] };
+  return { 'ndcg@10': s['ndcg@10'], 'mrr@10': s['mrr@10'], 'recall@1': s['recall@1'], 'recall@10': s['recall@10'], 'recall@100': s['recall@100'], ...extra };
+}
+
+// Each query's rank (1 = best) of every candidate and its score (higher is better): by BM25 (a
+// candidate that shares no word with the query is absent: below all others) or by the model's cosine.
+interface CandidateOrder {
+  rank: Map<number, number>;
+  score: (j: number) => number;
+}
+
+async function codeOrders(model: Embedder | 'bm25', task: CodeSearchTask): Promise<CandidateOrder[]> {
+  const n = task.pairs.length;
+  if (model === 'bm25') {
+    const index = new Bm25Index(task.pairs.map((p) => p.positive));
+    return task.pairs.map((p) => {
+      // Ordered by rank (ties in score broken by id, as BM25 lists them), unmatched candidates last.
+      const rank = new Map(index.rank(p.query, n).map((id, r) => [id, r + 1]));
+      return { rank, score: (j: number) => { const r = rank.get(j); return r === undefined ? 0 : 1 / r; } };
+    });
+  }
+  const queries = await model.embed(task.pairs.map((p) => p.query), 'query');
+  const codes = await model.embed(task.pairs.map((p) => p.positive), 'document');
+  const { indices, scores } = await search(queries, codes, { dim: model.dim, k: n });
+  return task.pairs.map((_, i) => {
+    const rank = new Map<number, number>();
+    const score = new Map<number, number>();
+    for (let r = 0; r < n; r++) rank.set(indices[i * n + r]!, r + 1), score.set(indices[i * n + r]!, scores[i * n + r]!);
+    return { rank, score: (j: number) => score.get(j)! };
+  });
 }
 
 // Code search as CodeSearchNet scores it: the rank of each positive among itself and `distractors`
@@ -101,38 +155,36 @@ async function searchTask(model: Model, task: SearchTask, progress?: (m: string)
 async function codeTask(model: Model, task: CodeSearchTask): Promise<Scores> {
   const n = task.pairs.length;
   const distractors = Math.min(task.distractors ?? n - 1, n - 1);
-  // score[i][j]: how well query i matches positive j.
-  let score: (i: number, j: number) => number;
-  if (model === 'bm25') {
-    const index = new Bm25Index(task.pairs.map((p) => p.positive));
-    const maps = task.pairs.map((p) => new Map(index.rank(p.query, n).map((id, r) => [id, n - r])));
-    score = (i, j) => maps[i]!.get(j) ?? 0;
-  } else {
-    const queries = await model.embed(task.pairs.map((p) => p.query), 'query');
-    const codes = await model.embed(task.pairs.map((p) => p.positive), 'document');
-    const { indices, scores } = await search(queries, codes, { dim: model.dim, k: n });
-    const maps = task.pairs.map((_, i) => {
-      const m = new Map<number, number>();
-      for (let r = 0; r < n; r++) m.set(indices[i * n + r]!, scores[i * n + r]!);
-      return m;
-    });
-    score = (i, j) => maps[i]!.get(j)!;
-  }
-  let reciprocal = 0;
-  let reciprocal10 = 0;
-  let top1 = 0;
-  for (let i = 0; i < n; i++) {
-    const others = Array.from(permutation(n, 7919 * (i + 1)))
+  const others = Array.from({ length: n }, (_, i) =>
+    Array.from(permutation(n, 7919 * (i + 1)))
       .filter((j) => j !== i)
-      .slice(0, distractors);
-    const mine = score(i, i);
-    // Ties count against the positive: a model that scores everything equal ranks it last.
-    const rank = 1 + others.filter((j) => score(i, j) >= mine).length;
-    reciprocal += 1 / rank;
-    reciprocal10 += rank <= 10 ? 1 / rank : 0;
-    top1 += rank === 1 ? 1 : 0;
+      .slice(0, distractors),
+  );
+  // The positive's rank among the distractors under a score. Ties count against the positive: a
+  // model that scores everything equal ranks it last.
+  const rankOf = (i: number, score: (j: number) => number) => {
+    const mine = score(i);
+    return 1 + others[i]!.filter((j) => score(j) >= mine).length;
+  };
+  let ranks: number[];
+  const extra: Scores = {};
+  if (isHybrid(model)) {
+    const [lexical, dense] = [await codeOrders('bm25', task), await codeOrders(model.hybrid, task)];
+    const fused = crossFit(n, (i, w) => {
+      const rank = rankOf(i, (j) => {
+        const [d, l] = [dense[i]!.rank.get(j), lexical[i]!.rank.get(j)];
+        return (d === undefined ? 0 : w / (RRF_K + d)) + (l === undefined ? 0 : (1 - w) / (RRF_K + l));
+      });
+      return { rank, score: 1 / rank };
+    });
+    ranks = fused.results.map((r) => r.rank);
+    extra['dense weight'] = (fused.weights[0] + fused.weights[1]) / 2;
+  } else {
+    const orders = await codeOrders(model, task);
+    ranks = orders.map((order, i) => rankOf(i, order.score));
   }
-  return { mrr: reciprocal / n, 'mrr@10': reciprocal10 / n, 'recall@1': top1 / n };
+  const mean = (f: (rank: number) => number) => ranks.reduce((sum, r) => sum + f(r), 0) / n;
+  return { mrr: mean((r) => 1 / r), 'mrr@10': mean((r) => (r <= 10 ? 1 / r : 0)), 'recall@1': mean((r) => (r === 1 ? 1 : 0)), ...extra };
 }
 
 // k-NN votes of the k nearest training examples, weighted by their cosine similarity.
@@ -222,7 +274,7 @@ async function similarityTask(model: Embedder, task: SimilarityTask): Promise<Sc
   return { spearman: spearman(cosine, task.pairs.map((p) => p.score)) };
 }
 
-/** The scores of a model on a task; undefined where the model cannot do the task (BM25 classifies nothing). */
+/** The scores of a model on a task; undefined where the model cannot do the task (BM25 and hybrid search classify nothing). */
 export async function scoreTask(model: Model, task: Task, progress?: (m: string) => void): Promise<Scores | undefined> {
   switch (task.kind) {
     case 'search':
@@ -230,9 +282,9 @@ export async function scoreTask(model: Model, task: Task, progress?: (m: string)
     case 'code':
       return codeTask(model, task);
     case 'classify':
-      return model === 'bm25' ? undefined : classifyTask(model, task, progress);
+      return model === 'bm25' || isHybrid(model) ? undefined : classifyTask(model, task, progress);
     case 'similarity':
-      return model === 'bm25' ? undefined : similarityTask(model, task);
+      return model === 'bm25' || isHybrid(model) ? undefined : similarityTask(model, task);
   }
 }
 
