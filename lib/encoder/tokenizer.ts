@@ -5,6 +5,7 @@
 import { decode, encode } from 'gpt-tokenizer/encoding/cl100k_base';
 
 import { invalidType, outOfRange } from '../util/errors.js';
+import { splitIdentifiers } from './identifiers.js';
 
 export type Side = 'query' | 'document';
 
@@ -23,13 +24,22 @@ export interface TokenBatch {
   offsets: Int32Array;
 }
 
+export interface TokenizeOptions {
+  /**
+   * 'split': after the text's own tokens, the tokens of its compound identifiers' words (inv_matrix
+   * → " inv matrix"), at most maxTokens / 4 more. 'none' (models made before 0.2): the text alone.
+   */
+  identifiers?: 'split' | 'none';
+}
+
 /**
  * Tokenises texts for one side: the side's marker, then at most `maxTokens` − 1 ids of the text
  * (longer texts are truncated, as every embedding model does: only their first 16·maxTokens
- * characters are read, whatever their length). Special-token strings are encoded as plain text.
- * Empty or whitespace-only texts are refused with a RangeError naming their index.
+ * characters are read, whatever their length), then (identifiers 'split') its identifiers' words.
+ * Special-token strings are encoded as plain text. Empty or whitespace-only texts are refused with
+ * a RangeError naming their index.
  */
-export function tokenize(texts: readonly string[], side: Side, maxTokens: number, name = 'texts'): TokenBatch {
+export function tokenize(texts: readonly string[], side: Side, maxTokens: number, name = 'texts', options: TokenizeOptions = {}): TokenBatch {
   if (!Array.isArray(texts)) throw invalidType(`${name}: expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
   if (side !== 'query' && side !== 'document') throw outOfRange(`side: expected 'query' or 'document', got ${JSON.stringify(side)}`);
   const offsets = new Int32Array(texts.length + 1);
@@ -38,7 +48,13 @@ export function tokenize(texts: readonly string[], side: Side, maxTokens: number
   texts.forEach((text, t) => {
     if (typeof text !== 'string') throw invalidType(`${name}[${t}]: expected a string, got ${typeof text}`);
     if (text.trim() === '') throw outOfRange(`${name}[${t}]: expected a non-empty text, got ${JSON.stringify(text)}`);
-    const ids = encode(text.length > maxTokens * 16 ? text.slice(0, maxTokens * 16) : text, NO_SPECIAL_TOKENS).slice(0, maxTokens - 1);
+    const read = text.length > maxTokens * 16 ? text.slice(0, maxTokens * 16) : text;
+    let ids = encode(read, NO_SPECIAL_TOKENS).slice(0, maxTokens - 1);
+    if (options.identifiers === 'split') {
+      const words = splitIdentifiers(read);
+      // As words in prose: each with its leading space, the form cl100k_base has one token for.
+      if (words.length > 0) ids = ids.concat(encode(' ' + words.join(' '), NO_SPECIAL_TOKENS).slice(0, maxTokens >> 2));
+    }
     pieces.push(ids);
     total += ids.length + 1;
     offsets[t + 1] = total;
