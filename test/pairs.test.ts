@@ -3,7 +3,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { codePairs, javascriptFunctions, pythonFunctions } from '../lib/pairs/code.js';
+import { corpusPairs } from '../lib/pairs/corpus.js';
+import { readCorpusDocuments } from '../lib/pairs/corpus-files.js';
 import { passages, textPairs } from '../lib/pairs/text.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const test = suite('pairs');
 
@@ -64,6 +69,60 @@ def nodoc(x):
   assert.is(fns[0]!.code, 'def area(w, h):\n    return w * h');
   const pairs = codePairs([...fns, ...fns, { name: 'f', doc: 'too short', code: 'def f(): pass' }]);
   assert.equal(pairs, [{ query: 'Return the area of a w by h rectangle.', positive: 'def area(w, h):\n    return w * h' }]);
+});
+
+test('corpus: title → body, a span → the rest of its document, neighbouring passages, each grouped by document', () => {
+  const sentence = (d: number, k: number) => `Document ${d} sentence ${k} tells a little more about its subject here.`;
+  const body = (d: number) => Array.from({ length: 4 }, (_, p) => [0, 1, 2].map((k) => sentence(d, 3 * p + k)).join(' ')).join('\n\n');
+  const docs = [
+    { id: 'a', title: 'The first document', text: body(1) },
+    { id: 'b', text: body(2) },
+    { id: 'c', title: 'Too short', text: 'One sentence only.' },
+  ];
+  const { pairs, counts } = corpusPairs(docs, { minWords: 20, maxWords: 40, seed: 3 });
+  assert.equal(counts.title, 2);
+  assert.ok(counts.span === 2 && counts.neighbours >= 4, JSON.stringify(counts));
+  assert.equal(pairs.length, counts.title + counts.span + counts.neighbours);
+  assert.equal(pairs[0], { query: 'The first document', positive: body(1), group: 'a' });
+  for (const p of pairs) assert.ok(p.group === 'a' || p.group === 'b' || p.group === 'c');
+  // The span is taken out of the rest: together they are the document's words, once each.
+  const spans = pairs.filter((p) => p.positive.length > 2 * p.query.length && p.query.startsWith('Document'));
+  assert.is(spans.length, 2);
+  for (const p of spans) {
+    assert.not.ok(p.positive.includes(p.query), 'the span is still in the rest');
+    const doc = docs.find((d) => d.id === p.group)!;
+    const bag = (t: string) => t.split(/\s+/).filter(Boolean).sort().join(' ');
+    assert.is(bag(`${p.query} ${p.positive}`), bag(doc.text));
+  }
+  // Seeded: the same seed, the same pairs.
+  assert.equal(corpusPairs(docs, { minWords: 20, maxWords: 40, seed: 3 }).pairs, pairs);
+});
+
+test('corpus files: a text file, a folder of them, a JSONL corpus (BEIR fields); bad lines are named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'infonce-corpus-'));
+  try {
+    mkdirSync(join(dir, 'notes', 'deep'), { recursive: true });
+    writeFileSync(join(dir, 'notes', 'one.txt'), 'first');
+    writeFileSync(join(dir, 'notes', 'deep', 'two.md'), 'second');
+    writeFileSync(join(dir, 'notes', 'image.png'), 'not text');
+    assert.equal(readCorpusDocuments(join(dir, 'notes')), [
+      { id: join('deep', 'two.md'), text: 'second' },
+      { id: 'one.txt', text: 'first' },
+    ]);
+    assert.equal(readCorpusDocuments(join(dir, 'notes', 'one.txt')), [{ id: join(dir, 'notes', 'one.txt'), text: 'first' }]);
+    writeFileSync(join(dir, 'corpus.jsonl'), '{"_id": "d1", "title": "T", "text": "body"}\n{"text": "untitled"}\n');
+    assert.equal(readCorpusDocuments(join(dir, 'corpus.jsonl')), [
+      { id: 'd1', title: 'T', text: 'body' },
+      { id: 'line 2', text: 'untitled' },
+    ]);
+    writeFileSync(join(dir, 'bad.jsonl'), '{"text": "fine"}\n{"title": "no text"}\n');
+    assert.throws(() => readCorpusDocuments(join(dir, 'bad.jsonl')), /bad\.jsonl:2: "text" must be a string/);
+    mkdirSync(join(dir, 'empty'));
+    assert.throws(() => readCorpusDocuments(join(dir, 'empty')), /no documents/);
+    assert.throws(() => readCorpusDocuments(join(dir, 'missing')), /no such file or folder/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

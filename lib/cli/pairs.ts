@@ -1,4 +1,4 @@
-// `infonce pairs text|suite|code`: training pairs from the user's documents, the suite, or source code.
+// `infonce pairs text|corpus|suite|code`: training pairs from the user's documents, the suite, or source code.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
@@ -6,6 +6,8 @@ import { InvalidArgumentError, type Command } from 'commander';
 
 import { suiteTrainingPairs } from '../eval/suite.js';
 import { codePairs, functionsOf } from '../pairs/code.js';
+import { corpusPairs } from '../pairs/corpus.js';
+import { readCorpusDocuments } from '../pairs/corpus-files.js';
 import { textPairs } from '../pairs/text.js';
 import { say, writePairs } from './io.js';
 import { positiveInteger } from './options.js';
@@ -32,6 +34,22 @@ export function addPairsCommands(program: Command): void {
     .action((files: string[], o) => {
       const documents = files.map((f) => readFileSync(f, 'utf8'));
       writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
+    });
+  pairs
+    .command('corpus')
+    .description('pairs from your unlabelled documents: title → body, a span → the rest of its document, neighbouring passages (each pair grouped by its document)')
+    .argument('<path>', 'a text file, a folder of .txt/.md/.rst files, or a JSON Lines corpus ("text", optional "title", "_id": a BEIR corpus.jsonl)')
+    .option('--out <file>', 'write the pairs here (default: stdout)')
+    .option('--min-words <n>', 'smallest passage', positiveInteger('--min-words'), 30)
+    .option('--max-words <n>', 'passages are cut at a sentence end beyond this', positiveInteger('--max-words'), 120)
+    .option('--seed <n>', 'where the spans are taken', positiveInteger('--seed'), 1)
+    .addHelpText('after', '\nExamples:\n  infonce pairs corpus docs/ --out pairs.jsonl\n  infonce pairs corpus scifact/corpus.jsonl --out pairs.jsonl')
+    .action((path: string, o) => {
+      const documents = readCorpusDocuments(path);
+      const { pairs: made, counts } = corpusPairs(documents, { minWords: o.minWords, maxWords: o.maxWords, seed: o.seed });
+      say(`${documents.length} documents: ${counts.title} title → body, ${counts.span} span → rest, ${counts.neighbours} neighbouring-passage pairs`);
+      if (made.length === 0) throw new InvalidArgumentError(`${path}: no pairs (documents too short: a pair needs a title, three sentences, or two passages of --min-words)`);
+      writePairs(made, o.out);
     });
   pairs
     .command('suite')

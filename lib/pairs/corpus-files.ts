@@ -1,0 +1,53 @@
+// The documents of `infonce pairs corpus`: a plain-text file (one document), a folder of them (every
+// .txt/.md/.rst/.text file below it, each a document named by its path), or a JSON Lines corpus
+// (.jsonl/.ndjson: objects with "text", optional "title" and "_id"/"id", as a BEIR corpus.jsonl).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+import type { CorpusDocument } from './corpus.js';
+
+const TEXT_FILE = /\.(txt|md|rst|text)$/i;
+
+function* textFiles(dir: string): Generator<string> {
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.') || entry.name === 'node_modules') continue;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* textFiles(path);
+    else if (TEXT_FILE.test(entry.name)) yield path;
+  }
+}
+
+function jsonlDocuments(file: string): CorpusDocument[] {
+  const docs: CorpusDocument[] = [];
+  readFileSync(file, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((line, i) => {
+      if (line.trim() === '') return;
+      let value: Record<string, unknown>;
+      try {
+        value = JSON.parse(line) as Record<string, unknown>;
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
+      } catch (error) {
+        throw new RangeError(`${file}:${i + 1}: not a JSON object (${(error as Error).message})`);
+      }
+      const { text, title } = value;
+      if (typeof text !== 'string') throw new RangeError(`${file}:${i + 1}: "text" must be a string`);
+      if (title !== undefined && typeof title !== 'string') throw new RangeError(`${file}:${i + 1}: "title" must be a string`);
+      const id = value._id ?? value.id ?? `line ${i + 1}`;
+      docs.push({ id: String(id), text, ...(title ? { title } : {}) });
+    });
+  return docs;
+}
+
+/** The documents at `path` (a file or a folder); a RangeError naming the path when there are none. */
+export function readCorpusDocuments(path: string): CorpusDocument[] {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (!stat) throw new RangeError(`${path}: no such file or folder`);
+  let docs: CorpusDocument[];
+  if (stat.isDirectory()) docs = [...textFiles(path)].map((file) => ({ id: relative(path, file), text: readFileSync(file, 'utf8') }));
+  else if (/\.(jsonl|ndjson)$/i.test(path)) docs = jsonlDocuments(path);
+  else docs = [{ id: path, text: readFileSync(path, 'utf8') }];
+  if (docs.length === 0) throw new RangeError(`${path}: no documents (a folder needs .txt, .md, .rst or .text files)`);
+  return docs;
+}
