@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 import { suiteTrainingPairs } from '../eval/suite.js';
 import { codePairs, functionsOf } from '../pairs/code.js';
@@ -21,16 +21,21 @@ function* sourceFiles(dir: string): Generator<string> {
   }
 }
 
+// The options of the commands that cut documents into passages.
+const outOption = () => new Option('--out <file>', 'write the pairs here (default: stdout)');
+const minWordsOption = () => new Option('--min-words <n>', 'smallest passage').argParser(positiveInteger('--min-words')).default(30);
+const maxWordsOption = () => new Option('--max-words <n>', 'passages are cut at a sentence end beyond this').argParser(positiveInteger('--max-words')).default(120);
+
 export function addPairsCommands(program: Command): void {
   const pairs = program.command('pairs').description('build training pairs (JSON Lines: {"query", "positive"})');
   pairs
     .command('text')
     .description('neighbouring-passage pairs from text files (each file a document)')
     .argument('<files...>', 'text files')
-    .option('--out <file>', 'write the pairs here (default: stdout)')
-    .option('--min-words <n>', 'smallest passage', positiveInteger('--min-words'), 30)
-    .option('--max-words <n>', 'passages are cut at a sentence end beyond this', positiveInteger('--max-words'), 120)
     .addHelpText('after', '\nExample:\n  infonce pairs text notes/*.txt --out pairs.jsonl')
+    .addOption(outOption())
+    .addOption(minWordsOption())
+    .addOption(maxWordsOption())
     .action((files: string[], o) => {
       const documents = files.map((f) => readFileSync(f, 'utf8'));
       writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
@@ -39,9 +44,9 @@ export function addPairsCommands(program: Command): void {
     .command('corpus')
     .description('pairs from your unlabelled documents: title → body, a span → the rest of its document, neighbouring passages (each pair grouped by its document)')
     .argument('<path>', 'a text file, a folder of .txt/.md/.rst files, or a JSON Lines corpus ("text", optional "title", "_id": a BEIR corpus.jsonl)')
-    .option('--out <file>', 'write the pairs here (default: stdout)')
-    .option('--min-words <n>', 'smallest passage', positiveInteger('--min-words'), 30)
-    .option('--max-words <n>', 'passages are cut at a sentence end beyond this', positiveInteger('--max-words'), 120)
+    .addOption(outOption())
+    .addOption(minWordsOption())
+    .addOption(maxWordsOption())
     .option('--seed <n>', 'where the spans are taken', positiveInteger('--seed'), 1)
     .addHelpText('after', '\nExamples:\n  infonce pairs corpus docs/ --out pairs.jsonl\n  infonce pairs corpus scifact/corpus.jsonl --out pairs.jsonl')
     .action((path: string, o) => {
