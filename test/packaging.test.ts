@@ -91,6 +91,47 @@ console.log(JSON.stringify({ loss: r.loss, gradX: [...r.gradX], gradY: [...r.gra
   if (got.cuda.code === 'ERR_CUDA_NOT_BUILT') assert.match(got.cuda.message, /npm install @infonce\/linux-x64-cuda/);
 });
 
+// The Installing section's claims about the shipped files, as the README states them.
+function readmeClaims() {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Installing'));
+  const number = (pattern: RegExp, what: string) => {
+    const m = pattern.exec(section);
+    assert.ok(m, `README, Installing: no statement of ${what} (${pattern})`);
+    return m!.slice(1);
+  };
+  const [glibc] = number(/needs glibc\s+≥\s+(\d+\.\d+)/, 'the glibc floor');
+  const [glibcxx] = number(/GLIBCXX_(\d+\.\d+\.\d+)/, 'the libstdc++ floor');
+  const [kib, count] = number(/the tarball is\s+(\d+) KiB\s+\((\d+)\s+files\)/, 'the tarball size');
+  const [mib] = number(/prebuilt addon in\s+`prebuilds\/linux-x64\/`\s+\((\d+\.\d+) MiB/, 'the addon size');
+  return { glibc: glibc!, glibcxx: glibcxx!, kib: Number(kib), files: Number(count), addonMiB: Number(mib) };
+}
+
+const version = (v: string) => v.split('.').map(Number);
+const newer = (a: string, b: string) => {
+  const [x, y] = [version(a), version(b)];
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) > (y[i] ?? 0);
+  return false;
+};
+
+test("the shipped prebuild needs no newer glibc or libstdc++ than the README says, and the tarball is the size it says", () => {
+  const binary = join(project, 'node_modules', 'infonce', 'prebuilds', `${process.platform}-${process.arch}`, 'infonce.napi.glibc.node');
+  const symbols = spawnSync('objdump', ['-T', binary], { encoding: 'utf8' });
+  assert.is(symbols.status, 0, `objdump -T ${binary} failed (binutils needed): ${symbols.stderr}`);
+  const newest = (library: string) =>
+    [...symbols.stdout.matchAll(new RegExp(`\\(${library}_([0-9.]+)\\)`, 'g'))].map((m) => m[1]!).reduce((a, b) => (newer(b, a) ? b : a), '0');
+  const claims = readmeClaims();
+  const needs = { glibc: newest('GLIBC'), glibcxx: newest('GLIBCXX') };
+  console.log(`      the prebuild needs GLIBC_${needs.glibc}, GLIBCXX_${needs.glibcxx}; the README says glibc ≥ ${claims.glibc}, GLIBCXX_${claims.glibcxx}`);
+  assert.not.ok(newer(needs.glibc, claims.glibc), `the prebuild needs GLIBC_${needs.glibc}, the README promises glibc ≥ ${claims.glibc}`);
+  assert.not.ok(newer(needs.glibcxx, claims.glibcxx), `the prebuild needs GLIBCXX_${needs.glibcxx}, the README promises GLIBCXX_${claims.glibcxx}`);
+  const addon = readFileSync(binary).length / 2 ** 20;
+  assert.ok(Math.abs(addon - claims.addonMiB) <= 0.05 + 0.1 * claims.addonMiB, `the addon is ${addon.toFixed(2)} MiB, the README says ${claims.addonMiB}`);
+  const size = readFileSync(tarball).length / 1024;
+  assert.ok(Math.abs(size - claims.kib) <= 0.1 * claims.kib, `the tarball is ${size.toFixed(0)} KiB, the README says ${claims.kib}`);
+  assert.ok(Math.abs(files.length - claims.files) <= 0.05 * claims.files, `the tarball has ${files.length} files, the README says ${claims.files}`);
+});
+
 test('with install scripts approved, the install step picks the prebuild (and compiles nothing)', () => {
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, allowScripts: { infonce: true } }));

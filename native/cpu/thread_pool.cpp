@@ -7,8 +7,12 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <new>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "infonce.h"
 
 namespace infonce::cpu {
 namespace {
@@ -18,19 +22,19 @@ class ThreadPool {
   void run(int threads, const std::function<void(const ParallelContext&)>& body) {
     std::lock_guard<std::mutex> serialise(runMutex_);
     if (threads <= 1) {
-      std::barrier<> alone(1);
+      Barrier alone(1);
       body(ParallelContext(0, 1, alone));
       return;
     }
     growTo(threads - 1);
-    std::barrier<> barrier(threads);
+    Barrier barrier(threads);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       body_ = &body;
       barrier_ = &barrier;
       threads_ = threads;
       pending_ = threads - 1;
-      failure_ = nullptr;
+      failure_ = Failure{};
       ++generation_;
     }
     wake_.notify_all();
@@ -38,7 +42,7 @@ class ThreadPool {
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [&] { return pending_ == 0; });
     body_ = nullptr;
-    if (failure_) std::rethrow_exception(failure_);
+    if (failure_.failed) throw Error(failure_.code, failure_.message);
   }
 
  private:
@@ -67,12 +71,32 @@ class ThreadPool {
     }
   }
 
+  // The first failure of a run, kept as an infonce::Error's code and message (not an
+  // std::exception_ptr, whose copies need GCC 11's libstdc++ (CXXABI_1.3.13) in a binary built with
+  // GCC 12). What reaches the caller is an Error either way: the bindings map std::bad_alloc to
+  // OutOfMemory, and so does this.
+  struct Failure {
+    bool failed = false;
+    ErrorCode code = ErrorCode::Internal;
+    std::string message;
+  };
+
+  void fail(ErrorCode code, const char* message) {
+    std::lock_guard<std::mutex> lock(failureMutex_);
+    if (!failure_.failed) failure_ = Failure{true, code, message};
+  }
+
   void runBody(int index) {
     try {
       (*body_)(ParallelContext(index, threads_, *barrier_));
+    } catch (const Error& e) {
+      fail(e.code(), e.what());
+    } catch (const std::bad_alloc&) {
+      fail(ErrorCode::OutOfMemory, "out of host memory");
+    } catch (const std::exception& e) {
+      fail(ErrorCode::Internal, e.what());
     } catch (...) {
-      std::lock_guard<std::mutex> lock(failureMutex_);
-      if (!failure_) failure_ = std::current_exception();
+      fail(ErrorCode::Internal, "a worker thread failed");
     }
   }
 
@@ -83,11 +107,11 @@ class ThreadPool {
   std::condition_variable done_;
   std::vector<int> workers_;
   const std::function<void(const ParallelContext&)>* body_ = nullptr;
-  std::barrier<>* barrier_ = nullptr;
+  Barrier* barrier_ = nullptr;
   int threads_ = 0;
   int pending_ = 0;
   unsigned long long generation_ = 0;
-  std::exception_ptr failure_;
+  Failure failure_;
 };
 
 ThreadPool& sharedPool() {
