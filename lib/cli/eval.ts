@@ -9,6 +9,7 @@ import { writeReport } from '../eval/report.js';
 import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
 import { defaultSuite } from '../eval/suite.js';
 import type { Model, Task } from '../eval/tasks.js';
+import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { say, statusLine } from './io.js';
 import { positiveInteger } from './options.js';
 
@@ -44,6 +45,10 @@ export function addEvalCommand(program: Command): void {
       const specs: string[] = [...(o.model ?? []), ...(o.baselines ? ['bm25', 'wordvec', 'untrained'] : [])];
       if (o.hybrid && !specs.includes('bm25')) specs.push('bm25');
       if (specs.length === 0) throw new InvalidArgumentError('name at least one --model (a folder, bm25, wordvec or untrained) or --baselines');
+      requirePackages('infonce eval', [
+        ...(o.suite ? OPTIONAL_PACKAGES.suite : []),
+        ...(specs.some((spec) => spec === 'wordvec' || spec === 'untrained') ? OPTIONAL_PACKAGES.wordVectors : []),
+      ]);
       const tasks: Task[] = [];
       if (o.suite) {
         if (o.suite !== 'default') throw new InvalidArgumentError(`--suite takes 'default', got '${o.suite}'`);

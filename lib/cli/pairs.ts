@@ -9,6 +9,7 @@ import { codePairs, functionsOf } from '../pairs/code.js';
 import { corpusPairs } from '../pairs/corpus.js';
 import { readCorpusDocuments } from '../pairs/corpus-files.js';
 import { textPairs } from '../pairs/text.js';
+import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { say, writePairs } from './io.js';
 import { positiveInteger } from './options.js';
 
@@ -60,7 +61,10 @@ export function addPairsCommands(program: Command): void {
     .command('suite')
     .description("training pairs from the training splits of `infonce eval --suite default` (never its test documents)")
     .option('--out <file>', 'write the pairs here (default: stdout)')
-    .action((o) => writePairs(suiteTrainingPairs(), o.out));
+    .action((o) => {
+      requirePackages('infonce pairs suite', OPTIONAL_PACKAGES.suite);
+      writePairs(suiteTrainingPairs(), o.out);
+    });
   pairs
     .command('code')
     .description('docstring → code pairs from the JavaScript/TypeScript (JSDoc) and Python files under a folder')

