@@ -22,7 +22,7 @@ function loads(file) {
 
 function buildFromSource(reason) {
   console.log(`infonce: ${reason}; building from source with cmake-js (needs cmake >= 3.18 and a C++20 compiler;`);
-  console.log('infonce: nvcc on PATH adds the CUDA backend, INFONCE_CUDA=0 leaves it out).');
+  console.log('infonce: nvcc on PATH adds the CUDA backend, for the GPUs nvidia-smi shows, INFONCE_CUDA=0 leaves it out).');
   let cmakeJs;
   try {
     cmakeJs = require.resolve('cmake-js/bin/cmake-js');
@@ -30,7 +30,8 @@ function buildFromSource(reason) {
     console.error('infonce: cmake-js is not installed; run `npm install cmake-js` and then `npm rebuild infonce`.');
     process.exit(1);
   }
-  const build = spawnSync(process.execPath, [cmakeJs, 'compile'], { cwd: root, stdio: 'inherit' });
+  // CUDA for the GPUs nvidia-smi shows (all of them without one; INFONCE_CUDA_ARCHITECTURES names a list).
+  const build = spawnSync(process.execPath, [cmakeJs, 'compile', '--CDINFONCE_CUDA_NATIVE=ON'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) {
     console.error('infonce: the source build failed (see above). It needs cmake and g++ (or clang) with C++20;');
     console.error('infonce: on Debian/Ubuntu: apt-get install cmake g++.');
