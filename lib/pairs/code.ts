@@ -2,15 +2,9 @@
 // the function with its documentation removed is the positive. JavaScript/TypeScript (JSDoc, read by
 // TypeScript's parser: javascript.ts) and Python (docstrings).
 import { javascriptFunctions } from './javascript.js';
-import type { Pair } from './pair.js';
+import type { CodeFunction, Pair } from './pair.js';
 
-export { javascriptFunctions };
-
-export interface CodeFunction {
-  name: string;
-  doc: string;
-  code: string;
-}
+export { javascriptFunctions, type CodeFunction };
 
 /** Functions of a Python source whose body starts with a docstring; the code without it. */
 export function pythonFunctions(source: string): CodeFunction[] {

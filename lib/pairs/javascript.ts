@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import type * as TS from 'typescript';
 
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
-import type { CodeFunction } from './code.js';
+import type { CodeFunction } from './pair.js';
 
 let compiler: typeof TS | undefined;
 function typescript(): typeof TS {

@@ -11,3 +11,10 @@ export interface Pair {
    */
   group?: string;
 }
+
+/** A documented function of a source file: its name, its documentation, and its code without it. */
+export interface CodeFunction {
+  name: string;
+  doc: string;
+  code: string;
+}
