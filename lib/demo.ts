@@ -26,6 +26,8 @@ export interface DemoOptions {
   seed?: number;
   progress?: boolean;
   log?: (message: string) => void;
+  /** Stops the demo at its next step or phase: the promise rejects with an AbortError. */
+  signal?: AbortSignal;
 }
 
 export interface DemoSet {
@@ -76,6 +78,7 @@ function bm25Scores(pairs: Pair[]): RetrievalScores {
 }
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  options.signal?.throwIfAborted();
   const say = options.log ?? (() => {});
   const seed = options.seed ?? 1;
   const started = Date.now();
@@ -101,6 +104,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       { name: 'text: next passage', pairs: heldTextSample },
       { name: 'code: docstring → function', pairs: heldCode },
     ];
+    options.signal?.throwIfAborted();
     say('scoring the untrained encoder and BM25 on the held-back pairs');
     const before = await Promise.all(sets.map((s) => encoderScores(untrained, s.pairs)));
     const bm25 = sets.map((s) => bm25Scores(s.pairs));
@@ -116,7 +120,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       checkpointEvery: 1000,
       progress: options.progress,
       log: say,
+      ...(options.signal ? { signal: options.signal } : {}),
     });
+    options.signal?.throwIfAborted();
     say('scoring the trained encoder');
     const after = await Promise.all(sets.map((s) => encoderScores(encoder, s.pairs)));
     return {

@@ -11,7 +11,9 @@ import type { Embedder } from '../lib/eval/embedders.js';
 import { readBeir, readLabelled, readScoredPairs } from '../lib/eval/formats.js';
 import { accuracy, macroF1, ndcg, ranks, reciprocalRank, recall, spearman } from '../lib/eval/metrics.js';
 import { codeSearch, suiteTrainingPairs, wordnetSearch } from '../lib/eval/suite.js';
+import { evaluate } from '../lib/eval/run.js';
 import { scoreTask } from '../lib/eval/tasks.js';
+import { runDemo } from '../lib/demo.js';
 import { addon } from '../lib/native.js';
 
 const test = suite('evaluation');
@@ -105,6 +107,19 @@ test('code search with distractors, classification and similarity on the toy mod
     ],
   });
   close(similarity!.spearman!, 1, 'Spearman');
+});
+
+test('evaluate stops at an aborted signal (between one task and the next), as does the demo', async () => {
+  const pairs = ['abc', 'def', 'ghi'].map((s) => ({ query: s, positive: s.repeat(2) }));
+  const tasks = [{ kind: 'code' as const, name: 'one', pairs }, { kind: 'code' as const, name: 'two', pairs }];
+  const controller = new AbortController();
+  let calls = 0;
+  const stopping: Embedder = { ...letters, embed: (texts, side) => (++calls === 2 && controller.abort(), letters.embed(texts, side)) };
+  const error = await evaluate([stopping], tasks, undefined, controller.signal).then(() => undefined, (e: Error) => e);
+  assert.is(error?.name, 'AbortError');
+  assert.is(calls, 2, 'the second task ran after the abort');
+  const demo = await runDemo({ signal: AbortSignal.abort() }).then(() => undefined, (e: Error) => e);
+  assert.is(demo?.name, 'AbortError');
 });
 
 test('labelled and scored-pair files: a bad line is named', () => {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 import { formatDemo, runDemo } from '../demo.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
+import { isAbort, onInterrupt } from './interrupt.js';
 import { say } from './io.js';
 import { positiveInteger } from './options.js';
 
@@ -16,7 +17,16 @@ export function addDemoCommand(program: Command): void {
     .addHelpText('after', '\nExample:\n  infonce demo --out demo   # keep the trained model in demo/model')
     .action(async (o) => {
       requirePackages('infonce demo', [...OPTIONAL_PACKAGES.demo, ...OPTIONAL_PACKAGES.wordVectors]);
-      const result = await runDemo({ out: o.out, steps: o.steps, batchSize: o.batch, progress: true, log: say });
-      console.log(formatDemo(result));
+      const stop = onInterrupt('stopping after this step');
+      try {
+        const result = await runDemo({ out: o.out, steps: o.steps, batchSize: o.batch, progress: true, log: say, signal: stop.signal });
+        console.log(formatDemo(result));
+      } catch (error) {
+        if (!isAbort(error)) throw error;
+        say(o.out ? `stopped; the checkpoint in ${o.out} resumes with infonce train --resume` : 'stopped');
+        process.exitCode = 130;
+      } finally {
+        stop.release();
+      }
     });
 }

@@ -14,6 +14,7 @@ import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
 import { defaultSuite } from '../eval/suite.js';
 import type { Model, Task } from '../eval/tasks.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
+import { isAbort, onInterrupt } from './interrupt.js';
 import { say, statusLine } from './io.js';
 import { positiveInteger } from './options.js';
 
@@ -71,7 +72,19 @@ export function addEvalCommand(program: Command): void {
         if (folders.length === 0) throw new InvalidArgumentError('--hybrid fuses BM25 with a trained model: name one with --model <folder>');
         for (const m of folders) models.push({ model: { hybrid: m.model as Embedder } });
       }
-      const results = await evaluate(models.map((m) => m.model), tasks, status.update);
+      const stop = onInterrupt('stopping after this task');
+      let results;
+      try {
+        results = await evaluate(models.map((m) => m.model), tasks, status.update, stop.signal);
+      } catch (error) {
+        if (!isAbort(error)) throw error;
+        status.done();
+        say('stopped');
+        process.exitCode = 130;
+        return;
+      } finally {
+        stop.release();
+      }
       status.done();
       if (o.json) for (const line of evalJsonLines(results)) console.log(line);
       else console.log(formatEval(results));

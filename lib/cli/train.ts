@@ -5,6 +5,7 @@ import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
 import type { Backend } from '../types.js';
 import { isInstalled, OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
+import { onInterrupt } from './interrupt.js';
 import { say } from './io.js';
 import { positiveInteger, positiveNumber } from './options.js';
 
@@ -48,14 +49,7 @@ export function addTrainCommand(program: Command): void {
       say(`${pairsList.length} pairs from ${o.pairs}`);
       // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
       // stops at once (the last checkpoint stays).
-      const stop = new AbortController();
-      const onSignal = (signal: NodeJS.Signals) => {
-        say(`${signal}: finishing this step and writing a checkpoint (${signal} again stops at once)`);
-        stop.abort();
-        process.once(signal, () => process.exit(130));
-      };
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
+      const stop = onInterrupt('finishing this step and writing a checkpoint');
       const resumeCommand = () => {
         const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
         return `infonce ${args.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')} --resume`;
@@ -86,8 +80,7 @@ export function addTrainCommand(program: Command): void {
         say(`resume with: ${resumeCommand()}`);
         process.exitCode = 130;
       } finally {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
+        stop.release();
       }
     });
 }

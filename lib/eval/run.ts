@@ -10,10 +10,12 @@ export interface EvalResult {
   seconds: number;
 }
 
-export async function evaluate(models: Model[], tasks: Task[], progress?: (message: string) => void): Promise<EvalResult[]> {
+/** Every model on every task; `signal` stops it between one (task, model) and the next (an AbortError). */
+export async function evaluate(models: Model[], tasks: Task[], progress?: (message: string) => void, signal?: AbortSignal): Promise<EvalResult[]> {
   const results: EvalResult[] = [];
   for (const task of tasks)
     for (const model of models) {
+      signal?.throwIfAborted();
       progress?.(`${task.name}: ${modelName(model)}`);
       const started = Date.now();
       const scores = await scoreTask(model, task, progress);
