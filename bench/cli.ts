@@ -59,6 +59,11 @@ const program = new Command('infonce-bench')
   .option('--filter <threshold>', 'CPU: also time the gradient filter at this threshold (random and trained-like inputs)', parseFloat)
   .option('--seed <n>', 'seed of the random inputs (default: a fresh one, printed)', positiveInteger('--seed'))
   .option('--json', 'print one JSON object per row instead of the table')
+  .addHelpText(
+    'after',
+    '\nExamples:\n  infonce bench                                   # CPU: fused vs naive vs PyTorch, M = 1024..4096, D = 768\n' +
+      '  infonce bench --backend cuda --sizes 16384,65536 --precision bf16 --gpu-schedule tiles,panels',
+  )
   .action(async (options) => {
     const threads: number = options.threads ?? backendInfo().cpu.threads;
     const seed: number = options.seed ?? freshSeed();

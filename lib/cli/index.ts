@@ -18,7 +18,13 @@ import { addTrainCommand } from './train.js';
 const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
 const program = new Command('infonce')
   .description('Fused contrastive-loss kernels: train and evaluate text and code embeddings.')
-  .version(version);
+  .version(version)
+  .addHelpText(
+    'after',
+    '\nStart with:\n  infonce demo                                   # the whole recipe on bundled data (~70 s)\n' +
+      '  infonce pairs corpus docs/ --out pairs.jsonl && infonce train --pairs pairs.jsonl --out run\n' +
+      'Each command has its own --help with examples.',
+  );
 
 addPairsCommands(program);
 addTrainCommand(program);

@@ -61,6 +61,7 @@ export function addPairsCommands(program: Command): void {
     .command('suite')
     .description("training pairs from the training splits of `infonce eval --suite default` (never its test documents)")
     .option('--out <file>', 'write the pairs here (default: stdout)')
+    .addHelpText('after', '\nExample:\n  infonce pairs suite --out train.jsonl && infonce train --pairs train.jsonl --out run --steps 200')
     .action((o) => {
       requirePackages('infonce pairs suite', OPTIONAL_PACKAGES.suite);
       writePairs(suiteTrainingPairs(), o.out);

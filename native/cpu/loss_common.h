@@ -10,7 +10,7 @@
 
 namespace infonce::cpu {
 
-constexpr double kNormEpsilon = 1e-12;  // u = x / max(‖x‖, ε), as in loss.md
+constexpr double kNormEpsilon = 1e-12;  // u = x / max(‖x‖, ε), as in the README (The loss)
 
 struct PreparedProblem {
   int threads = 1;

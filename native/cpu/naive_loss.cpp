@@ -1,4 +1,4 @@
-// The naive contrastive loss: the formula of loss.md computed the obvious way, materialising the
+// The naive contrastive loss: the formula of the README (The loss) computed the obvious way, materialising the
 // M×N logits (and reusing them for G). FLOPs 6·M·N·D plus ~4 exp per logit; bytes 4·M·N for S on top
 // of the inputs. Plain C++ loops (the compiler vectorises the inner ones), threads over rows or
 // columns. It exists as the baseline of the benchmarks and a second opinion in the tests.

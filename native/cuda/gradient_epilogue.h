@@ -1,5 +1,5 @@
 // The epilogue of the panel gradient kernel: from one logit S_ij and the merged statistics of its row
-// and column, the gradient term G_ij (both directions), as written out in docs/loss.md:
+// and column, the gradient term G_ij (both directions), as written out in the README (The loss):
 //   G_ij = w_r·P_ij + w_c[j]·Q_ij,  and at the positive  w_r·(P − 1) + w_c·(Q − 1)  via expm1
 // (P − 1 as a difference of two numbers near 1 would cancel). Plain C++ that compiles for the device
 // and for the host: the host emulation (panel_emulation.cpp) runs this same code against the float64
