@@ -20,9 +20,14 @@ export function identifierWords(identifier: string): string[] {
   return words.length > 1 ? words : [];
 }
 
+// What can split: a separator, a case change, a letter next to a digit. Prose is mostly words with
+// none of these, and the test skips them before any splitting (the tokenizer runs this on every text
+// of every training step).
+const SPLITTABLE = /[._$]|[a-z][A-Z]|[A-Z]{2}[a-z]|[A-Za-z][0-9]|[0-9][A-Za-z]/;
+
 /** The words of every compound identifier in a text, in order (a text of plain words gives none). */
 export function splitIdentifiers(text: string): string[] {
   const out: string[] = [];
-  for (const match of text.matchAll(IDENTIFIER)) out.push(...identifierWords(match[0]));
+  for (const match of text.matchAll(IDENTIFIER)) if (SPLITTABLE.test(match[0])) out.push(...identifierWords(match[0]));
   return out;
 }
