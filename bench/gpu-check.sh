@@ -72,6 +72,9 @@ bench --dim 1024 --sizes "${GPU_BENCH_LARGEST:-262144}" --precision bf16 --gpu-s
 for dim in $(echo "${GPU_BENCH_DIMS:-256,4096}" | tr ',' ' '); do
   bench --dim "$dim" --sizes 65536 --precision bf16 --gpu-schedule tiles,panels --repeats 3
 done
+# The batch-size experiment's loss on the GPU (its D = 256, fp32 as the trainer passes it): what a
+# GPU buys at each of its sizes (bench/batch-size; the CPU times are in its report).
+node dist/bench/cli.js --backend cuda --dim 256 --sizes 1024,4096,16384,65536 --precision fp32 --repeats 3 > "$out/batch-size-gpu.txt" 2>&1 || true
 node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-predictions.json | tee "$out/bench.txt"
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
 step done

@@ -25,6 +25,7 @@ const program = new Command('batch-size')
   .option('--sizes <list>', 'batch sizes', integerList('--sizes'), [256, 1024, 4096, 16384, 65536])
   .option('--seeds <n>', 'seeds per size', positiveInteger('--seeds'), 3)
   .option('--epochs <n>', 'passes over the pairs, equal for every size', positiveInteger('--epochs'), 4)
+  .option('--steps <n>', 'the equal-steps variant: this many steps at every size instead (a bigger batch then sees more pairs)', positiveInteger('--steps'))
   .option('--no-mask-duplicates', "let pairs that share a text be each other's negatives (the ablation)")
   .option('--threads <n>', 'CPU threads for the loss (default: all)', positiveInteger('--threads'))
   .option('--out <dir>', 'results, report.md and batch-size.svg', 'bench/results/batch-size')
@@ -48,7 +49,7 @@ function runChild(spec: RunSpec): Promise<RunResult> {
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ sizes: number[]; seeds: number; epochs: number; maskDuplicates: boolean; threads?: number; out: string; reportOnly?: boolean }>();
+  const o = program.opts<{ sizes: number[]; seeds: number; epochs: number; steps?: number; maskDuplicates: boolean; threads?: number; out: string; reportOnly?: boolean }>();
   mkdirSync(o.out, { recursive: true });
   const resultsFile = join(o.out, 'results.json');
   const saved = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as { results: RunResult[] }) : undefined;
@@ -62,17 +63,21 @@ async function main(): Promise<void> {
     epochs: o.epochs,
     rule: `learning rate ${ANCHOR_LEARNING_RATE} × √(batch / ${ANCHOR_BATCH}); warm-up 5% of steps; θ learned from temperature 0.07`,
   };
+  // A result belongs to this invocation's variant: equal epochs (and these), or equal steps (these).
+  const sameSchedule = (r: RunSpec) => (o.steps ? r.fixedSteps === o.steps : r.fixedSteps === undefined && r.epochs === o.epochs);
+  const schedule = o.steps ? `${o.steps} steps at every size` : `${o.epochs} epochs`;
   if (!o.reportOnly) {
     const planned: RunSpec[] = [];
     // Seeds outermost: after the first seed every size has a result.
     for (let seed = 1; seed <= o.seeds; seed++)
-      for (const batchSize of o.sizes) planned.push({ batchSize, seed, epochs: o.epochs, maskDuplicates: o.maskDuplicates, ...(o.threads ? { threads: o.threads } : {}) });
-    const same = (r: RunSpec, p: RunSpec) => r.batchSize === p.batchSize && r.seed === p.seed && r.epochs === p.epochs && r.maskDuplicates === p.maskDuplicates;
+      for (const batchSize of o.sizes) planned.push({ batchSize, seed, epochs: o.epochs, ...(o.steps ? { fixedSteps: o.steps } : {}), maskDuplicates: o.maskDuplicates, ...(o.threads ? { threads: o.threads } : {}) });
+    const same = (r: RunSpec, p: RunSpec) =>
+      r.batchSize === p.batchSize && r.seed === p.seed && sameSchedule(r) && r.maskDuplicates === p.maskDuplicates;
     const todo = planned.filter((p) => !results.some((r) => same(r, p)));
     console.error(`${pairs.length} pairs; ${todo.length} of ${planned.length} runs to do (${planned.length - todo.length} in ${resultsFile}); ${machine}`);
     const started = Date.now();
     for (const [i, spec] of todo.entries()) {
-      console.error(`[${i + 1}/${todo.length}] batch ${spec.batchSize}, seed ${spec.seed}, ${spec.epochs} epochs …`);
+      console.error(`[${i + 1}/${todo.length}] batch ${spec.batchSize}, seed ${spec.seed}, ${spec.fixedSteps ? `${spec.fixedSteps} steps` : `${spec.epochs} epochs`} …`);
       const result = await runChild(spec);
       results.push(result);
       writeFileAtomic(resultsFile, JSON.stringify({ ...header, results }, null, 1) + '\n');
@@ -84,14 +89,15 @@ async function main(): Promise<void> {
     }
   }
   if (results.length === 0) throw new Error(`no results in ${resultsFile}: run without --report-only first`);
-  const mine = results.filter((r) => r.epochs === o.epochs && r.maskDuplicates === o.maskDuplicates);
+  const mine = results.filter((r) => sameSchedule(r) && r.maskDuplicates === o.maskDuplicates);
   const summaries = summarise(mine);
   const title =
-    `Quality against batch size (${mine[0]!.pairs.toLocaleString('en-US')} pairs, ${o.epochs} epochs, bag encoder D = 256` +
+    `Quality against batch size (${mine[0]!.pairs.toLocaleString('en-US')} pairs, ${schedule}, bag encoder D = 256` +
     `${o.maskDuplicates ? '' : ', duplicates not masked'})`;
-  const suffix = o.maskDuplicates ? '' : '-unmasked'; // the ablation keeps its own report beside the main one
-  writeFileAtomic(join(o.out, `batch-size${suffix}.svg`), plot(summaries, title) + '\n');
-  const gpu = await timeGpuSteps(o.sizes);
+  // Each variant keeps its own report beside the main one.
+  const suffix = `${o.steps ? `-steps-${o.steps}` : ''}${o.maskDuplicates ? '' : '-unmasked'}`;
+  writeFileAtomic(join(o.out, `batch-size${suffix}.svg`), plot(summaries, title, o.steps ? 'equal steps' : 'equal epochs') + '\n');
+  const gpu = o.steps ? 'see report.md' : await timeGpuSteps(o.sizes);
   const table = markdownTable(summaries);
   writeFileAtomic(
     join(o.out, `report${suffix}.md`),

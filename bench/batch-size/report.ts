@@ -13,8 +13,11 @@ export interface Summary {
   learningRate: number;
   /** task → mean and sample standard deviation over seeds (0 with one seed). */
   scores: Record<string, { mean: number; std: number }>;
+  /** The fastest seed's training time: the least disturbed by whatever else the machine ran. */
   trainSeconds: number;
   peakRssBytes: number;
+  /** The last step's loss, mean over seeds (ln(batch) is a model that knows nothing). */
+  finalLoss: number;
 }
 
 function meanStd(values: number[]): { mean: number; std: number } {
@@ -34,8 +37,9 @@ export function summarise(results: RunResult[]): Summary[] {
       steps: runs[0]!.steps,
       learningRate: runs[0]!.learningRate,
       scores: Object.fromEntries(tasks.map((t) => [t, meanStd(runs.map((r) => r.scores[t]!))])),
-      trainSeconds: meanStd(runs.map((r) => r.trainSeconds)).mean,
+      trainSeconds: Math.min(...runs.map((r) => r.trainSeconds)),
       peakRssBytes: Math.max(...runs.map((r) => r.peakRssBytes)),
+      finalLoss: meanStd(runs.map((r) => r.finalLoss)).mean,
     };
   });
 }
@@ -44,25 +48,27 @@ const gib = (bytes: number) => (bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFi
 
 export function markdownTable(summaries: Summary[]): string {
   const tasks = Object.keys(summaries[0]!.scores);
-  const header = ['batch', 'steps', 'learning rate', ...tasks, 'train s', 'peak RSS', 'naive loss needs'];
+  const header = ['batch', 'seeds', 'steps', 'learning rate', ...tasks, 'last loss (ln batch)', 'train s (fastest seed)', 'peak RSS', 'naive loss needs'];
   const rows = summaries.map((s) => [
     s.batchSize.toLocaleString('en-US'),
+    String(s.seeds),
     String(s.steps),
     s.learningRate.toExponential(1),
-    ...tasks.map((t) => `${s.scores[t]!.mean.toFixed(3)} ± ${s.scores[t]!.std.toFixed(3)}`),
+    ...tasks.map((t) => (s.seeds > 1 ? `${s.scores[t]!.mean.toFixed(3)} ± ${s.scores[t]!.std.toFixed(3)}` : s.scores[t]!.mean.toFixed(3))),
+    `${s.finalLoss.toFixed(2)} (${Math.log(s.batchSize).toFixed(2)})`,
     s.trainSeconds.toFixed(0),
     gib(s.peakRssBytes),
     gib(naiveLossBytes(s.batchSize)),
   ]);
-  return [`| ${header.join(' | ')} |`, `| ${header.map((_, c) => (c === 0 ? '---:' : c < 3 ? '---:' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [`| ${header.join(' | ')} |`, `| ${header.map(() => '---:').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** Quality against log₂(batch size), one line per task, ±1 standard deviation over seeds. */
-export function plot(summaries: Summary[], title: string): string {
+export function plot(summaries: Summary[], title: string, schedule = 'equal epochs'): string {
   const tasks = Object.keys(summaries[0]!.scores);
   const width = 720;
   const height = 420;
-  const area = { left: 60, right: width - 20, top: 50, bottom: height - 110 };
+  const area = { left: 60, right: width - 40, top: 50, bottom: height - 110 };
   const logs = summaries.map((s) => Math.log2(s.batchSize));
   const [lo, hi] = [Math.min(...logs), Math.max(...logs)];
   const highest = Math.max(...summaries.flatMap((s) => tasks.map((t) => s.scores[t]!.mean + s.scores[t]!.std)));
@@ -70,7 +76,7 @@ export function plot(summaries: Summary[], title: string): string {
   const x = (batch: number) => area.left + ((Math.log2(batch) - lo) / Math.max(1, hi - lo)) * (area.right - area.left);
   const y = (v: number) => area.bottom - (v / top) * (area.bottom - area.top);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
   ];
@@ -84,7 +90,7 @@ export function plot(summaries: Summary[], title: string): string {
   }
   parts.push(`<line x1="${area.left}" x2="${area.right}" y1="${area.bottom}" y2="${area.bottom}" stroke="#333"/>`);
   parts.push(`<line x1="${area.left}" x2="${area.left}" y1="${area.top}" y2="${area.bottom}" stroke="#333"/>`);
-  parts.push(`<text x="${(area.left + area.right) / 2}" y="${area.bottom + 38}" text-anchor="middle">batch size (pairs a step, log scale; equal epochs)</text>`);
+  parts.push(`<text x="${(area.left + area.right) / 2}" y="${area.bottom + 38}" text-anchor="middle">batch size (pairs a step, log scale; ${schedule})</text>`);
   parts.push(`<text transform="translate(16 ${(area.top + area.bottom) / 2}) rotate(-90)" text-anchor="middle">nDCG@10 (search) · MRR (code)</text>`);
   tasks.forEach((task, t) => {
     const colour = COLOURS[t % COLOURS.length]!;

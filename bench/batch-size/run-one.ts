@@ -15,6 +15,8 @@ export interface RunSpec {
   batchSize: number;
   seed: number;
   epochs: number;
+  /** The equal-steps variant: this many steps at every size (more pairs seen at a bigger batch); absent, epochs decide. */
+  fixedSteps?: number;
   /** Pairs that share a text are masked from each other's negatives (the trainer's default). */
   maskDuplicates: boolean;
   threads?: number;
@@ -26,6 +28,8 @@ export interface RunResult extends RunSpec {
   learningRate: number;
   /** The scored tasks' headline metrics (nDCG@10 for search, MRR for code search). */
   scores: Record<string, number>;
+  /** The bag encoder's tokenisation (identifier splitting is the default since it was added). */
+  identifiers: string;
   finalLoss: number;
   finalTemperature: number;
   trainSeconds: number;
@@ -39,7 +43,7 @@ function peakRss(): number {
 
 export async function runOne(spec: RunSpec): Promise<RunResult> {
   const { pairs } = experimentPairs();
-  const steps = stepsFor(pairs.length, spec.batchSize, spec.epochs);
+  const steps = spec.fixedSteps ?? stepsFor(pairs.length, spec.batchSize, spec.epochs);
   const learningRate = learningRateFor(spec.batchSize);
   const out = mkdtempSync(join(tmpdir(), 'infonce-batch-size-'));
   try {
@@ -71,6 +75,7 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
       steps,
       learningRate,
       scores,
+      identifiers: String((encoder as { config?: { identifiers?: string } }).config?.identifiers ?? 'none'),
       finalLoss: last.loss,
       finalTemperature: last.temperature,
       trainSeconds,

@@ -21,7 +21,7 @@ const program = new Command('infonce')
   .version(version)
   .addHelpText(
     'after',
-    '\nStart with:\n  infonce demo                                   # the whole recipe on bundled data (~70 s)\n' +
+    '\nStart with:\n  infonce demo                                   # the whole recipe on bundled data (~90 s)\n' +
       '  infonce pairs corpus docs/ --out pairs.jsonl && infonce train --pairs pairs.jsonl --out run\n' +
       'Each command has its own --help with examples.',
   );
