@@ -66,7 +66,7 @@ export function markdownTable(summaries: Summary[]): string {
 /** Quality against log₂(batch size), one line per task, ±1 standard deviation over seeds. */
 export function plot(summaries: Summary[], title: string, schedule = 'equal epochs'): string {
   const tasks = Object.keys(summaries[0]!.scores);
-  const width = 720;
+  const width = 780;
   const height = 420;
   const area = { left: 60, right: width - 40, top: 50, bottom: height - 110 };
   const logs = summaries.map((s) => Math.log2(s.batchSize));
