@@ -1,10 +1,10 @@
 // The experiment's results as a Markdown table and an SVG plot (quality against batch size, one line
 // per task, error bars over seeds), with the memory the naive loss would have needed at each size.
+import { escapeXml as escape, legend, svgOpen } from '../../lib/eval/charts.js';
 import type { RunResult } from './run-one.js';
 import { naiveLossBytes } from './schedule.js';
 
 const COLOURS = ['#4e79a7', '#e15759', '#59a14f', '#f28e2b', '#b07aa1'];
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export interface Summary {
   batchSize: number;
@@ -75,11 +75,7 @@ export function plot(summaries: Summary[], title: string, schedule = 'equal epoc
   const top = Math.min(1, Math.ceil(highest * 10 + 0.5) / 10);
   const x = (batch: number) => area.left + ((Math.log2(batch) - lo) / Math.max(1, hi - lo)) * (area.right - area.left);
   const y = (v: number) => area.bottom - (v / top) * (area.bottom - area.top);
-  const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="12">`,
-    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
-    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
-  ];
+  const parts = svgOpen(width, height, title);
   for (let tick = 0; tick <= top + 1e-9; tick += 0.1) {
     parts.push(`<line x1="${area.left}" x2="${area.right}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#e3e3e3"/>`);
     parts.push(`<text x="${area.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${tick.toFixed(1)}</text>`);
@@ -100,9 +96,8 @@ export function plot(summaries: Summary[], title: string, schedule = 'equal epoc
       parts.push(`<line x1="${p.x.toFixed(1)}" x2="${p.x.toFixed(1)}" y1="${y(p.mean - p.std).toFixed(1)}" y2="${y(p.mean + p.std).toFixed(1)}" stroke="${colour}" stroke-width="1.5"/>`);
       parts.push(`<circle cx="${p.x.toFixed(1)}" cy="${y(p.mean).toFixed(1)}" r="3.5" fill="${colour}"><title>${escape(task)}: ${p.mean.toFixed(3)} ± ${p.std.toFixed(3)}</title></circle>`);
     }
-    const legendY = area.bottom + 60 + t * 16;
-    parts.push(`<line x1="${area.left}" x2="${area.left + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${colour}" stroke-width="2"/><text x="${area.left + 30}" y="${legendY}">${escape(task)}</text>`);
   });
+  legend(parts, tasks.map((task, t) => ({ label: task, colour: COLOURS[t % COLOURS.length]!, line: true })), area.left, area.bottom + 62, area.right - area.left);
   parts.push('</svg>');
   return parts.join('\n');
 }

@@ -37,7 +37,9 @@ export function modelColours(models: readonly string[]): Map<string, string> {
   return colours;
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Text for SVG/XML content. */
+export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escape = escapeXml;
 /** Width of a text in the charts' 11 px sans-serif, generously (a wide glyph is ~0.62 em). */
 export const textWidth = (text: string, size = 11) => text.length * size * 0.62;
 
@@ -58,14 +60,15 @@ export function wrap(text: string, width: number, size = 11): string[] {
   return lines;
 }
 
-const svgOpen = (width: number, height: number, title: string) => [
+/** The opening of a chart: the svg element, a white background, the title. */
+export const svgOpen = (width: number, height: number, title: string) => [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="11">`,
   `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
   `<text x="${width / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${escape(title)}</text>`,
 ];
 
-// A legend of coloured swatches in rows that fit `width`, starting at (x, y); returns its height.
-function legend(parts: string[], entries: Array<{ label: string; colour: string; line?: boolean }>, x: number, y: number, width: number): number {
+/** A legend of coloured swatches (or line samples) in rows that fit `width`, from (x, y); returns its height. */
+export function legend(parts: string[], entries: Array<{ label: string; colour: string; line?: boolean }>, x: number, y: number, width: number): number {
   let cx = x;
   let cy = y;
   for (const { label, colour, line } of entries) {

@@ -55,4 +55,11 @@ INFONCE_EPILOGUE float gradientTerm(float s, int64_t column, const RowStatistics
   return g;
 }
 
+// The factor that turns a stored G (in units of w_r, times storageScale) into s·G for the products
+// dU = s·G·V and dV = s·Gᵀ·U: one expression for the kernels and their host emulation, in the
+// kernels' float arithmetic.
+INFONCE_EPILOGUE float gradientProductScale(float scale, float rowWeight, float storageScale) {
+  return scale * rowWeight / storageScale;
+}
+
 }  // namespace infonce::cuda

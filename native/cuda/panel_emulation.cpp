@@ -123,7 +123,7 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   std::vector<float> workspace(plan.splits > 1 ? plan.splits * plan.panelRows * ld : 0, 0.0f);
   std::vector<double> partials(plan.logScalePartials(), 0.0);
   std::vector<float> G(plan.panelRows * plan.paddedCols, 0.0f);
-  const float productScale = float(scale * rowWeight / storageScale);
+  const float productScale = gradientProductScale(float(scale), float(rowWeight), storageScale);
   constexpr int64_t T = kPanelTile;
   for (int64_t panel = 0; panel < plan.panels; ++panel) {
     const int64_t begin = plan.panelBegin(panel), realHeight = std::min(plan.panelHeight(panel), M - begin);

@@ -143,7 +143,7 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
                                                  p.loss.v + k0 * paddedDim + d0, paddedDim, (k1 - k0) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
   float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
-  storeBlock(acc, p.loss.scale * p.loss.rowWeight / kGradientStorageScale, out, paddedDim, false);
+  storeBlock(acc, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale), out, paddedDim, false);
 #endif
 }
 
@@ -178,8 +178,8 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
                                                  p.loss.u + plan.panelBegin(panelIndex) * paddedDim + d0, paddedDim,
                                                  plan.panelHeight(panelIndex) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
-  storeBlock(acc, p.loss.scale * p.loss.rowWeight / kGradientStorageScale, p.loss.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y),
-             paddedDim, panelIndex > 0);
+  storeBlock(acc, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale),
+             p.loss.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y), paddedDim, panelIndex > 0);
 #endif
 }
 
