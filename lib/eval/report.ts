@@ -9,8 +9,6 @@ import { barChart, trainingCurve } from './charts.js';
 import { formatEval, type EvalResult } from './run.js';
 import type { Task } from './tasks.js';
 
-export { barChart, trainingCurve };
-
 const DEFINITIONS: Record<Task['kind'], string[]> = {
   search: [
     'nDCG@10: the discounted gain of the first 10 results (gain 2^grade − 1, discount log₂(rank + 1)) over the best possible (BEIR, trec_eval).',
