@@ -2,12 +2,13 @@
 # Everything the GPU machine checks, in one call (see shared/device/README.md); planned to fit in about
 # 6 minutes on an H100/H200 (not yet timed on one: give the run 8). Logs and JSON go to $OUT:
 #   1. the card and the CUDA backend;
-#   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check);
+#   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check),
+#      and the sm_90a wgmma + TMA loop (wgmma_check, S = U·Vᵀ; on compute capability 9.0 only);
 #      small cases of every precision, tile shape and gradient schedule against the float64 reference,
 #      each twice and bit-identical (bench/gpu-smoke.ts), memcheck and racecheck when one fails;
 #   3. compute-sanitizer racecheck on the experimental panel kernels (one small case), always;
 #   4. the test suite with its GPU backends (the panel kernels included);
-#   5. the benchmark: the tile kernel and the panels beside PyTorch's naive loss and torch.matmul,
+#   5. the benchmark: the tile kernel and the panels (also on the sm_90a loop) beside PyTorch's naive loss and torch.matmul,
 #      each phase timed (INFONCE_CUDA_PROFILE), and the predictions of bench/gpu-predictions.json.
 # Run from the project root with Node on PATH (bash .device/run.sh does that) and the build outputs in
 # place (bench/gpu-pack.sh).
@@ -34,6 +35,9 @@ node -e "import('./dist/lib/info.js').then(m => console.log(JSON.stringify(m.bac
 
 step "the panel main loop alone (native/cuda/dev/gemm_check.cu)"
 if [ -x build-gpu/gemm_check ]; then build-gpu/gemm_check | tee "$out/gemm_check.log"; else echo "build-gpu/gemm_check not carried"; fi
+
+step "the sm_90a main loop alone (native/cuda/dev/wgmma_check.cu: TMA + wgmma; not used by the loss yet)"
+if [ -x build-gpu/wgmma_check ]; then timeout 120 build-gpu/wgmma_check | tee "$out/wgmma_check.log"; else echo "build-gpu/wgmma_check not carried"; fi
 
 step "small cases against the reference, each twice (tiles and panels)"
 if ! node dist/bench/gpu-smoke.js > "$out/smoke.log" 2>&1; then
@@ -69,6 +73,9 @@ bench() { INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --json "$
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision bf16 --gpu-schedule tiles,panels --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" --precision fp32 --repeats 3
 bench --dim 1024 --sizes "${GPU_BENCH_LARGEST:-262144}" --precision bf16 --gpu-schedule panels --repeats 2
+# The panel kernels on the sm_90a main loop (in development; 9.0 GPUs only), apart: bench-wgmma.txt.
+INFONCE_CUDA_WGMMA=1 INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" \
+  --precision bf16 --gpu-schedule panels --repeats 3 > "$out/bench-wgmma.txt" 2>&1 || true
 for dim in $(echo "${GPU_BENCH_DIMS:-256,4096}" | tr ',' ' '); do
   bench --dim "$dim" --sizes 65536 --precision bf16 --gpu-schedule tiles,panels --repeats 3
 done
@@ -77,4 +84,6 @@ done
 node dist/bench/cli.js --backend cuda --dim 256 --sizes 1024,4096,16384,65536 --precision fp32 --repeats 3 > "$out/batch-size-gpu.txt" 2>&1 || true
 node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-predictions.json | tee "$out/bench.txt"
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
+echo "panels on the sm_90a main loop (INFONCE_CUDA_WGMMA=1):"
+grep -v "^infonce cuda profile" "$out/bench-wgmma.txt" | tail -n 8
 step done

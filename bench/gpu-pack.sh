@@ -5,7 +5,7 @@
 # compute-sanitizer, in build-gpu/. Packs Node (shared/device/pack.sh) and the few node_modules the
 # checks load into .device/ (git-ignored); the device tool carries 64 MiB at most. Then call the
 # device tool with carry [".device", "build/Release/infonce.node", "build-gpu/infonce_cuda.so", "dist"]
-# (and "build-gpu/gemm_check") and the command:
+# (and "build-gpu/gemm_check", "build-gpu/wgmma_check") and the command:
 #   tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-check.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -17,9 +17,12 @@ cmake --build build-gpu --target infonce_cuda
 # The panel main loop's own check (native/cuda/dev/gemm_check.cu), for the lent card.
 nvcc -std=c++17 --expt-relaxed-constexpr -O3 -arch=sm_90 -Inative/include -Inative/cuda \
   native/cuda/dev/gemm_check.cu -o build-gpu/gemm_check
+# The sm_90a main loop's check (native/cuda/dev/wgmma_check.cu: TMA + wgmma), for H100/H200 only.
+nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_90a,code=sm_90a -Inative/include -Inative/cuda \
+  native/cuda/dev/wgmma_check.cu -o build-gpu/wgmma_check
 bash ../shared/device/pack.sh
 modules=(node-gyp-build commander uvu dequal diff kleur sade mri tsx esbuild @esbuild)
 present=()
 for m in "${modules[@]}"; do [ -e "node_modules/$m" ] && present+=("node_modules/$m"); done
 tar -cJf .device/modules.tar.xz "${present[@]}"
-du -ch .device build/Release/infonce.node build-gpu/infonce_cuda.so build-gpu/gemm_check dist | tail -1
+du -ch .device build/Release/infonce.node build-gpu/infonce_cuda.so build-gpu/gemm_check build-gpu/wgmma_check dist | tail -1

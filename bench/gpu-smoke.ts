@@ -1,5 +1,5 @@
 // A few small GPU losses against the float64 reference, one line each, every precision, tile shape
-// and gradient schedule (the experimental panels too), each run twice and required bit-identical:
+// and gradient schedule (the experimental panels too, with and without group masking), each run twice and required bit-identical:
 // quick enough to run under compute-sanitizer (memcheck, racecheck), which finds out-of-bounds
 // accesses and shared-memory races that a wrong answer alone would not locate. Exits non-zero if any
 // case is off.
@@ -29,16 +29,33 @@ async function main() {
     ...(panelsOnly ? [] : ['fp32', 'tf32', 'bf16', 'fp16'] as Precision[]).flatMap((precision) =>
       (['auto', 'small'] as const).map((tiles) => ({ precision, tiles, gpuSchedule: 'tiles' as GpuSchedule })),
     ),
-    ...(['bf16', 'fp16'] as Precision[]).map((precision) => ({ precision, tiles: 'auto' as const, gpuSchedule: 'panels' as GpuSchedule })),
+    ...(['bf16', 'fp16'] as Precision[]).flatMap((precision) =>
+      [false, true].flatMap((masked) =>
+        [false, true].map((wgmma) => ({ precision, tiles: 'auto' as const, gpuSchedule: 'panels' as GpuSchedule, masked, wgmma })),
+      ),
+    ),
   ];
+  // The panel kernels' sm_90a main loop (in development) runs where the GPU is 9.0; elsewhere the
+  // wgmma rows repeat the sm_80 loop.
+  const sm90 = info.cuda.devices[0]?.computeCapability === '9.0';
+  if (!sm90) console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
   let failures = 0;
   for (const shape of shapes) {
     const x = gaussianMatrix(shape.rows, shape.dim, 11);
     const y = gaussianMatrix(shape.cols, shape.dim, 12);
     const { memoryBudget: _budget, ...problem } = shape;
-    const want = referenceContrastiveLoss(x, y, problem);
-    for (const config of configs) {
-      const options = { ...shape, backend: 'cuda' as const, ...config };
+    // False-negative masking (the panel schedule only): a few groups, some rows and columns in none.
+    const groups = {
+      rows: Int32Array.from({ length: shape.rows }, (_, i) => (i % 6) - 1),
+      cols: Int32Array.from({ length: shape.cols }, (_, j) => (j % 4) - 1),
+    };
+    const plain = referenceContrastiveLoss(x, y, problem);
+    const masked = referenceContrastiveLoss(x, y, { ...problem, groups });
+    for (const { masked: withGroups, wgmma, ...config } of configs.map((c) => ({ masked: false, wgmma: false, ...c }))) {
+      const want = withGroups ? masked : plain;
+      if (wgmma) process.env.INFONCE_CUDA_WGMMA = '1'; // read by each call (bindings/loss.cc)
+      else delete process.env.INFONCE_CUDA_WGMMA;
+      const options = { ...shape, backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
       const got = await contrastiveLoss(x, y, options);
       const again = await contrastiveLoss(x, y, options);
       const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&
@@ -49,7 +66,7 @@ async function main() {
       const ok = lossError < tolerance && gradError < tolerance && identical;
       failures += ok ? 0 : 1;
       console.log(
-        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
+        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}${wgmma ? ' wgmma' : ''}${withGroups ? ' groups' : ''}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
           `loss error ${lossError.toExponential(2)}, gradient error ${gradError.toExponential(2)}, dθ ${got.gradLogScale.toFixed(6)} vs ${want.gradLogScale.toFixed(6)}` +
           `${identical ? ', bit-identical twice' : ', NOT bit-identical twice'}`,
       );

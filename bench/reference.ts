@@ -71,7 +71,8 @@ export interface ReferenceResult {
 
 const EPSILON = 1e-12;
 
-function sideGroups(groups: ReferenceOptions['groups'], M: number, N: number, target: (i: number) => number) {
+/** The groups of the rows and of the columns: a per-pair array gives column t(i) pair i's group. */
+export function sideGroups(groups: ReferenceOptions['groups'], M: number, N: number, target: (i: number) => number) {
   if (groups === undefined || 'rows' in groups) return groups;
   const cols = new Array<number>(N).fill(-1);
   for (let i = 0; i < M; i++) cols[target(i)] = groups[i]!;

@@ -4,7 +4,8 @@
 //   A  neither masking nor identifier splitting (the trainer before them)
 //   B  + false-negative masking (pairs that share a text are not each other's negatives)
 //   C  + identifier splitting (compound names also give their words' tokens)
-// then C fused with BM25 (hybrid, cross-fitted weight), beside BM25 and averaged word vectors.
+//   D  + idf pooling (the token and bigram rows' mean weighted by idf over the training texts)
+// then C and D each fused with BM25 (hybrid, cross-fitted weight), beside BM25 and averaged word vectors.
 // Writes bench/results/retrieval-ablation.{md,json}. Run by hand (a few minutes).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,13 +23,16 @@ interface Variant {
   label: string;
   maskDuplicates: boolean;
   identifiers: 'split' | 'none';
+  pooling: 'mean' | 'idf';
 }
 
 const variants: Variant[] = [
-  { label: 'A: neither', maskDuplicates: false, identifiers: 'none' },
-  { label: 'B: + masking', maskDuplicates: true, identifiers: 'none' },
-  { label: 'C: + identifiers', maskDuplicates: true, identifiers: 'split' },
+  { label: 'A: neither', maskDuplicates: false, identifiers: 'none', pooling: 'mean' },
+  { label: 'B: + masking', maskDuplicates: true, identifiers: 'none', pooling: 'mean' },
+  { label: 'C: + identifiers', maskDuplicates: true, identifiers: 'split', pooling: 'mean' },
+  { label: 'D: + idf pooling', maskDuplicates: true, identifiers: 'split', pooling: 'idf' },
 ];
+const fused = new Set(['C: + identifiers', 'D: + idf pooling']);
 
 async function trained(variant: Variant): Promise<Encoder> {
   const out = mkdtempSync(join(tmpdir(), 'infonce-ablation-'));
@@ -42,7 +46,7 @@ async function trained(variant: Variant): Promise<Encoder> {
       seed: 1,
       backend: 'cpu',
       maskDuplicates: variant.maskDuplicates,
-      encoder: { identifiers: variant.identifiers },
+      encoder: { identifiers: variant.identifiers, pooling: variant.pooling },
       checkpointEvery: 200,
       keepCheckpoints: 1,
       log: (m) => console.error(`  ${m}`),
@@ -65,7 +69,7 @@ for (const variant of variants) {
   console.error(`  ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const dense = encoderEmbedder(variant.label, encoder);
   models.push({ column: variant.label, model: dense });
-  if (variant === variants[variants.length - 1]) models.push({ column: 'hybrid: C + BM25', model: { hybrid: dense } });
+  if (fused.has(variant.label)) models.push({ column: `hybrid: ${variant.label[0]} + BM25`, model: { hybrid: dense } });
 }
 
 const rows: Array<Record<string, string | number>> = [];
@@ -75,7 +79,7 @@ for (const task of tasks) {
   for (const { column, model } of models) {
     const scores = (await scoreTask(model, task))!;
     row[column] = scores[metric]!;
-    if (scores['dense weight'] !== undefined) row['hybrid dense weight'] = scores['dense weight'];
+    if (scores['dense weight'] !== undefined) row[`${column} dense weight`] = scores['dense weight'];
     console.error(`${task.name}, ${modelName(model)}: ${scores[metric]!.toFixed(3)}`);
   }
   rows.push(row);
@@ -87,7 +91,10 @@ const table = [
   `| --- | --- | ${columns.map(() => '---:').join(' | ')} |`,
   ...rows.map((r) => `| ${r.task} | ${r.metric} | ${columns.map((c) => (r[c] as number).toFixed(3)).join(' | ')} |`),
 ].join('\n');
-const weights = rows.map((r) => `${r.task}: ${(r['hybrid dense weight'] as number).toFixed(2)}`).join('; ');
+const weights = columns
+  .filter((c) => c.startsWith('hybrid'))
+  .map((c) => `${c}: ${rows.map((r) => `${r.task} ${(r[`${c} dense weight`] as number).toFixed(2)}`).join(', ')}`)
+  .join('; ');
 mkdirSync('bench/results', { recursive: true });
 writeFileAtomic('bench/results/retrieval-ablation.md', `${describeMachine(2)}\n\n${table}\n\nHybrid dense weight (mean of the two cross-fitted halves): ${weights}\n`);
 writeFileAtomic('bench/results/retrieval-ablation.json', JSON.stringify({ machine: describeMachine(2), rows }, null, 1) + '\n');

@@ -145,14 +145,15 @@ Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, precision, memoryBudget?,
-// storageScale? }) → the result object of a loss call (backend 'cuda'):
+// cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, groups?: { rows, cols },
+// precision, memoryBudget?, storageScale? }) → the result object of a loss call (backend 'cuda'):
 // the GPU's panel gradient pass run
 // on the host (panel_emulation.h), synchronously: for tests, on small inputs.
 Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Options o(env, info[2], "options",
-                  {"rows", "cols", "dim", "logScale", "symmetric", "targets", "precision", "memoryBudget", "storageScale"});
+                  {"rows", "cols", "dim", "logScale", "symmetric", "targets", "groups", "precision", "memoryBudget",
+                   "storageScale"});
   LossProblem p;
   p.rows = o.integer("rows", 1, 1LL << 31);
   p.dim = o.integer("dim", 1, 1LL << 31);
@@ -162,6 +163,11 @@ Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
   p.logScale = o.optionalNumber("logScale").value_or(kDefaultLogScale);
   p.symmetric = o.optionalBoolean("symmetric").value_or(true);
   if (o.has("targets")) p.targets = int32Array(env, o.get("targets"), "targets", p.rows, "rows").Data();
+  if (o.has("groups")) {  // { rows, cols } only: the loss's one-array-per-pair form is expanded by the caller
+    const Options groups(env, o.get("groups"), "groups", {"rows", "cols"});
+    p.rowGroups = int32Array(env, groups.get("rows"), "groups.rows", p.rows, "rows").Data();
+    p.columnGroups = int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols").Data();
+  }
   cuda::PanelEmulation emulation;
   emulation.storage = o.optionalChoice("precision", {"bf16", "fp16"}).value_or("bf16") == "fp16"
                           ? cuda::EmulatedStorage::Float16

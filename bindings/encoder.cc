@@ -19,6 +19,7 @@ namespace {
 // reads: a caller rewriting batch.ids mid-call cannot make it index outside the tables.
 struct BagCall {
   std::vector<int32_t> ids, offsets;
+  std::vector<float> weights;  // per token id (idf pooling), or empty
   BagShape shape;
   BagParameters parameters;
   BagBatch batch;
@@ -38,7 +39,7 @@ BagCall parseBag(const Napi::CallbackInfo& info) {
   call.shape.dim = shape.integer("dim", 1, 1 << 16);
   call.shape.pooling = shape.optionalChoice("pooling", {"mean", "sqrt"}).value_or("mean") == "sqrt" ? Pooling::SqrtN : Pooling::Mean;
   call.threads = static_cast<int>(shape.optionalInteger("threads", 1, 1024).value_or(cpuInfo().hardwareThreads));
-  const Options parameters(env, info[2], "parameters", {"tokens", "bigrams", "projection"});
+  const Options parameters(env, info[2], "parameters", {"tokens", "bigrams", "projection", "weights"});
   Napi::Float32Array tokens = float32Array(env, parameters.get("tokens"), "parameters.tokens",
                                            call.shape.vocabulary * call.shape.width, "vocabulary × width");
   Napi::Float32Array bigrams = float32Array(env, parameters.get("bigrams"), "parameters.bigrams",
@@ -65,6 +66,17 @@ BagCall parseBag(const Napi::CallbackInfo& info) {
   call.parameters = {tokens.Data(), bigrams.Data(), projection.Data()};
   call.batch = {id, o, texts};
   call.pins = {tokens, bigrams, projection};
+  if (parameters.has("weights") && !parameters.get("weights").IsUndefined()) {
+    // Copied and checked on the copy (owned_copy.h): a text's Σ w must never be 0 (a division), nor
+    // a weight NaN, whatever the caller writes into its array mid-call.
+    call.weights = ownedCopy(env, float32Array(env, parameters.get("weights"), "parameters.weights",
+                                               call.shape.vocabulary, "vocabulary"), "parameters.weights");
+    for (int64_t v = 0; v < call.shape.vocabulary; ++v)
+      if (!(call.weights[v] > 0.0f && call.weights[v] < 1e30f))
+        throwRangeError(env, "parameters.weights[" + std::to_string(v) + "]: expected a positive finite weight, got " +
+                                 std::to_string(call.weights[v]));
+    call.parameters.tokenWeights = call.weights.data();
+  }
   return call;
 }
 

@@ -173,6 +173,9 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   const char* panelFlag = std::getenv("INFONCE_CUDA_PANEL");
   const std::string defaultSchedule = panelFlag && std::string(panelFlag) == "1" ? "panels" : "tiles";
   call.cuda.panelGradients = options.optionalChoice("gpuSchedule", {"tiles", "panels"}).value_or(defaultSchedule) == "panels";
+  // In development, for bench/gpu-check.sh: the panel kernels' sm_90a main loop (no option: not for users yet).
+  const char* wgmmaFlag = std::getenv("INFONCE_CUDA_WGMMA");
+  call.cuda.wgmma = wgmmaFlag && std::string(wgmmaFlag) == "1";
   p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
   p.gradientFilter = options.optionalNumber("gradientFilter").value_or(0.0);
   if (!(p.gradientFilter >= 0 && p.gradientFilter < 1))
@@ -197,12 +200,15 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       cudaApi();  // throws ERR_CUDA_* with the reason
       call.onGpu = true;
     } else if (device == "auto") {
-      // Group masking is CPU-only for now: 'auto' runs such calls there.
+      // Group masking is verified on the CPU only: 'auto' runs such calls there.
       call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused && !grouped;
     }
-    if (call.onGpu && grouped)
-      throwRangeError(env, "groups: the CUDA backend does not mask groups yet; use backend 'cpu' (or 'auto', which "
-                           "runs a call with groups on the CPU)");
+    // On the GPU only the experimental panel schedule masks (16-bit operands): an explicit opt-in
+    // until a GPU run has checked it against the reference.
+    if (call.onGpu && grouped && (!call.cuda.panelGradients || (precision != "bf16" && precision != "fp16")))
+      throwRangeError(env, "groups: the CUDA backend masks groups only in the experimental panel schedule "
+                           "(gpuSchedule: 'panels' with precision 'bf16' or 'fp16'); use backend 'cpu' (or 'auto', "
+                           "which runs a call with groups on the CPU)");
     if (options.has("gpu")) {
       const int gpu = static_cast<int>(options.optionalInteger("gpu", 0, 1023).value_or(0));
       if (anyTensor && gpu != call.cuda.device)

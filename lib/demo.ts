@@ -98,8 +98,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
   const out = options.out ?? mkdtempSync(join(tmpdir(), 'infonce-demo-'));
   try {
-    const encoderOptions = { init: 'wink' as const, seed, dim: 256 };
-    const untrained = await BagEncoder.create({ ...encoderOptions, progress: say });
+    // idf pooling over the training texts, as `infonce train` makes its encoders.
+    const encoderOptions = { init: 'wink' as const, seed, dim: 256, pooling: 'idf' as const };
+    const corpus = trainPairs.flatMap((p) => [p.query, p.positive]);
+    const untrained = await BagEncoder.create({ ...encoderOptions, corpus, progress: say });
     const sets = [
       { name: 'text: next passage', pairs: heldTextSample },
       { name: 'code: docstring → function', pairs: heldCode },
@@ -116,7 +118,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       batchSize: options.batchSize ?? 4096,
       learningRate: 3e-3,
       seed,
-      encoder: encoderOptions,
+      encoder: { ...encoderOptions, corpus },
       checkpointEvery: 1000,
       progress: options.progress,
       log: say,

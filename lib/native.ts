@@ -127,6 +127,8 @@ export interface BagParametersArgument {
   tokens: Float32Array;
   bigrams: Float32Array;
   projection: Float32Array;
+  /** A positive weight per token id (idf pooling): pooling is then the weighted mean. */
+  weights?: Float32Array;
 }
 
 export interface BagGradients {
@@ -209,6 +211,8 @@ interface Addon {
     y: Float32Array,
     options: Pick<ContrastiveLossOptions, 'rows' | 'cols' | 'dim' | 'logScale' | 'symmetric' | 'targets' | 'memoryBudget'> & {
       precision: 'bf16' | 'fp16';
+      /** Groups of rows and columns apart (the per-pair form is the caller's to expand). */
+      groups?: { rows: Int32Array; cols: Int32Array };
       /** G's storage scale; 0 or absent: the kernel's 2¹⁴ (tests compare with 1). */
       storageScale?: number;
     },

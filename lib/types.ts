@@ -69,8 +69,10 @@ export interface ContrastiveLossOptions {
    * value ≥ 0; negative values are no group) leaves both softmaxes: a duplicate of pair i's document,
    * or a passage of the same source, is then not pushed away as a negative. Either one Int32Array of
    * a group per pair (needs cols = rows; column targets[i] gets pair i's group), or `{ rows, cols }`
-   * with a group per row of `x` and per row of `y`. CPU only for now: `backend: 'auto'` runs a call
-   * with groups on the CPU, `'cuda'` refuses it.
+   * with a group per row of `x` and per row of `y`. Verified on the CPU: `backend: 'auto'` runs a
+   * call with groups there. On the GPU only the experimental panel schedule masks (`backend: 'cuda'`,
+   * `gpuSchedule: 'panels'`, precision 'bf16' or 'fp16'; checked by its host emulation, not yet on a
+   * GPU); any other `'cuda'` call with groups is a RangeError.
    */
   groups?: Int32Array | { rows: Int32Array; cols: Int32Array };
   /**

@@ -6,7 +6,7 @@ import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor, InternalLossOptions } from '../lib/types.js';
-import type { OperandRounding } from '../bench/reference.js';
+import { sideGroups, type OperandRounding } from '../bench/reference.js';
 
 export interface Tolerance {
   loss: number;
@@ -50,6 +50,18 @@ function withOptions(extra: Partial<InternalLossOptions>) {
   return (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions) => contrastiveLoss(x, y, { ...options, ...extra });
 }
 
+// The panel kernels on their sm_90a main loop (in development: INFONCE_CUDA_WGMMA=1, read by each call).
+function onWgmmaLoop(run: Backend['run']): Backend['run'] {
+  return async (x, y, options) => {
+    process.env.INFONCE_CUDA_WGMMA = '1';
+    try {
+      return await run(x, y, options);
+    } finally {
+      delete process.env.INFONCE_CUDA_WGMMA;
+    }
+  };
+}
+
 // Inputs uploaded as DeviceTensors of `dtype`, gradients downloaded: the path of a training loop
 // that keeps everything on the GPU.
 function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
@@ -80,7 +92,9 @@ function panelEmulation(precision: 'bf16' | 'fp16') {
     const { rows, dim, logScale, symmetric, targets } = options;
     const cols = options.cols ?? rows;
     const memoryBudget = 128 * Math.ceil(cols / 128) * 128 * 2; // one panel of 128 rows of G
-    return addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget });
+    const sides = sideGroups(options.groups, rows, cols, (i) => (targets ? targets[i]! : i));
+    const groups = sides && { rows: Int32Array.from(sides.rows), cols: Int32Array.from(sides.cols) };
+    return addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget, ...(groups ? { groups } : {}) });
   };
 }
 
@@ -88,7 +102,7 @@ function panelEmulation(precision: 'bf16' | 'fp16') {
 const gpuReason = backendInfo().cuda.available ? undefined : backendInfo().cuda.reason;
 if (gpuReason) console.log(`GPU backends skipped on this machine: ${gpuReason}`);
 
-const NO_GPU_GROUPS = 'the CUDA kernels do not mask groups yet';
+const NO_GPU_GROUPS = 'the CUDA tile schedule does not mask groups (the panel schedule does)';
 
 export function lossBackends(): Backend[] {
   const info = backendInfo();
@@ -141,9 +155,15 @@ export function lossBackends(): Backend[] {
     // bf16 tensors round x and y themselves, then the normalised rows again: the reference does both.
     { ...gpu('cuda-bf16 DeviceTensors', LOW_PRECISION_TOLERANCE, viaDeviceTensors('bfloat16'), 'bfloat16'), inputRounding: 'bfloat16' },
     // The experimental panel gradient pass: on the GPU, and its host emulation (runs here too).
-    gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'),
-    gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'),
-    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', withoutGroups: NO_GPU_GROUPS, run: panelEmulation('bf16') },
-    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', withoutGroups: NO_GPU_GROUPS, run: panelEmulation('fp16') },
+    // Both mask groups (the only GPU path that does).
+    { ...gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'), withoutGroups: undefined },
+    { ...gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'), withoutGroups: undefined },
+    {
+      ...gpu('cuda-bf16 panels, sm_90a wgmma loop', LOW_PRECISION_TOLERANCE, onWgmmaLoop(withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' })), 'bfloat16'),
+      withoutGroups: undefined,
+      unavailable: gpuReason ? `no GPU: ${gpuReason}` : info.cuda.devices[0]?.computeCapability === '9.0' ? undefined : 'wgmma needs a GPU of compute capability 9.0',
+    },
+    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
+    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
   ];
 }

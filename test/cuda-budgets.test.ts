@@ -58,7 +58,7 @@ function parsePtxasReport(output: string): Usage[] {
   const usages: Usage[] = [];
   let current: Usage | undefined;
   for (const line of output.split('\n')) {
-    const entry = /Compiling entry function '([^']+)' for '(sm_\d+)'/.exec(line);
+    const entry = /Compiling entry function '([^']+)' for '(sm_\d+a?)'/.exec(line);
     if (entry) {
       current = { kernel: kernelName(entry[1]!), arch: entry[2]!, registers: 0, spillBytes: 0, stackBytes: 0 };
       usages.push(current);
@@ -105,7 +105,7 @@ if (!nvcc) {
     for (const source of sources) {
       const { status, output } = await reports.get(source)!;
       assert.is(status, 0, `${source} did not compile:\n${output.slice(-3000)}`);
-      assert.not.match(output, /C7510|warning/i, `${source}: ptxas warned:\n${output.slice(-2000)}`);
+      assert.not.match(output, /C75\d\d|warning/i, `${source}: ptxas warned:\n${output.slice(-2000)}`);
       for (const u of parsePtxasReport(output)) {
         const budget = budgets.kernels[u.kernel];
         assert.ok(budget, `${u.kernel} (${source}) has no budget in native/cuda/resource_budgets.json`);
@@ -138,6 +138,50 @@ if (!nvcc) {
     for (const e of gemms.filter((g) => /rowGradientKernel|columnGradientKernel/.test(g.name)))
       assert.match(e.body, /ldmatrix\.sync\.aligned\.m8n8\.x4\.trans/, `${e.name}: no ldmatrix .trans`);
   });
+
+  // The sm_90a main loop and the panel kernels built on it: their check harness and the loss's kernels.
+  const sm90Sources = [
+    { file: 'native/cuda/dev/wgmma_check.cu', gemms: /^wgmmaCheckKernel$/, count: 6, transposes: ['00', '01', '11'] },
+    { file: 'native/cuda/panel_gradients_sm90.cu', gemms: /^sm90(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6, transposes: ['00', '01', '11'] },
+  ];
+  for (const { file, gemms, count, transposes } of sm90Sources)
+    test(`the sm_90a main loop (panel_gemm_sm90.cuh) in ${file}: TMA, mbarriers and wgmma in its PTX; within budgets on sm_90a`, async () => {
+      const source = join(root, file);
+      const ptx = join(work, `${file.replace(/\W/g, '-')}.ptx`);
+      const compiled = await run(nvcc, [...flags, '-ptx', '-gencode', 'arch=compute_90a,code=compute_90a', source, '-o', ptx]);
+      assert.is(compiled.status, 0, compiled.output);
+      // Each entry's text runs to the next entry (its inline asm has braces of its own at line starts).
+      const entries = readFileSync(ptx, 'utf8').split(/\.entry /).slice(1).map((body) => ({ name: kernelName(body.slice(0, body.indexOf('('))), body }));
+      const kernels = entries.filter((e) => gemms.test(e.name));
+      assert.is(kernels.length, count, 'the GEMM kernels for bf16 and fp16, each operand layout');
+      for (const k of kernels) {
+        assert.match(k.body, /wgmma\.mma_async\.sync\.aligned\.m64n128k16\.f32\.(bf16\.bf16|f16\.f16)/, `${k.name}: no wgmma.mma_async`);
+        assert.match(k.body, /cp\.async\.bulk\.tensor\.2d\.shared::cluster\.global\.mbarrier::complete_tx::bytes/, `${k.name}: no TMA copy`);
+        assert.match(k.body, /mbarrier\.try_wait\.parity/, `${k.name}: no mbarrier wait`);
+        assert.match(k.body, /wgmma\.fence\.sync\.aligned/, `${k.name}: no wgmma.fence`);
+        assert.match(k.body, /wgmma\.wait_group\.sync\.aligned/, `${k.name}: no wgmma.wait_group`);
+        assert.not.match(k.body, /ld\.shared\.(u16|b16|f16)\b|ldmatrix/, `${k.name}: operands must reach the tensor cores from shared memory, not through registers`);
+      }
+      const all = kernels.map((k) => k.body).join('\n');
+      assert.match(all, /\.f32\.bf16\.bf16/);
+      assert.match(all, /\.f32\.f16\.f16/);
+      // The MN-major operands (V and U along D, Gᵀ) use wgmma's transposed forms: trans-b alone, and both.
+      const seen = new Set([...all.matchAll(/wgmma\.mma_async[^;]*?, (\d), (\d);/g)].map((m) => `${m[1]}${m[2]}`));
+      assert.equal([...seen].sort(), transposes);
+      const machine = await run(nvcc, [...flags, '-c', '-Xptxas', '-v', '-gencode', 'arch=compute_90a,code=sm_90a', source, '-o', join(work, `${file.replace(/\W/g, '-')}.o`)]);
+      assert.is(machine.status, 0, machine.output);
+      // C7520 and its kin: ptxas serialising wgmma (a branch it cannot prove uniform, a register dependence).
+      assert.not.match(machine.output, /C75\d\d|warning/i, `ptxas warned:\n${machine.output.slice(-2000)}`);
+      const usages = parsePtxasReport(machine.output);
+      assert.ok(usages.length >= count);
+      for (const u of usages) {
+        assert.is(u.arch, 'sm_90a');
+        const budget = budgets.kernels[u.kernel];
+        assert.ok(budget, `${u.kernel} (${file}) has no budget in native/cuda/resource_budgets.json`);
+        assert.ok(u.registers <= budget!.registers && u.spillBytes <= budget!.spillBytes && u.stackBytes <= budget!.stackBytes,
+          `${u.kernel} on sm_90a: ${u.registers} registers (budget ${budget!.registers}), ${u.spillBytes} bytes of spills, ${u.stackBytes} of stack`);
+      }
+    });
 
   test('the panel kernels\' shared memory fits a block on sm_86/89 and two dU/dV blocks an SM on sm_80 and sm_90', () => {
     const shared = addon.cudaPanelPlan({ rows: 1, cols: 1, dim: 1, memoryBudget: 1 << 20 }).sharedBytes;

@@ -79,6 +79,18 @@ gpuTest('gpu: an index past the GPUs is a RangeError; gpu 0 runs there', async (
   assert.is((await contrastiveLoss(x, x, { rows: 8, dim: 5, backend: 'cuda', gpu: 0 })).backend, 'cuda');
 });
 
+gpuTest("groups on the GPU: the panel schedule masks; the tile schedule and fp32 refuse; 'auto' runs them on the CPU", async () => {
+  const x = gaussianMatrix(8, 5, 1);
+  const groups = new Int32Array([0, 0, 1, 1, 2, -1, 2, 3]);
+  const refused = /^groups: the CUDA backend masks groups only in the experimental panel schedule/;
+  for (const options of [{ precision: 'bf16' as const }, { precision: 'fp32' as const, gpuSchedule: 'panels' as const }])
+    assert.throws(() => addon.contrastiveLossSync(x, x, { rows: 8, dim: 5, backend: 'cuda', groups, ...options }), (e: Error) => e instanceof RangeError && refused.test(e.message));
+  assert.is((await contrastiveLoss(x, x, { rows: 8, dim: 5, groups })).backend, 'cpu');
+  const masked = await contrastiveLoss(x, x, { rows: 8, dim: 5, groups, backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' });
+  assert.is(masked.backend, 'cuda');
+  assertMatchesReference(masked, referenceContrastiveLoss(x, x, { rows: 8, dim: 5, groups, rounding: 'bfloat16' }), 'masked on the GPU', LOW_PRECISION_TOLERANCE);
+});
+
 gpuTest('a DeviceTensor of the wrong shape is a RangeError naming the argument', () => {
   const t = toDevice(new Float32Array(12), { rows: 3, cols: 4 });
   assert.throws(() => addon.contrastiveLossSync(t, t, { rows: 4, dim: 3 }), (e: Error) => e instanceof RangeError && /^x: expected a DeviceTensor of rows × dim = 4 × 3, got 3 × 4/.test(e.message));

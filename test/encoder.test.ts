@@ -12,7 +12,7 @@ import { Encoder } from '../lib/encoder/encoders.js';
 import { tokenize } from '../lib/encoder/tokenizer.js';
 import { addon } from '../lib/native.js';
 import { GradientAccumulator } from '../lib/train/accumulator.js';
-import { fillGaussian } from '../lib/util/random.js';
+import { fillGaussian, generator } from '../lib/util/random.js';
 import { freshSeed } from '../bench/random.js';
 import { relativeError } from '../bench/reference.js';
 
@@ -39,6 +39,8 @@ interface Model {
   bigrams: Float64Array;
   projection: Float64Array;
   pooling: 'mean' | 'sqrt';
+  /** Per-token weights (idf pooling), or none: every item weighs 1. */
+  weights?: Float64Array;
 }
 
 // The float64 forward: pooled = scale · (Σ token rows + Σ bigram rows), out = pooled · W.
@@ -49,14 +51,19 @@ function referenceForward(m: Model, ids: Int32Array, offsets: Int32Array): Float
     const pooled = new Float64Array(m.E);
     const first = offsets[t]!;
     const last = offsets[t + 1]!;
+    const weight = (id: number) => (m.weights ? m.weights[id]! : 1);
+    let items = 0; // Σ of the items' weights: their count when unweighted
     for (let i = first; i < last; i++) {
-      for (let e = 0; e < m.E; e++) pooled[e] += m.tokens[ids[i]! * m.E + e]!;
+      const w = weight(ids[i]!);
+      items += w;
+      for (let e = 0; e < m.E; e++) pooled[e] += w * m.tokens[ids[i]! * m.E + e]!;
       if (i + 1 < last) {
         const row = bucket(ids[i]!, ids[i + 1]!, m.H);
-        for (let e = 0; e < m.E; e++) pooled[e] += m.bigrams[row * m.E + e]!;
+        const wb = (weight(ids[i]!) + weight(ids[i + 1]!)) / 2;
+        items += wb;
+        for (let e = 0; e < m.E; e++) pooled[e] += wb * m.bigrams[row * m.E + e]!;
       }
     }
-    const items = 2 * (last - first) - 1;
     const scale = m.pooling === 'mean' ? 1 / items : 1 / Math.sqrt(items);
     for (let d = 0; d < m.D; d++) {
       let s = 0;
@@ -67,17 +74,19 @@ function referenceForward(m: Model, ids: Int32Array, offsets: Int32Array): Float
   return out;
 }
 
-function makeModel(seed: number, pooling: 'mean' | 'sqrt'): Model {
+function makeModel(seed: number, pooling: 'mean' | 'sqrt', weighted = false): Model {
   const V = 53;
   const H = 17;
   const E = 7;
   const D = 5;
+  const random = generator(seed + 4);
   return {
     V,
     H,
     E,
     D,
     pooling,
+    ...(weighted ? { weights: Float64Array.from({ length: V }, () => Math.fround(0.05 + 5 * random())) } : {}),
     tokens: Float64Array.from(fillGaussian(new Float32Array(V * E), seed)),
     bigrams: Float64Array.from(fillGaussian(new Float32Array(H * E), seed + 1)),
     projection: Float64Array.from(fillGaussian(new Float32Array(E * D), seed + 2)),
@@ -90,22 +99,28 @@ const offsets = Int32Array.from([0, 1, 4, 9, 10, 17, 24, 33, 40]);
 
 function nativeArgs(m: Model) {
   return {
-    parameters: { tokens: Float32Array.from(m.tokens), bigrams: Float32Array.from(m.bigrams), projection: Float32Array.from(m.projection) },
+    parameters: {
+      tokens: Float32Array.from(m.tokens),
+      bigrams: Float32Array.from(m.bigrams),
+      projection: Float32Array.from(m.projection),
+      ...(m.weights ? { weights: Float32Array.from(m.weights) } : {}),
+    },
     shape: { vocabulary: m.V, buckets: m.H, width: m.E, dim: m.D, pooling: m.pooling },
   };
 }
 
-for (const pooling of ['mean', 'sqrt'] as const) {
-  test(`forward matches the float64 reference (${pooling} pooling)`, async () => {
-    const m = makeModel(freshSeed(), pooling);
+for (const [pooling, weighted] of [['mean', false], ['sqrt', false], ['mean', true], ['sqrt', true]] as const) {
+  const kind = `${weighted ? 'weighted ' : ''}${pooling} pooling`;
+  test(`forward matches the float64 reference (${kind})`, async () => {
+    const m = makeModel(freshSeed(), pooling, weighted);
     const { parameters, shape } = nativeArgs(m);
     const { out } = await addon.bagForward(ids, offsets, parameters, shape);
     assert.ok(relativeError(out, referenceForward(m, ids, offsets)) < 1e-6);
   });
 
-  test(`backward matches finite differences of Σ out·R (${pooling} pooling)`, async () => {
+  test(`backward matches finite differences of Σ out·R (${kind})`, async () => {
     const seed = freshSeed();
-    const m = makeModel(seed, pooling);
+    const m = makeModel(seed, pooling, weighted);
     const { parameters, shape } = nativeArgs(m);
     const texts = offsets.length - 1;
     const r = Float64Array.from(fillGaussian(new Float32Array(texts * m.D), seed + 3));
@@ -204,6 +219,39 @@ test('save → load gives identical embeddings', async () => {
   }
 });
 
+test("idf pooling: rare tokens weigh more than common ones, the side markers the mean; saved and loaded with the model", async () => {
+  const corpus = ['the cat sat', 'the dog ran', 'the cat ran', 'a zebra slept', 'the cat sat'];
+  const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024, pooling: 'idf', corpus, seed: freshSeed() });
+  const w = encoder.weights!;
+  const id = (word: string) => tokenize([word], 'document', 8).ids[1]!;
+  // 4 distinct texts (the repeat counts once): "the" in 3, "cat" in 2, "zebra" in 1, "unicorn" in none.
+  const idf = (n: number) => Math.log(1 + (4 - n + 0.5) / (n + 0.5));
+  for (const [word, n] of [['the', 3], [' cat', 2], [' zebra', 1], [' unicorn', 0]] as const) {
+    const token = tokenize([`the${word === 'the' ? '' : word}`], 'document', 8).ids;
+    const wordId = word === 'the' ? id('the') : token[token.length - 1]!;
+    assert.ok(Math.abs(w[wordId]! - idf(n)) < 1e-6, `${word}: ${w[wordId]} vs ${idf(n)}`);
+  }
+  const markers = tokenize(['x'], 'query', 4).ids[0]!;
+  assert.ok(w[markers]! > idf(3) && w[markers]! < idf(1), `the query marker weighs ${w[markers]}`);
+  const dir = mkdtempSync(join(tmpdir(), 'infonce-encoder-'));
+  try {
+    const texts = ['the cat', 'a zebra ran far', 'the'];
+    const before = await encoder.embed(texts);
+    encoder.save(dir);
+    const loaded = (await Encoder.load(dir)) as BagEncoder;
+    assert.equal(loaded.weights, w);
+    assert.equal(await loaded.embed(texts), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const refused = await BagEncoder.create({ init: 'random', pooling: 'idf' }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  assert.instance(refused, RangeError);
+  assert.match(refused!.message, /^corpus: pooling 'idf' needs the texts/);
+});
+
 test('queries and documents are marked differently', async () => {
   const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024 });
   const asQuery = await encoder.embed(['same text'], { side: 'query' });
@@ -220,6 +268,10 @@ test('bad input: empty texts, out-of-range ids, a missing model folder (huge tex
   const { parameters, shape } = nativeArgs(m);
   assert.throws(() => addon.bagForward(Int32Array.of(1, 99), Int32Array.of(0, 2), parameters, shape), (e: Error) => e instanceof RangeError && /^ids\[1\]: expected a token id in \[0, 53\), got 99/.test(e.message));
   assert.throws(() => addon.bagForward(Int32Array.of(1, 2), Int32Array.of(0, 0, 2), parameters, shape), (e: Error) => e instanceof RangeError && /^offsets\[1\]: /.test(e.message));
+  const zeroWeight = new Float32Array(53).fill(1);
+  zeroWeight[7] = 0;
+  assert.throws(() => addon.bagForward(Int32Array.of(1, 2), Int32Array.of(0, 2), { ...parameters, weights: zeroWeight }, shape), (e: Error) => e instanceof RangeError && /^parameters\.weights\[7\]: expected a positive finite weight, got 0/.test(e.message));
+  assert.throws(() => addon.bagForward(Int32Array.of(1, 2), Int32Array.of(0, 2), { ...parameters, weights: new Float32Array(52).fill(1) }, shape), (e: Error) => e instanceof RangeError && /^parameters\.weights: /.test(e.message));
   const missing = await Encoder.load('/nonexistent/model').then(
     () => undefined,
     (e: Error) => e,

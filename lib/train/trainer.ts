@@ -37,7 +37,10 @@ export interface TrainOptions {
   weightDecay?: number;
   clip?: number;
   seed?: number;
-  /** The encoder to train from scratch (ignored on resume): options for a new one... */
+  /**
+   * The encoder to train from scratch (ignored on resume): options for a new one (pooling 'idf'
+   * unless set, its idf counted over the pairs' texts)...
+   */
   encoder?: BagOptions;
   /** ...or an encoder already made (it is trained in place). */
   initialEncoder?: Encoder;
@@ -61,8 +64,9 @@ export interface TrainOptions {
   stopAfter?: number;
   /**
    * Keep duplicates out of each other's negatives (default true): pairs that share a text, or a
-   * `group`, are masked from each other in the loss (its `groups` option). The CUDA kernels do not
-   * mask yet: on the GPU the run says so and trains without.
+   * `group`, are masked from each other in the loss (its `groups` option). The trainer's fp32 GPU
+   * loss does not mask (only the experimental 16-bit panel schedule does): on the GPU the run says so
+   * and trains without.
    */
   maskDuplicates?: boolean;
   /** Where the loss runs: 'cpu', 'cuda' or 'auto' (default). */
@@ -230,7 +234,11 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     start = checkpoint.run.step;
     say(`resuming from ${checkpoint.dir} (step ${start} of ${o.steps}${start === checkpoint.run.options.steps ? ', extending a finished run' : ''})`);
   } else {
-    encoder = o.initialEncoder ?? (await BagEncoder.create({ seed: o.seed, progress: say, ...o.encoder }));
+    // idf pooling (the default: it won on every search task of the suite, README "What each
+    // retrieval feature buys") counts document frequencies over the training texts unless given a corpus.
+    const encoderOptions: BagOptions = { pooling: 'idf', ...o.encoder };
+    if (encoderOptions.pooling === 'idf' && !encoderOptions.corpus) encoderOptions.corpus = pairTexts(pairs);
+    encoder = o.initialEncoder ?? (await BagEncoder.create({ seed: o.seed, progress: say, ...encoderOptions }));
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), DEFAULT_LOG_SCALE);
   }
 
@@ -241,13 +249,13 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     : [];
   writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
 
-  // Duplicates masked in the loss, where it can: the CUDA kernels cannot yet (a GPU run says so).
+  // Duplicates masked in the loss, where it can: the trainer's fp32 CUDA loss cannot (a GPU run says so).
   const onGpu = backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available);
   const grouping = o.maskDuplicates !== false && !onGpu ? pairGroups(pairs) : undefined;
   if (grouping)
     say(`masking duplicates: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); never each other's negatives`);
   else if (o.maskDuplicates !== false)
-    say('the CUDA kernels do not mask duplicates yet: on the GPU, pairs that share a text are each other\'s negatives');
+    say('the fp32 CUDA loss does not mask duplicates (only the experimental bf16/fp16 panel schedule does): on the GPU, pairs that share a text are each other\'s negatives');
 
   const accumulator = new GradientAccumulator(encoder.parameters());
   const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
@@ -345,6 +353,11 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     say(`disk: model ${megabytes(join(o.out, 'model'))} MB, checkpoints ${megabytes(join(o.out, 'checkpoints'))} MB (--keep-checkpoints)`);
   }
   return { encoder, steps: records };
+}
+
+// Every text of the pairs, each side and the hard negatives.
+function pairTexts(pairs: readonly Pair[]): string[] {
+  return pairs.flatMap((p) => [p.query, p.positive, ...(p.negatives ?? [])]);
 }
 
 // The loss's groups for a batch: one per pair, or per row and per column when hard negatives follow

@@ -40,6 +40,17 @@ struct ColumnStatistics {
   bool valid = false;         // false for a padding column
 };
 
+// False-negative masking (the loss's `groups`): logit (i, j) leaves both softmaxes when row i and
+// column j share a group (≥ 0) and j is not row i's target. The statistics pass replaces such a logit
+// by kMaskedLogit (finite, as on the CPU: a tile line of nothing but masked logits keeps finite
+// statistics, and its exp vanishes once merged with any real logit); the gradient pass gives it G = 0.
+// Padding rows and columns pass group -1 (no group).
+constexpr float kMaskedLogit = -1e30f;
+
+INFONCE_EPILOGUE bool maskedByGroups(int32_t rowGroup, int32_t columnGroup, int64_t column, int64_t target) {
+  return rowGroup >= 0 && rowGroup == columnGroup && column != target;
+}
+
 // G_ij for S_ij = s (already multiplied by exp(θ)), in units of w_r: the caller multiplies by w_r
 // (or stores it scaled, see kGradientStorageScale). 0 for padding rows and columns.
 INFONCE_EPILOGUE float gradientTerm(float s, int64_t column, const RowStatistics& row, const ColumnStatistics& col,

@@ -13,6 +13,9 @@
 #include "failure.h"
 #include "loss_kernels.h"
 #include "panel_gradients.h"
+#ifdef INFONCE_HAVE_SM90A
+#include "panel_gradients_sm90.h"
+#endif
 #include "row_kernels.h"
 
 namespace infonce::cuda {
@@ -125,6 +128,12 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int64_t M = a.rows, N = a.cols, D = a.dim;
   int statisticsBlocks = 0, gradientBlocks = 0;
   const bool panels = panelGradientsChosen<Op, Shape>(a, device);
+  if (a.rowGroups && !panels)  // the tile gradient kernel (the verified default) does not mask
+    throw Failure(INFONCE_CUDA_INVALID,
+                  std::string("groups: the CUDA backend masks groups only in the experimental panel schedule (gpuSchedule "
+                              "'panels', precision 'bf16' or 'fp16', compute capability 8.0 or newer); ") +
+                      device.name + " is " + std::to_string(device.major) + "." + std::to_string(device.minor) +
+                      "; use backend 'cpu' or 'auto' (which runs calls with groups on the CPU)");
   check(statisticsOccupancy<Op, Shape>(panels, &statisticsBlocks), "querying the occupancy of the statistics pass");
   check(gradientOccupancy<Op, Shape>(&gradientBlocks), "querying the occupancy of the gradient pass");
   // (The panel schedule runs no tile gradient kernel: only the statistics pass shares this plan.)
@@ -185,6 +194,15 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
           "copying the targets");
   else
     check(identityTargets(targets.as<int32_t>(), M, stream), "writing the targets");
+  DeviceBuffer rowGroups, columnGroups;
+  if (a.rowGroups) {
+    rowGroups = DeviceBuffer(sizeof(int32_t) * M, "the row groups", stream);
+    columnGroups = DeviceBuffer(sizeof(int32_t) * N, "the column groups", stream);
+    check(cudaMemcpyAsync(rowGroups.as<void>(), a.rowGroups, sizeof(int32_t) * M, cudaMemcpyHostToDevice, stream),
+          "copying the row groups");
+    check(cudaMemcpyAsync(columnGroups.as<void>(), a.columnGroups, sizeof(int32_t) * N, cudaMemcpyHostToDevice, stream),
+          "copying the column groups");
+  }
   const double rowWeight = (a.symmetric ? 0.5 : 1.0) / double(M);
   const double columnWeight = a.symmetric ? 0.5 / double(M) : 0.0;
   DeviceBuffer columnWeights(sizeof(float) * N, "the column weights", stream);
@@ -207,6 +225,8 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.cols = N;
   params.plan = plan;
   params.targets = targets.as<int32_t>();
+  params.rowGroups = a.rowGroups ? rowGroups.as<int32_t>() : nullptr;
+  params.columnGroups = a.rowGroups ? columnGroups.as<int32_t>() : nullptr;
   params.columnWeight = columnWeights.as<float>();
   params.scale = static_cast<float>(std::exp(a.logScale));
   params.rowWeight = static_cast<float>(rowWeight);
@@ -266,8 +286,16 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
       panel.plan = panelPlan;
       panel.gradientTerms = gradientTerms.as<T>();
       panel.workspace = workspace.as<float>();
-      check(launchPanelGradients<Op>(panel, stream, [&](const char* kernel) { profile.mark(kernel); }),
-            "launching the panel gradient pass");
+      const auto mark = [&](const char* kernel) { profile.mark(kernel); };
+#ifdef INFONCE_HAVE_SM90A
+      if (a.wgmma && device.major == 9 && device.minor == 0) {  // in development: INFONCE_CUDA_WGMMA=1
+        std::string error;
+        const cudaError_t status = launchPanelGradientsSm90<T>(panel, stream, mark, error);
+        if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a panel kernels: " + error);
+        check(status, "launching the sm_90a panel gradient pass");
+      } else
+#endif
+        check(launchPanelGradients<Op>(panel, stream, mark), "launching the panel gradient pass");
     }
   } else {
     for (int launch = 0; launch < plan.launches; ++launch)

@@ -15,6 +15,8 @@ struct LossParams {
   LaunchPlan plan;
   const int32_t* targets;         // rows entries
   const float* columnWeight;      // w_c / M for target columns, 0 elsewhere (cols entries)
+  const int32_t* rowGroups;       // rows entries, or null: no masking (gradient_epilogue.h, maskedByGroups)
+  const int32_t* columnGroups;    // cols entries, set with rowGroups; read by the panel kernels only
   float scale;                    // s = exp(θ)
   float rowWeight;                // w_r / M
   int symmetric;

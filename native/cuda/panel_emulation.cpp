@@ -1,6 +1,7 @@
 // Host emulation of the GPU loss with the panel gradient pass (see panel_emulation.h). Mirrors, step
 // by step, what loss_orchestration.cu and panel_gradients.cu do on the device:
-//   normalise and round the rows to 16 bits → row and column statistics → for each panel of the plan:
+//   normalise and round the rows to 16 bits → row and column statistics (the logits the groups mask
+//   set to kMaskedLogit, as statistics_pass.cu does) → for each panel of the plan:
 //   G = gradientTerm(...)·storageScale rounded to 16 bits, dθ partials per (row tile, column tile);
 //   dU per split of N, the splits summed in order; dV accumulated panel after panel → the
 //   normalisation backward.
@@ -82,9 +83,12 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   for (int64_t i = 0; i < M; ++i) targets[i] = p.targets ? p.targets[i] : int32_t(i);
 
   // Pass 1: the merged statistics of every row and column (statistics_pass.cu, mergeStatistics).
+  auto masked = [&](int64_t i, int64_t j) {
+    return p.rowGroups && maskedByGroups(p.rowGroups[i], p.columnGroups[j], j, targets[i]);
+  };
   std::vector<float> S(M * N);
   for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) S[i * N + j] = logit(i, j);
+    for (int64_t j = 0; j < N; ++j) S[i * N + j] = masked(i, j) ? kMaskedLogit : logit(i, j);
   auto statistics = [&](int64_t lines, int64_t along, bool columns) {
     Statistics s{std::vector<float>(lines), std::vector<float>(lines), std::vector<double>(lines)};
     for (int64_t a = 0; a < lines; ++a) {
@@ -142,7 +146,7 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
             ColumnStatistics col;
             if (j < N) col = {cols.max[j], cols.logSum[j], cols.logSumExp[j], columnWeight[j], true};
             const float s = i < M && j < N ? S[i * N + j] : 0.0f;
-            const float term = gradientTerm(s, j, row, col, float(rowWeight));
+            const float term = i < M && j < N && masked(i, j) ? 0.0f : gradientTerm(s, j, row, col, float(rowWeight));
             blockSum += double(term) * s;
             out[r * plan.paddedCols + c] = round16(term * storageScale);
           }

@@ -1,6 +1,7 @@
 // Pass 2 as three GEMM-shaped kernels per panel of P rows (the schedule: panel_plan.h; the main
 // loop: panel_gemm.cuh; the epilogue: gradient_epilogue.h):
-//   (B) gradientTermsKernel:  S_panel = U_panel·Vᵀ, then G (16-bit, scaled) and Σ G·S per block;
+//   (B) gradientTermsKernel:  S_panel = U_panel·Vᵀ, then G (16-bit, scaled; 0 where the groups mask)
+//       and Σ G·S per block;
 //   (C) rowGradientKernel:    dU_panel = s·G·V, split along N into fixed ranges when needed,
 //       then sumSplitsKernel adds the split partials in split order;
 //   (D) columnGradientKernel: dV += s·Gᵀ·U_panel, one writer per output block.
@@ -51,6 +52,7 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
                                                  paddedDim, paddedDim / panel::kDepth, reinterpret_cast<T*>(shared));
   const Lanes at;
   ColumnStatistics columns[panel::kFragmentCols][2];
+  int32_t columnGroups[panel::kFragmentCols][2];  // -1 (no group) without masking and for padding
 #pragma unroll
   for (int n = 0; n < panel::kFragmentCols; ++n)
 #pragma unroll
@@ -58,6 +60,7 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
       const int64_t j = col0 + at.col(n, q);
       ColumnStatistics& c = columns[n][q];
       c.valid = j < plan.cols;
+      columnGroups[n][q] = c.valid && p.loss.columnGroups ? p.loss.columnGroups[j] : -1;
       if (c.valid) {
         c.max = p.loss.colMaxMerged[j];
         c.logSum = p.loss.colLogSum[j];
@@ -73,11 +76,13 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
       const int r = at.row(m, h);
       const int64_t i = row0 + r;
       RowStatistics row;
+      int32_t rowGroup = -1;
       if (i < plan.rows) {
         row.max = p.loss.rowMaxMerged[i];
         row.logSum = p.loss.rowLogSum[i];
         row.logSumExp = p.loss.rowLse[i];
         row.target = p.loss.targets[i];
+        if (p.loss.rowGroups) rowGroup = p.loss.rowGroups[i];
       }
       T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + r * paddedCols;
 #pragma unroll
@@ -86,7 +91,10 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
 #pragma unroll
         for (int q = 0; q < 2; ++q) {
           const float s = acc[m][n][2 * h + q] * p.loss.scale;
-          const float term = gradientTerm(s, col0 + at.col(n, q), row, columns[n][q], p.loss.rowWeight);
+          const int64_t j = col0 + at.col(n, q);
+          const float term = maskedByGroups(rowGroup, columnGroups[n][q], j, row.target)
+                                 ? 0.0f
+                                 : gradientTerm(s, j, row, columns[n][q], p.loss.rowWeight);
           logScaleSum += term * s;
           stored[q] = term * kGradientStorageScale;
         }
@@ -205,7 +213,6 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
   const PanelPlan& plan = p.plan;
   auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
   for (int64_t panelIndex = 0; panelIndex < plan.panels; ++panelIndex) {
-    const int64_t height = plan.panelHeight(panelIndex);
     const PanelGrids grids = panelGrids(plan, panelIndex);
     gradientTermsKernel<Op><<<grid(grids.terms), panel::kThreads, termsBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
@@ -214,11 +221,7 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     mark("dU = G·V");
     if (plan.splits > 1) {
-      const int64_t vectors = height * plan.paddedDim / 4;
-      const unsigned blocks = unsigned(std::min<int64_t>((vectors + 255) / 256, 4096));
-      sumSplitsKernel<<<blocks, 256, 0, stream>>>(p.workspace, plan.splits, plan.panelRows, height, plan.paddedDim,
-                                                  p.loss.gradU + plan.panelBegin(panelIndex) * plan.paddedDim);
-      if ((status = cudaGetLastError()) != cudaSuccess) return status;
+      if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
       mark("dU splits summed");
     }
     columnGradientKernel<Op><<<grid(grids.columnGradient), panel::kThreads, columnBytes, stream>>>(p, panelIndex);
@@ -226,6 +229,15 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
     mark("dV += Gᵀ·U");
   }
   return cudaSuccess;
+}
+
+cudaError_t launchSumSplits(const PanelPlan& plan, int64_t panelIndex, const float* workspace, float* gradU,
+                            cudaStream_t stream) {
+  const int64_t vectors = plan.panelHeight(panelIndex) * plan.paddedDim / 4;
+  const unsigned blocks = unsigned(std::min<int64_t>((vectors + 255) / 256, 4096));
+  sumSplitsKernel<<<blocks, 256, 0, stream>>>(workspace, plan.splits, plan.panelRows, plan.panelHeight(panelIndex),
+                                              plan.paddedDim, gradU + plan.panelBegin(panelIndex) * plan.paddedDim);
+  return cudaGetLastError();
 }
 
 template cudaError_t launchPanelGradients<Bf16Operand>(const PanelParams<Bf16Operand::Element>&, cudaStream_t,

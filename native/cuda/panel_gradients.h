@@ -29,4 +29,9 @@ template <class Op>
 cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& params, cudaStream_t stream,
                                  const std::function<void(const char*)>& mark);
 
+// dU of panel `panelIndex` = the split partials in `workspace` summed in split order (when splits > 1);
+// shared by the sm_80 and sm_90a passes.
+cudaError_t launchSumSplits(const PanelPlan& plan, int64_t panelIndex, const float* workspace, float* gradU,
+                            cudaStream_t stream);
+
 }  // namespace infonce::cuda

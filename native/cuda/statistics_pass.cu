@@ -5,6 +5,7 @@
 // statistics are O(M + N) read-modify-writes per tile row/column, exclusive by the plan.
 #include <type_traits>
 
+#include "gradient_epilogue.h"  // maskedByGroups, kMaskedLogit
 #include "loss_kernels.h"
 #include "logit_tile.cuh"
 #include "panel_gemm.cuh"
@@ -28,6 +29,9 @@ struct TileAxis {
   static constexpr int firstLaneMask = Columns ? 4 : 1, lastLaneMask = Columns ? 16 : 2;
 
   __device__ static float value(const float (&acc)[FR][FC][4], int line, int k) {
+    return Columns ? acc[k / 2][line / 2][2 * (k % 2) + line % 2] : acc[line / 2][k / 2][2 * (line % 2) + k % 2];
+  }
+  __device__ static float& value(float (&acc)[FR][FC][4], int line, int k) {
     return Columns ? acc[k / 2][line / 2][2 * (k % 2) + line % 2] : acc[line / 2][k / 2][2 * (line % 2) + k % 2];
   }
   __device__ static int position(const ThreadCoordinates<Shape>& at, int line) {
@@ -102,6 +106,29 @@ __device__ __forceinline__ void mergeLine(int line, const float* partialMax, con
   mergeLogSumExp(runningMax, runningSum, tileMax, tileSum);
 }
 
+// The logits of this thread that the groups mask (gradient_epilogue.h: maskedByGroups) set to
+// kMaskedLogit, before either direction's max and sum read them. Padding rows and columns are never
+// masked (and never read by the reductions).
+template <class Rows, class Columns, class Acc, class Params, class Shape>
+__device__ __forceinline__ void maskTile(Acc& acc, const Params& p, int64_t row0, int64_t col0,
+                                         const bool (&rowValid)[Rows::lines], const bool (&colValid)[Columns::lines],
+                                         const ThreadCoordinates<Shape>& at) {
+  int32_t columnGroup[Columns::lines];
+#pragma unroll
+  for (int k = 0; k < Columns::lines; ++k)
+    columnGroup[k] = colValid[k] ? p.columnGroups[col0 + Columns::position(at, k)] : -1;
+#pragma unroll
+  for (int line = 0; line < Rows::lines; ++line) {
+    if (!rowValid[line]) continue;
+    const int64_t i = row0 + Rows::position(at, line);
+    const int32_t group = p.rowGroups[i], target = p.targets[i];
+#pragma unroll
+    for (int k = 0; k < Rows::along; ++k)
+      if (maskedByGroups(group, columnGroup[k], col0 + Columns::position(at, k), target))
+        Rows::value(acc, line, k) = kMaskedLogit;
+  }
+}
+
 // PanelLoop: the tile of S from the panel kernels' main loop (panel_gemm.cuh: ldmatrix, 4-stage
 // cp.async) instead of logitTile; for 16-bit operands and the large tiles, whose 8 warps hold the
 // same 64×32 accumulator fragments in both loops, so the epilogue below is shared. Experimental
@@ -174,6 +201,10 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
         for (int k = 0; k < Rows::along; ++k)
           if (col0 + Columns::position(at, k) == target) p.positive[i] = Rows::value(acc, line, k);
       }
+
+      // False-negative masking (groups): in the panel schedule only, whose gradient kernel masks too.
+      if constexpr (PanelLoop)
+        if (p.rowGroups) maskTile<Rows, Columns>(acc, p, row0, col0, rowValid, colValid, at);
 
       // Each row's and each column's tile max, then the sums below it and the ties.
       partialMaxima<Rows>(acc, colValid, at, rowPartialMax);

@@ -14,13 +14,22 @@ namespace infonce {
 namespace {
 
 
-int64_t itemCount(const BagBatch& b, int64_t t) {
-  const int64_t n = b.offsets[t + 1] - b.offsets[t];
-  return n + (n - 1);  // tokens and bigrams
+// The weight of item i of a text (its token, and with `bigram` the pair it starts): 1 without weights.
+float tokenWeight(const BagParameters& p, const BagBatch& b, int64_t i) {
+  return p.tokenWeights ? p.tokenWeights[b.ids[i]] : 1.0f;
+}
+float bigramWeight(const BagParameters& p, const BagBatch& b, int64_t i) {
+  return p.tokenWeights ? 0.5f * (p.tokenWeights[b.ids[i]] + p.tokenWeights[b.ids[i + 1]]) : 1.0f;
 }
 
-float poolingScale(Pooling pooling, int64_t items) {
-  return pooling == Pooling::Mean ? 1.0f / float(items) : 1.0f / std::sqrt(float(items));
+// The factor of text t's weighted sum: 1/Σw (mean) or 1/√Σw, Σw = n tokens + (n − 1) bigrams unweighted.
+float poolingScale(Pooling pooling, const BagParameters& p, const BagBatch& b, int64_t t) {
+  float total = 0.0f;
+  for (int64_t i = b.offsets[t]; i < b.offsets[t + 1]; ++i) {
+    total += tokenWeight(p, b, i);
+    if (i + 1 < b.offsets[t + 1]) total += bigramWeight(p, b, i);
+  }
+  return pooling == Pooling::Mean ? 1.0f / total : 1.0f / std::sqrt(total);
 }
 
 // Sorted distinct row ids touched by the batch, and for each (text, item) its index among them.
@@ -65,13 +74,15 @@ void bagForward(const BagShape& s, const BagParameters& p, const BagBatch& b, fl
       const int64_t first = b.offsets[t], last = b.offsets[t + 1];
       for (int64_t i = first; i < last; ++i) {
         const float* row = p.tokens + int64_t(b.ids[i]) * E;
-        for (int64_t e = 0; e < E; ++e) sum[e] += row[e];
+        const float w = tokenWeight(p, b, i);
+        for (int64_t e = 0; e < E; ++e) sum[e] += w * row[e];
         if (i + 1 < last) {
           const float* pair = p.bigrams + int64_t(bigramBucket(b.ids[i], b.ids[i + 1], s.buckets)) * E;
-          for (int64_t e = 0; e < E; ++e) sum[e] += pair[e];
+          const float wb = bigramWeight(p, b, i);
+          for (int64_t e = 0; e < E; ++e) sum[e] += wb * pair[e];
         }
       }
-      const float scale = poolingScale(s.pooling, itemCount(b, t));
+      const float scale = poolingScale(s.pooling, p, b, t);
       float* h = pooled + t * E;
       for (int64_t e = 0; e < E; ++e) h[e] = sum[e] * scale;
       float* o = out + t * D;
@@ -116,7 +127,7 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
       }
     }
   });
-  // The table rows: each touched row's gradient is Σ over its occurrences of scale·dpooled. Threads
+  // The table rows: each touched row's gradient is Σ over its occurrences of scale·weight·dpooled. Threads
   // own disjoint sets of rows (by index) and visit the texts in order: deterministic.
   touchedRows(b, s.buckets, g.tokens.rows, g.bigrams.rows);
   g.tokens.grads.assign(g.tokens.rows.size() * E, 0.0f);
@@ -138,18 +149,20 @@ void bagBackward(const BagShape& s, const BagParameters& p, const BagBatch& b, c
     const auto tokenShare = ctx.share(int64_t(g.tokens.rows.size()));
     const auto bigramShare = ctx.share(int64_t(g.bigrams.rows.size()));
     for (int64_t t = 0; t < b.texts; ++t) {
-      const float scale = poolingScale(s.pooling, itemCount(b, t));
+      const float scale = poolingScale(s.pooling, p, b, t);
       const float* gp = gradPooled.data() + t * E;
       for (int64_t i = b.offsets[t]; i < b.offsets[t + 1]; ++i) {
         const int64_t k = tokenIndex[i];
         if (k >= tokenShare.begin && k < tokenShare.end) {
           float* row = g.tokens.grads.data() + k * E;
-          for (int64_t e = 0; e < E; ++e) row[e] += scale * gp[e];
+          const float ws = scale * tokenWeight(p, b, i);
+          for (int64_t e = 0; e < E; ++e) row[e] += ws * gp[e];
         }
         const int64_t j = bigramIndex[i];
         if (j >= bigramShare.begin && j < bigramShare.end) {
           float* row = g.bigrams.grads.data() + j * E;
-          for (int64_t e = 0; e < E; ++e) row[e] += scale * gp[e];
+          const float ws = scale * bigramWeight(p, b, i);
+          for (int64_t e = 0; e < E; ++e) row[e] += ws * gp[e];
         }
       }
     }

@@ -1,6 +1,6 @@
 // The "bag" encoder of the trainer, as the bindings see it: plain C++, no Node. A text is its token
 // ids; its embedding is the pooled sum of its tokens' rows and of its hashed token bigrams' rows
-// (mean, or sum/√n), times a projection W (E×D). Forward and backward work on a batch; the backward
+// (mean, or sum/√n; optionally weighted per token, e.g. by idf), times a projection W (E×D). Forward and backward work on a batch; the backward
 // returns the gradient of the embedding tables as sparse rows (only the rows the batch touched), so
 // the vocabulary's size never slows a step.
 #pragma once
@@ -24,6 +24,10 @@ struct BagParameters {
   const float* tokens = nullptr;   // vocabulary × E
   const float* bigrams = nullptr;  // buckets × E
   const float* projection = nullptr;  // E × D
+  // One positive weight per token id (idf pooling), or null: every item weighs 1. A bigram weighs the
+  // mean of its two tokens' weights. With weights, pooling divides the weighted sum by Σ w (Mean) or
+  // √Σ w (SqrtN) instead of by the item count n or √n. Fixed, not trained.
+  const float* tokenWeights = nullptr;
 };
 
 // The batch: text t has ids ids[offsets[t] .. offsets[t+1]), at least one each.

@@ -49,6 +49,9 @@ struct CudaLossCall {
   // Experimental: the gradient pass as panels of GEMM-shaped kernels (16-bit precisions on sm_80+;
   // the tile kernel elsewhere). Opt-in until a GPU run has checked it against the reference.
   bool panelGradients = false;
+  // In development: the panel kernels' sm_90a main loop (wgmma + TMA) on GPUs of compute capability
+  // 9.0 (INFONCE_CUDA_WGMMA=1); elsewhere the sm_80 loop.
+  bool wgmma = false;
 };
 
 // The loss on a GPU: the same problem and result as the CPU kernels (problem.x/y are ignored; the

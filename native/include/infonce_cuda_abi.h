@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define INFONCE_CUDA_ABI_VERSION 2
+#define INFONCE_CUDA_ABI_VERSION 3
 
 typedef enum {
   INFONCE_CUDA_OK = 0,
@@ -57,6 +57,8 @@ typedef struct {
   int device;
   InfonceCudaMatrix x, y;          /* rows × dim and cols × dim, row-major */
   const int32_t* targets;          /* host memory, rows entries, or NULL for t(i) = i */
+  const int32_t* rowGroups;        /* host memory, rows entries, or NULL: no false-negative masking */
+  const int32_t* columnGroups;     /* host memory, cols entries; set together with rowGroups (panel schedule only) */
   int64_t rows, cols, dim;
   double logScale;
   int symmetric;
@@ -67,6 +69,7 @@ typedef struct {
   int forceSmallTiles;             /* tests: use the tile configuration of GPUs with 64 KiB of shared memory */
   int panelGradients;              /* experimental: the panel gradient pass (16-bit precisions, sm_80+) */
   int64_t memoryBudget;            /* bytes for the panel schedule's 16-bit G buffer */
+  int wgmma;                       /* in development: the panel kernels' sm_90a main loop (wgmma + TMA) on 9.0 GPUs */
 } InfonceCudaLossArgs;
 
 typedef struct {

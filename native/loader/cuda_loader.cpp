@@ -126,6 +126,8 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.x = {call.x.data, call.x.onDevice ? 1 : 0, call.x.dtype};
   args.y = {call.y.data, call.y.onDevice ? 1 : 0, call.y.dtype};
   args.targets = p.targets;
+  args.rowGroups = p.rowGroups;
+  args.columnGroups = p.columnGroups;
   args.rows = p.rows;
   args.cols = p.cols;
   args.dim = p.dim;
@@ -142,6 +144,7 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.gradOnDevice = call.gradOnDevice ? 1 : 0;
   args.forceSmallTiles = call.forceSmallTiles ? 1 : 0;
   args.panelGradients = call.panelGradients ? 1 : 0;
+  args.wgmma = call.wgmma ? 1 : 0;
   args.memoryBudget = p.memoryBudget;
   InfonceCudaLossResult out{};
   char error[1024] = "";

@@ -14,14 +14,10 @@
 // Exits non-zero when a product is off.
 #include <cuda_runtime.h>
 
-#include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <algorithm>
-#include <random>
-#include <vector>
 
 #include "../panel_gemm.cuh"
+#include "product_check.h"
 
 namespace infonce::cuda {
 namespace {
@@ -54,83 +50,26 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
 #endif
 }
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    std::fprintf(stderr, "%s: %s\n", what, cudaGetErrorString(status));
-    std::exit(2);
-  }
-}
+using dev::check;
 
-template <typename T>
-T toElement(float v);
-template <>
-__nv_bfloat16 toElement(float v) { return __float2bfloat16_rn(v); }
-template <>
-__half toElement(float v) { return __float2half_rn(v); }
-
-// C = A·B for one layout: returns the largest |error| / (‖row of A‖·‖column of B‖), and prints it.
+// C = A·B for one layout on the sm_80 loop, checked and timed; prints one line.
 template <class Op, class ALayout, class BLayout>
 bool checkLayout(const char* name, const char* precision, int64_t M, int64_t N, int64_t K, int repeats) {
   using T = typename Op::Element;
-  std::mt19937 random(12345);
-  std::normal_distribution<float> gaussian;
-  std::vector<float> a(M * K), b(K * N);  // logical A[m][k], B[k][n], already rounded to T
-  for (float& v : a) v = float(toElement<T>(gaussian(random)));
-  for (float& v : b) v = float(toElement<T>(gaussian(random)));
-  // Storage in the layout the kernel reads.
-  std::vector<T> aStored(M * K), bStored(K * N);
+  const dev::Product<T> product(M, N, K, kContiguous<ALayout>, kContiguous<BLayout>);
   const int64_t lda = kContiguous<ALayout> ? K : M, ldb = kContiguous<BLayout> ? K : N;
-  for (int64_t m = 0; m < M; ++m)
-    for (int64_t k = 0; k < K; ++k) aStored[kContiguous<ALayout> ? m * lda + k : k * lda + m] = toElement<T>(a[m * K + k]);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n) bStored[kContiguous<BLayout> ? n * ldb + k : k * ldb + n] = toElement<T>(b[k * N + n]);
-  T *aDevice, *bDevice;
-  float* cDevice;
-  check(cudaMalloc(&aDevice, sizeof(T) * M * K), "cudaMalloc");
-  check(cudaMalloc(&bDevice, sizeof(T) * K * N), "cudaMalloc");
-  check(cudaMalloc(&cDevice, sizeof(float) * M * N), "cudaMalloc");
-  check(cudaMemcpy(aDevice, aStored.data(), sizeof(T) * M * K, cudaMemcpyHostToDevice), "upload");
-  check(cudaMemcpy(bDevice, bStored.data(), sizeof(T) * K * N, cudaMemcpyHostToDevice), "upload");
   constexpr int shared = panel::gemmSharedBytes<ALayout, BLayout>();
   auto kernel = gemmCheckKernel<Op, ALayout, BLayout>;
   check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared), "shared memory");
   const dim3 grid(unsigned(N / panel::kTile), unsigned(M / panel::kTile));
-  kernel<<<grid, panel::kThreads, shared>>>(aDevice, lda, bDevice, ldb, cDevice, N, K);
+  const auto launch = [&] {
+    kernel<<<grid, panel::kThreads, shared>>>(product.aDevice, lda, product.bDevice, ldb, product.cDevice, N, K);
+  };
+  launch();
   check(cudaGetLastError(), "launch");
   check(cudaDeviceSynchronize(), "run");
-  std::vector<float> c(M * N);
-  check(cudaMemcpy(c.data(), cDevice, sizeof(float) * M * N, cudaMemcpyDeviceToHost), "download");
-
-  // The reference on a sample of rows (all columns): float64 products of the rounded values.
-  double worst = 0;
-  for (int64_t m = 0; m < M; m += std::max<int64_t>(1, M / 64))
-    for (int64_t n = 0; n < N; ++n) {
-      double dot = 0, aa = 0, bb = 0;
-      for (int64_t k = 0; k < K; ++k) {
-        dot += double(a[m * K + k]) * b[k * N + n];
-        aa += double(a[m * K + k]) * a[m * K + k];
-        bb += double(b[k * N + n]) * b[k * N + n];
-      }
-      worst = std::max(worst, std::fabs(c[m * N + n] - dot) / std::sqrt(aa * bb));
-    }
-  cudaEvent_t start, stop;
-  cudaEventCreate(&start);
-  cudaEventCreate(&stop);
-  cudaEventRecord(start);
-  for (int r = 0; r < repeats; ++r) kernel<<<grid, panel::kThreads, shared>>>(aDevice, lda, bDevice, ldb, cDevice, N, K);
-  cudaEventRecord(stop);
-  check(cudaEventSynchronize(stop), "timing");
-  float ms = 0;
-  cudaEventElapsedTime(&ms, start, stop);
-  const double tflops = 2.0 * M * N * K * repeats / (ms * 1e-3) / 1e12;
-  // fp32 accumulation of K products: errors of order √K·2⁻²⁴ relative to ‖a‖‖b‖; 10⁻⁵ is far above.
-  const bool ok = worst < 1e-5;
-  std::printf("%s %-5s %-28s M=%lld N=%lld K=%lld: max error %.2e (relative to |a||b|), %.1f TFLOP/s\n", ok ? "ok  " : "FAIL",
-              precision, name, (long long)M, (long long)N, (long long)K, worst, tflops);
-  cudaFree(aDevice);
-  cudaFree(bDevice);
-  cudaFree(cDevice);
-  return ok;
+  const auto error = product.error();
+  return product.report("mma.sync", precision, name, error, product.tflops(repeats, launch));
 }
 
 template <class Op>

@@ -1,0 +1,23 @@
+// Host-side declaration of the panel gradient pass on sm_90a (panel_gradients_sm90.cu): the same
+// plan and buffers as launchPanelGradients (panel_gradients.h), the wgmma + TMA main loop. In
+// development: chosen only with INFONCE_CUDA_WGMMA=1 on a GPU of compute capability 9.0.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <functional>
+#include <string>
+
+#include "panel_gradients.h"
+
+namespace infonce::cuda {
+
+// All panels, in order, on `stream`; T is __nv_bfloat16 or __half. On a TMA map that cannot be made,
+// returns cudaErrorInvalidValue with the reason in `error`.
+template <typename T>
+cudaError_t launchPanelGradientsSm90(const PanelParams<T>& params, cudaStream_t stream,
+                                     const std::function<void(const char*)>& mark, std::string& error);
+
+}  // namespace infonce::cuda
