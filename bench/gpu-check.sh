@@ -38,6 +38,7 @@ if [ -x build-gpu/gemm_check ]; then build-gpu/gemm_check | tee "$out/gemm_check
 
 step "the sm_90a main loop alone (native/cuda/dev/wgmma_check.cu: TMA + wgmma; not used by the loss yet)"
 if [ -x build-gpu/wgmma_check ]; then timeout 120 build-gpu/wgmma_check | tee "$out/wgmma_check.log"; else echo "build-gpu/wgmma_check not carried"; fi
+node -e "const w = require('./bench/gpu-predictions.json').wgmma; console.log('predicted TFLOP/s at 8192³:', JSON.stringify(w.wgmma_check_tflops))"
 
 step "small cases against the reference, each twice (tiles and panels)"
 if ! node dist/bench/gpu-smoke.js > "$out/smoke.log" 2>&1; then
@@ -86,4 +87,5 @@ node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-pred
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
 echo "panels on the sm_90a main loop (INFONCE_CUDA_WGMMA=1):"
 grep -v "^infonce cuda profile" "$out/bench-wgmma.txt" | tail -n 8
+node -e "const w = require('./bench/gpu-predictions.json').wgmma; for (const r of w.runs) console.log('predicted:', JSON.stringify(r)); console.log('predicted phases:', JSON.stringify(w.phases_tflops))"
 step done

@@ -227,9 +227,10 @@ __device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, in
   const int consumer = warpgroup - 1;
 #pragma unroll
   for (int e = 0; e < kAccumulators; ++e) acc[e] = 0.0f;
-  // Stage k: wait for its bytes, Steps16 MMAs (the whole 64, or a last stage's 32), then give it back.
-  // Two call sites with a constant count, not a test inside the loop: a wgmma under a branch that
-  // ptxas cannot prove uniform is serialised (C7520).
+  // Stage k: wait for its bytes, issue Steps16 MMAs (the whole 64, or a last stage's 32), then wait
+  // for the previous stage's MMAs only (one batch stays in flight, so the tensor cores never idle
+  // between stages) and give that stage back. Two call sites with a constant count, not a test
+  // inside the loop: a wgmma under a branch that ptxas cannot prove uniform is serialised (C7520).
   auto consume = [&](int k, auto steps16) {
     const int stage = k % kStages;
     barrierWait(&full[stage], (k / kStages) & 1);
@@ -245,13 +246,15 @@ __device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, in
       wgmma64x128x16<T, std::is_same<ALayout, MNMajor>::value, std::is_same<BLayout, MNMajor>::value>(
           acc, aDescriptor + kk * kDepthStep16<ALayout>, bDescriptor + kk * kDepthStep16<BLayout>);
     wgmmaCommit();
-    wgmmaWait<0>();
-    fenceAccumulators(acc);
-    if (threadInGroup == 0) barrierArrive(&empty[stage]);
+    wgmmaWait<1>();
+    if (k > 0 && threadInGroup == 0) barrierArrive(&empty[(k - 1) % kStages]);
   };
   const int wholeSteps = depth / kDepth;
   for (int k = 0; k < wholeSteps; ++k) consume(k, std::integral_constant<int, kDepth / 16>());
   if (depth % kDepth == kDepth / 2) consume(wholeSteps, std::integral_constant<int, kDepth / 32>());
+  // The last batch; its stage is never given back (no copy waits for it).
+  wgmmaWait<0>();
+  fenceAccumulators(acc);
   return consumer;
 #else
   (void)acc, (void)aMap, (void)aLine0, (void)aDepth0, (void)bMap, (void)bLine0, (void)bDepth0, (void)depth, (void)shared;
