@@ -61,6 +61,30 @@ __device__ __forceinline__ uint32_t sharedAddress(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
+// The wgmma shared-memory descriptor of a stage in TMA's 128-byte swizzle (a 1,024-byte aligned
+// stage, so the base offset is 0). Rows of 128 bytes, 8-row atoms of 1,024 bytes:
+//   K-major:  rows are M/N lines of 64 K; the stride byte offset (8 lines → the next 8) is 1,024;
+//             the leading byte offset is unused by swizzled K-major layouts (1 by convention).
+//   MN-major: rows are K lines of 64 M/N; the stride byte offset (8 K → the next 8) is 1,024 and
+//             the leading byte offset (M/N 0-63 → 64-127, the second box) 8,192.
+// Host and device: test/cuda-layouts.test.ts checks it against TMA's placement on the host.
+template <class Layout>
+__host__ __device__ constexpr uint64_t encodeDescriptor(uint32_t sharedAddress) {
+  constexpr bool kMajor = std::is_same<Layout, KMajor>::value;
+  return uint64_t((sharedAddress & 0x3FFFF) >> 4) |                  // start address, bits 0-13
+         uint64_t(kMajor ? 1 : kHalfStageBytes >> 4) << 16 |          // leading byte offset, bits 16-29
+         uint64_t(1024 >> 4) << 32 |                                   // stride byte offset, bits 32-45
+         uint64_t(1) << 62;                                            // layout: 128-byte swizzle
+}
+// The descriptor's advance (16-byte units) for 16 more of K: 32 bytes along a K-major row (within
+// the swizzle atom: the hardware applies the swizzle to the address it forms), or two 8-row atoms
+// of an MN-major stage.
+template <class Layout>
+constexpr uint64_t kDepthStep16 = std::is_same<Layout, KMajor>::value ? 32 >> 4 : 2048 >> 4;
+// Where consumer c's 64 rows of A start in a stage (either order: 64 K-major lines of 128 bytes, or
+// the second MN-major box).
+constexpr int consumerOffset(int consumer) { return consumer * kHalfStageBytes; }
+
 #ifdef INFONCE_SM90A
 __device__ __forceinline__ void barrierInit(uint64_t* barrier, unsigned count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(barrier)), "r"(count) : "memory");
@@ -96,27 +120,10 @@ __device__ __forceinline__ void copyBox(void* shared, const CUtensorMap* map, in
       : "memory");
 }
 
-// The wgmma shared-memory descriptor of a stage in TMA's 128-byte swizzle (a 1,024-byte aligned
-// stage, so the base offset is 0). Rows of 128 bytes, 8-row atoms of 1,024 bytes:
-//   K-major:  rows are M/N lines of 64 K; the stride byte offset (8 lines → the next 8) is 1,024;
-//             the leading byte offset is unused by swizzled K-major layouts (1 by convention).
-//   MN-major: rows are K lines of 64 M/N; the stride byte offset (8 K → the next 8) is 1,024 and
-//             the leading byte offset (M/N 0-63 → 64-127, the second box) 8,192.
 template <class Layout>
 __device__ __forceinline__ uint64_t operandDescriptor(const void* shared) {
-  constexpr bool kMajor = std::is_same<Layout, KMajor>::value;
-  uint64_t descriptor = 0;
-  descriptor |= uint64_t((sharedAddress(shared) & 0x3FFFF) >> 4);          // start address, bits 0-13
-  descriptor |= uint64_t(kMajor ? 1 : kHalfStageBytes >> 4) << 16;         // leading byte offset, bits 16-29
-  descriptor |= uint64_t(1024 >> 4) << 32;                                  // stride byte offset, bits 32-45
-  descriptor |= uint64_t(1) << 62;                                          // layout: 128-byte swizzle
-  return descriptor;
+  return encodeDescriptor<Layout>(sharedAddress(shared));
 }
-// The descriptor's advance (16-byte units) for 16 more of K: 32 bytes along a K-major row (within
-// the swizzle atom: the hardware applies the swizzle to the address it forms), or two 8-row atoms
-// of an MN-major stage.
-template <class Layout>
-constexpr uint64_t kDepthStep16 = std::is_same<Layout, KMajor>::value ? 32 >> 4 : 2048 >> 4;
 
 // The stage at depth k0 (elements) of an operand whose tile starts at M/N line mn0.
 template <class Layout>
@@ -234,9 +241,7 @@ __device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, in
   auto consume = [&](int k, auto steps16) {
     const int stage = k % kStages;
     barrierWait(&full[stage], (k / kStages) & 1);
-    // This consumer's 64 rows of A: the second half of the stage in either order (64 K-major lines
-    // of 128 bytes, or the second MN-major box).
-    const unsigned char* a = aStages + stage * kStageBytes + consumer * kHalfStageBytes;
+    const unsigned char* a = aStages + stage * kStageBytes + consumerOffset(consumer);
     const unsigned char* b = bStages + stage * kStageBytes;
     const uint64_t aDescriptor = operandDescriptor<ALayout>(a), bDescriptor = operandDescriptor<BLayout>(b);
     fenceAccumulators(acc);
