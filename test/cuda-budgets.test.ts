@@ -143,6 +143,7 @@ if (!nvcc) {
   const sm90Sources = [
     { file: 'native/cuda/dev/wgmma_check.cu', gemms: /^wgmmaCheckKernel$/, count: 6, transposes: ['00', '01', '11'] },
     { file: 'native/cuda/panel_gradients_sm90.cu', gemms: /^sm90(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6, transposes: ['00', '01', '11'] },
+    { file: 'native/cuda/statistics_pass_sm90.cu', gemms: /^sm90StatisticsKernel$/, count: 2, transposes: ['00'] },
   ];
   for (const { file, gemms, count, transposes } of sm90Sources)
     test(`the sm_90a main loop (panel_gemm_sm90.cuh) in ${file}: TMA, mbarriers and wgmma in its PTX; within budgets on sm_90a`, async () => {

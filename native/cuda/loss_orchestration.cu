@@ -128,6 +128,12 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int64_t M = a.rows, N = a.cols, D = a.dim;
   int statisticsBlocks = 0, gradientBlocks = 0;
   const bool panels = panelGradientsChosen<Op, Shape>(a, device);
+  // In development (INFONCE_CUDA_WGMMA=1): the panel schedule's kernels on the sm_90a main loop.
+#ifdef INFONCE_HAVE_SM90A
+  const bool sm90 = panels && a.wgmma && device.major == 9 && device.minor == 0;
+#else
+  const bool sm90 = false;
+#endif
   if (a.rowGroups && !panels)  // the tile gradient kernel (the verified default) does not mask
     throw Failure(INFONCE_CUDA_INVALID,
                   std::string("groups: the CUDA backend masks groups only in the experimental panel schedule (gpuSchedule "
@@ -137,7 +143,9 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   check(statisticsOccupancy<Op, Shape>(panels, &statisticsBlocks), "querying the occupancy of the statistics pass");
   check(gradientOccupancy<Op, Shape>(&gradientBlocks), "querying the occupancy of the gradient pass");
   // (The panel schedule runs no tile gradient kernel: only the statistics pass shares this plan.)
-  const int perMultiprocessor = std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
+  // (The sm_90a statistics kernel runs one block an SM: 384 threads, ~150 KiB of shared memory.)
+  const int perMultiprocessor =
+      sm90 ? 1 : std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
 
   // Replicas of the accumulators let several steps share a launch when the tiles are few; each
   // costs (M + N)·D floats, so take at most 4 and at most a quarter of the card's memory. Its total,
@@ -237,7 +245,18 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.colSum = colSum.as<double>();
   params.positive = positive.as<float>();
   for (int launch = 0; launch < plan.launches; ++launch)
-    check(launchStatistics<Op, Shape>(params, launch, panels, stream), "launching the statistics pass");
+    if (sm90) {
+#ifdef INFONCE_HAVE_SM90A
+      if constexpr (sizeof(T) == 2) {
+        std::string error;
+        const cudaError_t status = launchStatisticsSm90<T>(params, launch, stream, error);
+        if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a statistics kernel: " + error);
+        check(status, "launching the sm_90a statistics pass");
+      }
+#endif
+    } else {
+      check(launchStatistics<Op, Shape>(params, launch, panels, stream), "launching the statistics pass");
+    }
   profile.mark("statistics pass");
 
   DeviceBuffer rowMaxMerged(sizeof(float) * M, "row statistics", stream), rowLogSum(sizeof(float) * M, "row statistics", stream);
@@ -288,7 +307,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
       panel.workspace = workspace.as<float>();
       const auto mark = [&](const char* kernel) { profile.mark(kernel); };
 #ifdef INFONCE_HAVE_SM90A
-      if (a.wgmma && device.major == 9 && device.minor == 0) {  // in development: INFONCE_CUDA_WGMMA=1
+      if (sm90) {
         std::string error;
         const cudaError_t status = launchPanelGradientsSm90<T>(panel, stream, mark, error);
         if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a panel kernels: " + error);

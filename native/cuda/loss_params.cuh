@@ -41,4 +41,24 @@ struct LossParams {
   double* logScalePartials;   // launches × blocksPerLaunch: Σ G·S of each block
 };
 
+// What a block of pass 1 owns in one launch (launch_plan.h): its row range, its column range for
+// this launch, and its replica's running statistics (one writer per row and column). Both statistics
+// kernels (statistics_pass.cu, statistics_pass_sm90.cu) start from it.
+struct BlockStatistics {
+  int rowRange, colRange;
+  float* rowMax;
+  double* rowSum;
+  float* colMax;
+  double* colSum;
+};
+
+#ifdef __CUDACC__
+template <typename T>
+__device__ __forceinline__ BlockStatistics blockStatistics(const LossParams<T>& p, int launch, int block) {
+  const int replica = p.plan.replicaOf(block);
+  return {p.plan.rowRangeOf(block), p.plan.colRangeOf(launch, block), p.rowMax + replica * p.rows,
+          p.rowSum + replica * p.rows, p.colMax + replica * p.cols, p.colSum + replica * p.cols};
+}
+#endif
+
 }  // namespace infonce::cuda

@@ -193,41 +193,62 @@ struct WarpgroupLanes {
   __device__ int col(int e) const { return col0 + 8 * (e >> 2) + (e & 1); }
 };
 
+// The stage ring and its barriers in a block's dynamic shared memory, and how many stages the block
+// has gone through: one pipeline serves every tile a block computes, so a persistent block's
+// producer loads the next tile's first stages while the consumers run the last tile's epilogue.
+// Every thread keeps its own copy of `sequence`; all advance it alike.
+struct Pipeline {
+  unsigned char* aStages;
+  unsigned char* bStages;
+  uint64_t* full;
+  uint64_t* empty;
+  int sequence;  // stages used so far: stage = sequence % kStages, its round = sequence / kStages
+};
+
+// Sets up the pipeline at the start of `shared` (kSharedBytes): the barriers initialised by one
+// thread, then a block-wide barrier. All threads of the block must call it, once.
+__device__ __forceinline__ Pipeline startPipeline(unsigned char* shared) {
+  unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(shared) + 1023) & ~uintptr_t(1023));
+  Pipeline pipeline{base, base + kStages * kStageBytes, reinterpret_cast<uint64_t*>(base + 2 * kStages * kStageBytes),
+                    nullptr, 0};
+  pipeline.empty = pipeline.full + kStages;
+#ifdef INFONCE_SM90A
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      barrierInit(&pipeline.full[s], 1);
+      barrierInit(&pipeline.empty[s], kConsumers);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the async proxy (TMA)
+  }
+#endif
+  __syncthreads();
+  return pipeline;
+}
+
 // acc = the 128 × 128 tile of A·B whose A lines start at aLine0 and B lines at bLine0, over `depth`
 // of K (a multiple of 32: the panel plan's depth step) from aDepth0 in A and bDepth0 in B (the dU
 // splits and the panels start inside the operands); each consumer thread gets its 64 accumulators
 // (rows 64·consumer + WarpgroupLanes). A last stage of 32 runs only its first two MMAs (TMA still
-// copies the whole box: past the operand's extent it reads zeros). Returns the consumer index (0 or 1), or
-// -1 in the producer warpgroup (whose `acc` is untouched). All threads of the block must call it;
-// `shared` is the dynamic shared memory (kSharedBytes).
+// copies the whole box: past the operand's extent it reads zeros). Returns the consumer index (0 or
+// 1), or -1 in the producer warpgroup (whose `acc` is untouched) as soon as its copies are issued.
+// All threads of the block call it for every tile, in the same order.
 template <typename T, class ALayout, class BLayout>
-__device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, int aLine0, int aDepth0,
-                        const CUtensorMap* bMap, int bLine0, int bDepth0, int depth, unsigned char* shared) {
+__device__ int gemmTile(float (&acc)[kAccumulators], Pipeline& pipeline, const CUtensorMap* aMap, int aLine0, int aDepth0,
+                        const CUtensorMap* bMap, int bLine0, int bDepth0, int depth) {
+  const int first = pipeline.sequence, depthSteps = (depth + kDepth - 1) / kDepth;
+  pipeline.sequence += depthSteps;
 #ifdef INFONCE_SM90A
-  unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(shared) + 1023) & ~uintptr_t(1023));
-  unsigned char* aStages = base;
-  unsigned char* bStages = base + kStages * kStageBytes;
-  uint64_t* full = reinterpret_cast<uint64_t*>(base + 2 * kStages * kStageBytes);
-  uint64_t* empty = full + kStages;
   const int warpgroup = threadIdx.x / 128, threadInGroup = threadIdx.x % 128;
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      barrierInit(&full[s], 1);
-      barrierInit(&empty[s], kConsumers);
-    }
-    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the async proxy (TMA)
-  }
-  __syncthreads();
-
-  const int depthSteps = (depth + kDepth - 1) / kDepth;
+  uint64_t* full = pipeline.full;
+  uint64_t* empty = pipeline.empty;
   if (warpgroup == 0) {
     if (threadInGroup == 0)
       for (int k = 0; k < depthSteps; ++k) {
-        const int stage = k % kStages;
-        barrierWait(&empty[stage], ((k / kStages) & 1) ^ 1);  // the consumers are done with its last use
+        const int stage = (first + k) % kStages, round = (first + k) / kStages;
+        barrierWait(&empty[stage], (round & 1) ^ 1);  // the consumers are done with its last use
         barrierExpectBytes(&full[stage], 2 * kStageBytes);
-        stageOperand<ALayout>(aStages + stage * kStageBytes, aMap, aLine0, aDepth0 + k * kDepth, &full[stage]);
-        stageOperand<BLayout>(bStages + stage * kStageBytes, bMap, bLine0, bDepth0 + k * kDepth, &full[stage]);
+        stageOperand<ALayout>(pipeline.aStages + stage * kStageBytes, aMap, aLine0, aDepth0 + k * kDepth, &full[stage]);
+        stageOperand<BLayout>(pipeline.bStages + stage * kStageBytes, bMap, bLine0, bDepth0 + k * kDepth, &full[stage]);
       }
     return -1;
   }
@@ -239,10 +260,10 @@ __device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, in
   // between stages) and give that stage back. Two call sites with a constant count, not a test
   // inside the loop: a wgmma under a branch that ptxas cannot prove uniform is serialised (C7520).
   auto consume = [&](int k, auto steps16) {
-    const int stage = k % kStages;
-    barrierWait(&full[stage], (k / kStages) & 1);
-    const unsigned char* a = aStages + stage * kStageBytes + consumerOffset(consumer);
-    const unsigned char* b = bStages + stage * kStageBytes;
+    const int stage = (first + k) % kStages;
+    barrierWait(&full[stage], ((first + k) / kStages) & 1);
+    const unsigned char* a = pipeline.aStages + stage * kStageBytes + consumerOffset(consumer);
+    const unsigned char* b = pipeline.bStages + stage * kStageBytes;
     const uint64_t aDescriptor = operandDescriptor<ALayout>(a), bDescriptor = operandDescriptor<BLayout>(b);
     fenceAccumulators(acc);
     wgmmaFence();
@@ -252,19 +273,28 @@ __device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, in
           acc, aDescriptor + kk * kDepthStep16<ALayout>, bDescriptor + kk * kDepthStep16<BLayout>);
     wgmmaCommit();
     wgmmaWait<1>();
-    if (k > 0 && threadInGroup == 0) barrierArrive(&empty[(k - 1) % kStages]);
+    if (k > 0 && threadInGroup == 0) barrierArrive(&empty[(first + k - 1) % kStages]);
   };
   const int wholeSteps = depth / kDepth;
   for (int k = 0; k < wholeSteps; ++k) consume(k, std::integral_constant<int, kDepth / 16>());
   if (depth % kDepth == kDepth / 2) consume(wholeSteps, std::integral_constant<int, kDepth / 32>());
-  // The last batch; its stage is never given back (no copy waits for it).
+  // The last batch, then its stage back to the producer (the next tile's copies may reuse it).
   wgmmaWait<0>();
   fenceAccumulators(acc);
+  if (threadInGroup == 0) barrierArrive(&empty[(first + depthSteps - 1) % kStages]);
   return consumer;
 #else
-  (void)acc, (void)aMap, (void)aLine0, (void)aDepth0, (void)bMap, (void)bLine0, (void)bDepth0, (void)depth, (void)shared;
+  (void)acc, (void)aMap, (void)aLine0, (void)aDepth0, (void)bMap, (void)bLine0, (void)bDepth0, (void)first;
   return -1;
 #endif
+}
+
+// One tile with a pipeline of its own (the kernels that compute one tile a block).
+template <typename T, class ALayout, class BLayout>
+__device__ int gemmTile(float (&acc)[kAccumulators], const CUtensorMap* aMap, int aLine0, int aDepth0,
+                        const CUtensorMap* bMap, int bLine0, int bDepth0, int depth, unsigned char* shared) {
+  Pipeline pipeline = startPipeline(shared);
+  return gemmTile<T, ALayout, BLayout>(acc, pipeline, aMap, aLine0, aDepth0, bMap, bLine0, bDepth0, depth);
 }
 
 }  // namespace infonce::cuda::sm90

@@ -201,13 +201,6 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
 #endif
 }
 
-template <class Layout>
-CUtensorMap mapOf(const void* data, int64_t lines, int64_t depth, bool bfloat16, const char* what) {
-  const sm90::TensorMapResult made = sm90::operandMap<Layout>(data, lines, depth, bfloat16);
-  if (!made.error.empty()) throw std::runtime_error(std::string(what) + ": " + made.error);
-  return made.map;
-}
-
 }  // namespace
 
 template <typename T>
@@ -217,12 +210,12 @@ cudaError_t launchPanelGradientsSm90(const PanelParams<T>& p, cudaStream_t strea
   constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
   PanelMaps maps;
   try {
-    maps.uRows = mapOf<KMajor>(p.loss.u, plan.paddedRows, plan.paddedDim, bf16, "U rows");
-    maps.vRows = mapOf<KMajor>(p.loss.v, plan.paddedCols, plan.paddedDim, bf16, "V rows");
-    maps.gRows = mapOf<KMajor>(p.gradientTerms, plan.panelRows, plan.paddedCols, bf16, "G rows");
-    maps.vAlongD = mapOf<MNMajor>(p.loss.v, plan.paddedDim, plan.paddedCols, bf16, "V along D");
-    maps.gTransposed = mapOf<MNMajor>(p.gradientTerms, plan.paddedCols, plan.panelRows, bf16, "Gᵀ");
-    maps.uAlongD = mapOf<MNMajor>(p.loss.u, plan.paddedDim, plan.paddedRows, bf16, "U along D");
+    maps.uRows = sm90::operandMapOrThrow<KMajor>(p.loss.u, plan.paddedRows, plan.paddedDim, bf16, "U rows");
+    maps.vRows = sm90::operandMapOrThrow<KMajor>(p.loss.v, plan.paddedCols, plan.paddedDim, bf16, "V rows");
+    maps.gRows = sm90::operandMapOrThrow<KMajor>(p.gradientTerms, plan.panelRows, plan.paddedCols, bf16, "G rows");
+    maps.vAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.v, plan.paddedDim, plan.paddedCols, bf16, "V along D");
+    maps.gTransposed = sm90::operandMapOrThrow<MNMajor>(p.gradientTerms, plan.paddedCols, plan.panelRows, bf16, "Gᵀ");
+    maps.uAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.u, plan.paddedDim, plan.paddedRows, bf16, "U along D");
   } catch (const std::runtime_error& e) {
     error = e.what();
     return cudaErrorInvalidValue;

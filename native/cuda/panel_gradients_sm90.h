@@ -1,5 +1,5 @@
-// Host-side declaration of the panel gradient pass on sm_90a (panel_gradients_sm90.cu): the same
-// plan and buffers as launchPanelGradients (panel_gradients.h), the wgmma + TMA main loop. In
+// Host-side declarations of the sm_90a kernels (statistics_pass_sm90.cu, panel_gradients_sm90.cu):
+// the same plans and buffers as the panel schedule's sm_80 kernels, on the wgmma + TMA main loop. In
 // development: chosen only with INFONCE_CUDA_WGMMA=1 on a GPU of compute capability 9.0.
 #pragma once
 
@@ -16,6 +16,11 @@ namespace infonce::cuda {
 
 // All panels, in order, on `stream`; T is __nv_bfloat16 or __half. On a TMA map that cannot be made,
 // returns cudaErrorInvalidValue with the reason in `error`.
+// One launch of pass 1 (the statistics) on sm_90a (statistics_pass_sm90.cu): the same plan, buffers
+// and merge order as launchStatistics with the panel loop. Errors as launchPanelGradientsSm90.
+template <typename T>
+cudaError_t launchStatisticsSm90(const LossParams<T>& params, int launch, cudaStream_t stream, std::string& error);
+
 template <typename T>
 cudaError_t launchPanelGradientsSm90(const PanelParams<T>& params, cudaStream_t stream,
                                      const std::function<void(const char*)>& mark, std::string& error);

@@ -155,17 +155,12 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
   const LaunchPlan& plan = p.plan;
   const int block = blockIdx.x;
   if (plan.stepOf(launch, block) >= plan.ranges) return;  // the last launch may have idle replicas
-  const int replica = plan.replicaOf(block);
-  const int rowRange = plan.rowRangeOf(block), colRange = plan.colRangeOf(launch, block);
-  float* rowMax = p.rowMax + replica * p.rows;
-  double* rowSum = p.rowSum + replica * p.rows;
-  float* colMax = p.colMax + replica * p.cols;
-  double* colSum = p.colSum + replica * p.cols;
+  const BlockStatistics owned = blockStatistics(p, launch, block);
   const ThreadCoordinates<Shape> at;
   const int64_t paddedDim = plan.paddedDim;
 
-  for (int64_t I = plan.rowTileBegin(rowRange); I < plan.rowTileBegin(rowRange + 1); ++I) {
-    for (int64_t J = plan.colTileBegin(colRange); J < plan.colTileBegin(colRange + 1); ++J) {
+  for (int64_t I = plan.rowTileBegin(owned.rowRange); I < plan.rowTileBegin(owned.rowRange + 1); ++I) {
+    for (int64_t J = plan.colTileBegin(owned.colRange); J < plan.colTileBegin(owned.colRange + 1); ++J) {
       const int64_t row0 = I * BM, col0 = J * BN;
       float acc[FR][FC][4];
       if constexpr (PanelLoop) {
@@ -215,11 +210,11 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
       __syncthreads();
       // One thread per row and per column merges the tile into the running state.
       if (threadIdx.x < BM && row0 + threadIdx.x < p.rows)
-        mergeLine<Rows>(threadIdx.x, rowPartialMax, rowPartialSum, rowPartialTies, rowMax[row0 + threadIdx.x],
-                        rowSum[row0 + threadIdx.x]);
+        mergeLine<Rows>(threadIdx.x, rowPartialMax, rowPartialSum, rowPartialTies, owned.rowMax[row0 + threadIdx.x],
+                        owned.rowSum[row0 + threadIdx.x]);
       if (threadIdx.x < BN && col0 + threadIdx.x < p.cols)
-        mergeLine<Columns>(threadIdx.x, colPartialMax, colPartialSum, colPartialTies, colMax[col0 + threadIdx.x],
-                           colSum[col0 + threadIdx.x]);
+        mergeLine<Columns>(threadIdx.x, colPartialMax, colPartialSum, colPartialTies, owned.colMax[col0 + threadIdx.x],
+                           owned.colSum[col0 + threadIdx.x]);
       // The partial arrays are next written after logitTile's barriers: no barrier needed here.
     }
   }

@@ -10,6 +10,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -57,6 +58,14 @@ TensorMapResult operandMap(const void* data, int64_t lines, int64_t depth, bool 
     result.error = "cuTensorMapEncodeTiled failed (CUresult " + std::to_string(int(status)) + ") for a " +
                    std::to_string(outer) + " × " + std::to_string(inner) + " operand";
   return result;
+}
+
+// The same, or a std::runtime_error naming `what` (the launchers turn it into their error string).
+template <class Layout>
+CUtensorMap operandMapOrThrow(const void* data, int64_t lines, int64_t depth, bool bfloat16, const char* what) {
+  const TensorMapResult made = operandMap<Layout>(data, lines, depth, bfloat16);
+  if (!made.error.empty()) throw std::runtime_error(std::string(what) + ": " + made.error);
+  return made.map;
 }
 
 }  // namespace infonce::cuda::sm90
