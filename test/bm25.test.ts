@@ -27,11 +27,15 @@ test(`the scores and rankings of wink-bm25-text-search (seed ${seed})`, () => {
     const want = wink.search(query, 50);
     const got = index.search(query, 50);
     assert.is(got.ids.length, want.length, `${query}: hits`);
-    // wink's weights are rounded to 4 decimals: a score may differ by that much per query word.
+    // wink's weights are rounded to 4 decimals: a score may differ by that much per query word; ours
+    // are float32, a few ulps off the exact sum (seed 1934760008 found a score 5.0087e-5 from wink's
+    // with one word: 2.28465009 in float32 against 2.2846).
     const rounding = 5e-5 * bm25Words(query).length + 1e-9;
+    const float32Slack = (score: number) => 2 ** -20 * Math.abs(score);
     want.forEach(([id, score], r) => {
       const mine = got.scores[Array.from(got.ids).indexOf(Number(id))];
-      if (mine !== undefined) assert.ok(Math.abs(mine - score) <= rounding, `${query}: document ${id} scores ${mine}, wink ${score}`);
+      if (mine !== undefined)
+        assert.ok(Math.abs(mine - score) <= rounding + float32Slack(score), `${query}: document ${id} scores ${mine}, wink ${score}`);
       const separated = (r === 0 || want[r - 1]![1] - score > 2 * rounding) && (r + 1 === want.length || score - want[r + 1]![1] > 2 * rounding);
       if (separated && r + 1 < want.length) {
         assert.is(got.ids[r], Number(id), `${query}: rank ${r}`);
