@@ -3,13 +3,14 @@
 # 6 minutes on an H100/H200 (not yet timed on one: give the run 8). Logs and JSON go to $OUT:
 #   1. the card and the CUDA backend;
 #   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check),
-#      and the sm_90a wgmma + TMA loop (wgmma_check, S = U·Vᵀ; on compute capability 9.0 only);
+#      and the sm_90a wgmma + TMA loop likewise (wgmma_check; on compute capability 9.0 only);
 #      small cases of every precision, tile shape and gradient schedule against the float64 reference,
 #      each twice and bit-identical (bench/gpu-smoke.ts), memcheck and racecheck when one fails;
 #   3. compute-sanitizer racecheck on the experimental panel kernels (one small case), always;
 #   4. the test suite with its GPU backends (the panel kernels included);
-#   5. the benchmark: the tile kernel and the panels (also on the sm_90a loop) beside PyTorch's naive loss and torch.matmul,
-#      each phase timed (INFONCE_CUDA_PROFILE), and the predictions of bench/gpu-predictions.json.
+#   5. the benchmark: the tile kernel and the panels (also on the sm_90a loop) beside PyTorch's naive
+#      loss and torch.matmul, each phase timed (INFONCE_CUDA_PROFILE), and the predictions of
+#      bench/gpu-predictions.json.
 # Run from the project root with Node on PATH (bash .device/run.sh does that) and the build outputs in
 # place (bench/gpu-pack.sh).
 #   GPU_BENCH_SIZES (default 16384,65536) at bf16 (tiles and panels) and fp32; GPU_BENCH_LARGEST
@@ -36,7 +37,7 @@ node -e "import('./dist/lib/info.js').then(m => console.log(JSON.stringify(m.bac
 step "the panel main loop alone (native/cuda/dev/gemm_check.cu)"
 if [ -x build-gpu/gemm_check ]; then build-gpu/gemm_check | tee "$out/gemm_check.log"; else echo "build-gpu/gemm_check not carried"; fi
 
-step "the sm_90a main loop alone (native/cuda/dev/wgmma_check.cu: TMA + wgmma; not used by the loss yet)"
+step "the sm_90a main loop alone (native/cuda/dev/wgmma_check.cu: TMA + wgmma; the loss uses it with INFONCE_CUDA_WGMMA=1)"
 if [ -x build-gpu/wgmma_check ]; then timeout 120 build-gpu/wgmma_check | tee "$out/wgmma_check.log"; else echo "build-gpu/wgmma_check not carried"; fi
 node -e "const w = require('./bench/gpu-predictions.json').wgmma; console.log('predicted TFLOP/s at 8192³:', JSON.stringify(w.wgmma_check_tflops))"
 

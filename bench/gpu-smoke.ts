@@ -1,5 +1,6 @@
 // A few small GPU losses against the float64 reference, one line each, every precision, tile shape
-// and gradient schedule (the experimental panels too, with and without group masking), each run twice and required bit-identical:
+// and gradient schedule (the experimental panels too, with and without group masking, on the sm_80
+// and, on 9.0 GPUs, the sm_90a main loop), each run twice and required bit-identical:
 // quick enough to run under compute-sanitizer (memcheck, racecheck), which finds out-of-bounds
 // accesses and shared-memory races that a wrong answer alone would not locate. Exits non-zero if any
 // case is off.

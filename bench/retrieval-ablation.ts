@@ -6,8 +6,8 @@
 //   C  + identifier splitting (compound names also give their words' tokens)
 //   D  + idf pooling (the token and bigram rows' mean weighted by idf over the training texts)
 // then C and D each fused with BM25 (hybrid, cross-fitted weight), beside BM25 and averaged word vectors.
-// Writes bench/results/retrieval-ablation.{md,json}. Run by hand: about 10 minutes a seed here
-// (`--seeds 1,2,3` for three).
+// Writes bench/results/retrieval-ablation.{md,json}. Run by hand; it prints each training's seconds
+// (`--seeds 1,2,3`: three trainings of each variant).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

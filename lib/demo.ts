@@ -118,7 +118,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       batchSize: options.batchSize ?? 4096,
       learningRate: 3e-3,
       seed,
-      encoder: { ...encoderOptions, corpus },
+      encoder: encoderOptions,
       checkpointEvery: 1000,
       progress: options.progress,
       log: say,

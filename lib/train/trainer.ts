@@ -234,11 +234,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     start = checkpoint.run.step;
     say(`resuming from ${checkpoint.dir} (step ${start} of ${o.steps}${start === checkpoint.run.options.steps ? ', extending a finished run' : ''})`);
   } else {
-    // idf pooling (the default: it won on every search task of the suite, README "What each
-    // retrieval feature buys") counts document frequencies over the training texts unless given a corpus.
-    const encoderOptions: BagOptions = { pooling: 'idf', ...o.encoder };
-    if (encoderOptions.pooling === 'idf' && !encoderOptions.corpus) encoderOptions.corpus = pairTexts(pairs);
-    encoder = o.initialEncoder ?? (await BagEncoder.create({ seed: o.seed, progress: say, ...encoderOptions }));
+    encoder = o.initialEncoder ?? (await newEncoder(o, pairs, say));
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), DEFAULT_LOG_SCALE);
   }
 
@@ -353,6 +349,15 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     say(`disk: model ${megabytes(join(o.out, 'model'))} MB, checkpoints ${megabytes(join(o.out, 'checkpoints'))} MB (--keep-checkpoints)`);
   }
   return { encoder, steps: records };
+}
+
+// A new bag encoder from the run's options. idf pooling (the default: it won on every search task of
+// the suite, README "What each retrieval feature buys") counts document frequencies over the
+// training texts unless given a corpus.
+function newEncoder(o: TrainOptions, pairs: readonly Pair[], say: (message: string) => void): Promise<BagEncoder> {
+  const options: BagOptions = { pooling: 'idf', ...o.encoder };
+  if (options.pooling === 'idf' && !options.corpus) options.corpus = pairTexts(pairs);
+  return BagEncoder.create({ seed: o.seed, progress: say, ...options });
 }
 
 // Every text of the pairs, each side and the hard negatives.

@@ -144,6 +144,21 @@ __device__ void logitTile(float (&acc)[Tile<Shape>::fragmentRows][Tile<Shape>::f
   }
 }
 
+// The block's sum of one float a thread, in an order fixed by the block's shape (lanes by a shuffle
+// tree, then the warps in index order, in double): the panel kernels' dθ partials, bit-identical
+// from run to run. `warpSums` is shared memory for Threads/32 doubles; the sum is thread 0's. All
+// threads of the block must call it.
+template <int Threads>
+__device__ __forceinline__ double blockSumInOrder(float value, double* warpSums) {
+  for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  if ((threadIdx.x & 31) == 0) warpSums[threadIdx.x >> 5] = value;
+  __syncthreads();
+  double total = 0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < Threads / 32; ++w) total += warpSums[w];
+  return total;
+}
+
 // Merges a partial (tileMax, tileSum relative to tileMax) into a running log-sum-exp state.
 __device__ __forceinline__ void mergeLogSumExp(float& max, double& sum, float tileMax, double tileSum) {
   if (!(tileMax > -INFINITY)) return;

@@ -244,19 +244,19 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.colMax = colMax.as<float>();
   params.colSum = colSum.as<double>();
   params.positive = positive.as<float>();
-  for (int launch = 0; launch < plan.launches; ++launch)
-    if (sm90) {
+  if (sm90) {
 #ifdef INFONCE_HAVE_SM90A
-      if constexpr (sizeof(T) == 2) {
-        std::string error;
-        const cudaError_t status = launchStatisticsSm90<T>(params, launch, stream, error);
-        if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a statistics kernel: " + error);
-        check(status, "launching the sm_90a statistics pass");
-      }
-#endif
-    } else {
-      check(launchStatistics<Op, Shape>(params, launch, panels, stream), "launching the statistics pass");
+    if constexpr (sizeof(T) == 2) {
+      std::string error;
+      const cudaError_t status = launchStatisticsSm90<T>(params, stream, error);
+      if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a statistics kernel: " + error);
+      check(status, "launching the sm_90a statistics pass");
     }
+#endif
+  } else {
+    for (int launch = 0; launch < plan.launches; ++launch)
+      check(launchStatistics<Op, Shape>(params, launch, panels, stream), "launching the statistics pass");
+  }
   profile.mark("statistics pass");
 
   DeviceBuffer rowMaxMerged(sizeof(float) * M, "row statistics", stream), rowLogSum(sizeof(float) * M, "row statistics", stream);

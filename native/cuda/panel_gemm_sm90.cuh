@@ -19,7 +19,8 @@
 // Status: built and resource-checked without a GPU (test/cuda-budgets.test.ts compiles it for
 // sm_90a and requires wgmma.mma_async and cp.async.bulk.tensor in its PTX); its first check against a
 // float64 product, every layout, is native/cuda/dev/wgmma_check.cu in bench/gpu-check.sh. The panel
-// kernels use it (panel_gradients_sm90.cu) only with INFONCE_CUDA_WGMMA=1 until a GPU has passed it.
+// schedule's kernels use it (statistics_pass_sm90.cu, panel_gradients_sm90.cu) only with
+// INFONCE_CUDA_WGMMA=1 until a GPU has passed it.
 #pragma once
 
 #include <cuda.h>  // CUtensorMap (a type only: no driver symbol is linked)

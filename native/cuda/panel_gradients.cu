@@ -101,16 +101,10 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
         *reinterpret_cast<uint32_t*>(out + at.col(n, 0)) = packPair<Op>(stored[0], stored[1]);
       }
     }
-  // Σ over the block in a fixed order: lanes by a shuffle tree, then the warps in index order.
-  for (int offset = 16; offset > 0; offset >>= 1) logScaleSum += __shfl_xor_sync(0xffffffffu, logScaleSum, offset);
-  if ((threadIdx.x & 31) == 0) warpSums[threadIdx.x >> 5] = logScaleSum;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double total = 0;
-    for (int w = 0; w < panel::kThreads / 32; ++w) total += warpSums[w];
+  const double total = blockSumInOrder<panel::kThreads>(logScaleSum, warpSums);
+  if (threadIdx.x == 0)
     p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
         total * double(p.loss.rowWeight);
-  }
 #endif
 }
 

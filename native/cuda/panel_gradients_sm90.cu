@@ -9,11 +9,11 @@
 // Compiled for sm_90a alone (CMakeLists.txt: its own object library), and chosen only when the
 // panel schedule runs on a GPU of compute capability 9.0 and INFONCE_CUDA_WGMMA=1: in development,
 // until bench/gpu-check.sh has passed dev/wgmma_check.cu and these kernels against the reference.
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 
 #include "gradient_epilogue.h"
+#include "logit_tile.cuh"  // blockSumInOrder
 #include "operand_types.cuh"
 #include "panel_gemm_sm90.cuh"
 #include "panel_gradients_sm90.h"
@@ -122,16 +122,10 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
       }
     }
   }
-  // Σ over the block in a fixed order: lanes by a shuffle tree, then the warps in index order.
-  for (int offset = 16; offset > 0; offset >>= 1) logScaleSum += __shfl_xor_sync(0xffffffffu, logScaleSum, offset);
-  if ((threadIdx.x & 31) == 0) warpSums[threadIdx.x >> 5] = logScaleSum;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    double total = 0;
-    for (int w = 0; w < sm90::kThreads / 32; ++w) total += warpSums[w];
+  const double total = blockSumInOrder<sm90::kThreads>(logScaleSum, warpSums);
+  if (threadIdx.x == 0)
     p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
         total * double(p.loss.rowWeight);
-  }
 #else
   (void)p, (void)uRows, (void)vRows, (void)panelIndex;
 #endif

@@ -16,10 +16,11 @@ namespace infonce::cuda {
 
 // All panels, in order, on `stream`; T is __nv_bfloat16 or __half. On a TMA map that cannot be made,
 // returns cudaErrorInvalidValue with the reason in `error`.
-// One launch of pass 1 (the statistics) on sm_90a (statistics_pass_sm90.cu): the same plan, buffers
-// and merge order as launchStatistics with the panel loop. Errors as launchPanelGradientsSm90.
+// Pass 1 (the statistics), all the plan's launches in order, on sm_90a (statistics_pass_sm90.cu): the
+// same plan, buffers and merge order as launchStatistics with the panel loop. Errors as
+// launchPanelGradientsSm90.
 template <typename T>
-cudaError_t launchStatisticsSm90(const LossParams<T>& params, int launch, cudaStream_t stream, std::string& error);
+cudaError_t launchStatisticsSm90(const LossParams<T>& params, cudaStream_t stream, std::string& error);
 
 template <typename T>
 cudaError_t launchPanelGradientsSm90(const PanelParams<T>& params, cudaStream_t stream,

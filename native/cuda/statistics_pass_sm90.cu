@@ -96,7 +96,7 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
             const int32_t columnGroup = 8 * c + q < colsLeft ? p.columnGroups[col0 + 8 * c + 2 * t + q] : -1;
 #pragma unroll
             for (int h = 0; h < 2; ++h)
-              if (rowGroup[h] >= 0 && rowGroup[h] == columnGroup && 8 * c + q != targetAt[h]) acc[4 * c + 2 * h + q] = kMaskedLogit;
+              if (maskedByGroups(rowGroup[h], columnGroup, 8 * c + q, targetAt[h])) acc[4 * c + 2 * h + q] = kMaskedLogit;
           }
       // Padding rows and columns: in no max and no sum.
 #pragma unroll
@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
 }  // namespace
 
 template <typename T>
-cudaError_t launchStatisticsSm90(const LossParams<T>& p, int launch, cudaStream_t stream, std::string& error) {
+cudaError_t launchStatisticsSm90(const LossParams<T>& p, cudaStream_t stream, std::string& error) {
   constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
   CUtensorMap uRows, vRows;
   try {
@@ -200,12 +200,14 @@ cudaError_t launchStatisticsSm90(const LossParams<T>& p, int launch, cudaStream_
   }
   cudaError_t status =
       cudaFuncSetAttribute(sm90StatisticsKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, kStatisticsSharedBytes);
-  if (status != cudaSuccess) return status;
-  sm90StatisticsKernel<T><<<p.plan.blocksPerLaunch(), sm90::kThreads, kStatisticsSharedBytes, stream>>>(p, uRows, vRows, launch);
-  return cudaGetLastError();
+  for (int launch = 0; launch < p.plan.launches && status == cudaSuccess; ++launch) {
+    sm90StatisticsKernel<T><<<p.plan.blocksPerLaunch(), sm90::kThreads, kStatisticsSharedBytes, stream>>>(p, uRows, vRows, launch);
+    status = cudaGetLastError();
+  }
+  return status;
 }
 
-template cudaError_t launchStatisticsSm90<__nv_bfloat16>(const LossParams<__nv_bfloat16>&, int, cudaStream_t, std::string&);
-template cudaError_t launchStatisticsSm90<__half>(const LossParams<__half>&, int, cudaStream_t, std::string&);
+template cudaError_t launchStatisticsSm90<__nv_bfloat16>(const LossParams<__nv_bfloat16>&, cudaStream_t, std::string&);
+template cudaError_t launchStatisticsSm90<__half>(const LossParams<__half>&, cudaStream_t, std::string&);
 
 }  // namespace infonce::cuda

@@ -1,8 +1,8 @@
 // Host side of the sm_90a main loop (panel_gemm_sm90.cuh): the TMA descriptors ("tensor maps") of its
 // operands, made by the driver's cuTensorMapEncodeTiled, which is found at run time through the CUDA
 // runtime (cudaGetDriverEntryPointByVersion): the backend links no driver library, so a machine
-// without a driver still loads it and says so. Used by the panel kernels (panel_gradients_sm90.cu) and
-// by their development check (dev/wgmma_check.cu).
+// without a driver still loads it and says so. Used by the sm_90a kernels (statistics_pass_sm90.cu,
+// panel_gradients_sm90.cu) and by their development check (dev/wgmma_check.cu).
 #pragma once
 
 #include <cuda.h>
@@ -26,7 +26,7 @@ struct TensorMapResult {
 // The map of an operand with `lines` M/N lines and `depth` K in its storage order: K-major is
 // lines × depth (K contiguous), MN-major depth × lines (M/N contiguous); the boxes of
 // panel_gemm_sm90.cuh, 128-byte swizzle. Reads past the extents (a last partial stage) give zeros.
-// `elementBytes` is 2 (bf16, fp16); `bfloat16` says which.
+// Elements are 16-bit: bf16 when `bfloat16`, else fp16.
 template <class Layout>
 TensorMapResult operandMap(const void* data, int64_t lines, int64_t depth, bool bfloat16) {
   TensorMapResult result{};
