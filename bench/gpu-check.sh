@@ -81,6 +81,12 @@ INFONCE_CUDA_WGMMA=1 INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cud
 for dim in $(echo "${GPU_BENCH_DIMS:-256,4096}" | tr ',' ' '); do
   bench --dim "$dim" --sizes 65536 --precision bf16 --gpu-schedule tiles,panels --repeats 3
 done
+# What one exponential per logit saves (native/cuda/epilogue_math.h): the panels with two everywhere
+# (INFONCE_CUDA_TWO_EXPONENTIALS=1, a benchmark switch), beside the rows above: bench-two-exponentials.txt.
+for dim in 256 1024; do
+  INFONCE_CUDA_TWO_EXPONENTIALS=1 INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --dim "$dim" --sizes 65536 \
+    --precision bf16 --gpu-schedule panels --repeats 3 >> "$out/bench-two-exponentials.txt" 2>&1 || true
+done
 # The batch-size experiment's loss on the GPU (its D = 256, fp32 as the trainer passes it): what a
 # GPU buys at each of its sizes (bench/batch-size; the CPU times are in its report).
 node dist/bench/cli.js --backend cuda --dim 256 --sizes 1024,4096,16384,65536 --precision fp32 --repeats 3 > "$out/batch-size-gpu.txt" 2>&1 || true
@@ -88,5 +94,9 @@ node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-pred
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
 echo "panels on the sm_90a main loop (INFONCE_CUDA_WGMMA=1):"
 grep -v "^infonce cuda profile" "$out/bench-wgmma.txt" | tail -n 8
+echo "panels with two exponentials per logit (INFONCE_CUDA_TWO_EXPONENTIALS=1; the rows above take one where a block allows):"
+grep -v "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 8
+grep "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 2
+node -e "const o = require('./bench/gpu-predictions.json').oneExponential; console.log('predicted, one exponential per logit:', JSON.stringify(o.predicted))"
 node -e "const w = require('./bench/gpu-predictions.json').wgmma; for (const r of w.runs) console.log('predicted:', JSON.stringify(r)); console.log('predicted phases:', JSON.stringify(w.phases_tflops))"
 step done

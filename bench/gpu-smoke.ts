@@ -9,7 +9,14 @@ import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { GpuSchedule, Precision } from '../lib/types.js';
 import { gaussianMatrix } from './random.js';
-import { referenceContrastiveLoss, relativeError } from './reference.js';
+import { referenceContrastiveLoss, relativeError, type OperandRounding } from './reference.js';
+
+// n rows near ±e₀ (the sign per row), with small noise in every component.
+function nearAxis(n: number, dim: number, seed: number, sign: (k: number) => number): Float32Array {
+  const m = gaussianMatrix(n, dim, seed).map((v) => 0.05 * v);
+  for (let k = 0; k < n; k++) m[k * dim] = sign(k);
+  return m;
+}
 
 async function main() {
   const info = backendInfo();
@@ -21,10 +28,20 @@ async function main() {
   console.log(addon.cudaSelfTest());
   const quick = process.argv.includes('--quick');
   const panelsOnly = process.argv.includes('--panels-only');
-  // The last shape runs the panel schedule with 3 panels, N in 5 splits and 2 tiles of D.
-  const shapes = [
+  // The third shape runs the panel schedule with 3 panels, N in 5 splits and 2 tiles of D. The last
+  // one, at scale 100 with every query near e₀ and the documents near e₀ (the first 32) or −e₀, makes
+  // the panel epilogues take one exponential per logit in some warp parts and two in the others
+  // (native/cuda/epilogue_math.h; test/cuda-panel.test.ts counts the same case on the host).
+  type Shape = { rows: number; cols: number; dim: number; memoryBudget?: number; logScale?: number; clustered?: boolean };
+  const shapes: Shape[] = [
     { rows: 37, cols: 53, dim: 19 },
-    ...(quick ? [] : [{ rows: 200, cols: 260, dim: 72 }, { rows: 300, cols: 1300, dim: 200, memoryBudget: 128 * 1408 * 2 }]),
+    ...(quick
+      ? []
+      : [
+          { rows: 200, cols: 260, dim: 72 },
+          { rows: 300, cols: 1300, dim: 200, memoryBudget: 128 * 1408 * 2 },
+          { rows: 128, cols: 160, dim: 16, logScale: Math.log(100), clustered: true },
+        ]),
   ];
   const configs = [
     ...(panelsOnly ? [] : ['fp32', 'tf32', 'bf16', 'fp16'] as Precision[]).flatMap((precision) =>
@@ -42,21 +59,30 @@ async function main() {
   if (!sm90) console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
   let failures = 0;
   for (const shape of shapes) {
-    const x = gaussianMatrix(shape.rows, shape.dim, 11);
-    const y = gaussianMatrix(shape.cols, shape.dim, 12);
-    const { memoryBudget: _budget, ...problem } = shape;
+    const x = shape.clustered ? nearAxis(shape.rows, shape.dim, 11, () => 1) : gaussianMatrix(shape.rows, shape.dim, 11);
+    const y = shape.clustered ? nearAxis(shape.cols, shape.dim, 12, (k) => (k < 32 ? 1 : -1)) : gaussianMatrix(shape.cols, shape.dim, 12);
+    const { memoryBudget: _budget, clustered: _clustered, ...problem } = shape;
     // False-negative masking (the panel schedule only): a few groups, some rows and columns in none.
     const groups = {
       rows: Int32Array.from({ length: shape.rows }, (_, i) => (i % 6) - 1),
       cols: Int32Array.from({ length: shape.cols }, (_, j) => (j % 4) - 1),
     };
-    const plain = referenceContrastiveLoss(x, y, problem);
-    const masked = referenceContrastiveLoss(x, y, { ...problem, groups });
+    // At scale 100 a logit moves by ~0.2 with the operands' 16-bit rounding: that shape runs the panel
+    // configs only, against the reference with the same rounding.
+    const rounding = (precision: Precision) => (!shape.clustered ? undefined : precision === 'bf16' ? 'bfloat16' : 'float16') as OperandRounding | undefined;
+    const references = new Map<string, ReturnType<typeof referenceContrastiveLoss>>();
+    const reference = (precision: Precision, withGroups: boolean) => {
+      const key = `${rounding(precision)}/${withGroups}`;
+      if (!references.has(key))
+        references.set(key, referenceContrastiveLoss(x, y, { ...problem, ...(withGroups ? { groups } : {}), rounding: rounding(precision) }));
+      return references.get(key)!;
+    };
     for (const { masked: withGroups, wgmma, ...config } of configs.map((c) => ({ masked: false, wgmma: false, ...c }))) {
-      const want = withGroups ? masked : plain;
+      if (shape.clustered && config.gpuSchedule !== 'panels') continue;
+      const want = reference(config.precision, withGroups);
       if (wgmma) process.env.INFONCE_CUDA_WGMMA = '1'; // read by each call (bindings/loss.cc)
       else delete process.env.INFONCE_CUDA_WGMMA;
-      const options = { ...shape, backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
+      const options = { ...problem, ...(shape.memoryBudget ? { memoryBudget: shape.memoryBudget } : {}), backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
       const got = await contrastiveLoss(x, y, options);
       const again = await contrastiveLoss(x, y, options);
       const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&

@@ -146,14 +146,14 @@ Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info) {
 }
 
 // cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, groups?: { rows, cols },
-// precision, memoryBudget?, storageScale? }) → the result object of a loss call (backend 'cuda'):
-// the GPU's panel gradient pass run
+// precision, memoryBudget?, storageScale?, warpPart?: 'sm80' | 'sm90a', oneExponential? }) → the result
+// object of a loss call (backend 'cuda') with epilogueCounts: the GPU's panel gradient pass run
 // on the host (panel_emulation.h), synchronously: for tests, on small inputs.
 Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Options o(env, info[2], "options",
                   {"rows", "cols", "dim", "logScale", "symmetric", "targets", "groups", "precision", "memoryBudget",
-                   "storageScale"});
+                   "storageScale", "warpPart", "oneExponential"});
   LossProblem p;
   p.rows = o.integer("rows", 1, 1LL << 31);
   p.dim = o.integer("dim", 1, 1LL << 31);
@@ -174,17 +174,27 @@ Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
                           : cuda::EmulatedStorage::BFloat16;
   emulation.memoryBudget = o.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(emulation.memoryBudget);
   emulation.storageScale = float(o.optionalNumber("storageScale").value_or(0.0));
+  if (o.optionalChoice("warpPart", {"sm80", "sm90a"}).value_or("sm80") == "sm90a") emulation.statisticsPart = {16, 128};
+  emulation.oneExponential = o.optionalBoolean("oneExponential").value_or(true);
   Napi::Float32Array gradX = Napi::Float32Array::New(env, size_t(p.rows * p.dim));
   Napi::Float32Array gradY = Napi::Float32Array::New(env, size_t(p.cols * p.dim));
   LossResult r;
   r.gradX = gradX.Data();
   r.gradY = gradY.Data();
+  cuda::EpilogueCounts counts;
   try {
-    cuda::emulatePanelLoss(p, emulation, r);
+    counts = cuda::emulatePanelLoss(p, emulation, r);
   } catch (const Error& e) {
     throw toJsError(env, e);
   }
-  return lossResultObject(env, r, gradX, gradY, "cuda");
+  Napi::Object out = lossResultObject(env, r, gradX, gradY, "cuda");
+  Napi::Object countsObject = Napi::Object::New(env);
+  countsObject.Set("statisticsOne", double(counts.statisticsOneExponential));
+  countsObject.Set("statisticsTwo", double(counts.statisticsTwoExponentials));
+  countsObject.Set("termsOne", double(counts.termsOneExponential));
+  countsObject.Set("termsTwo", double(counts.termsTwoExponentials));
+  out.Set("epilogueCounts", countsObject);
+  return out;
 }
 
 }  // namespace infonce::bindings

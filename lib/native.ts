@@ -215,8 +215,15 @@ interface Addon {
       groups?: { rows: Int32Array; cols: Int32Array };
       /** G's storage scale; 0 or absent: the kernel's 2¹⁴ (tests compare with 1). */
       storageScale?: number;
+      /** Whose statistics epilogue to mirror: the warp part of a tile is 64 × 32 on sm_80 (default), 16 × 128 on sm_90a. */
+      warpPart?: 'sm80' | 'sm90a';
+      /** false: two exponentials per logit everywhere (default true: one where a block allows it). */
+      oneExponential?: boolean;
     },
-  ): ContrastiveLossResult;
+  ): ContrastiveLossResult & {
+    /** Warp parts of statistics tiles and blocks of G, by how many exponentials per logit they took. */
+    epilogueCounts: { statisticsOne: number; statisticsTwo: number; termsOne: number; termsTwo: number };
+  };
 }
 
 /** The package's root directory: the nearest folder above this file whose package.json names infonce. */

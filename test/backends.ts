@@ -90,14 +90,16 @@ function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
 // The GPU's panel gradient pass run on the host (native/cuda/panel_emulation.cpp): its schedule, its
 // epilogue and its 16-bit G, with a budget of one 128-row panel, so that every case with M > 128 runs
 // several panels. It runs on every machine; the kernels themselves are the 'cuda-* panels' backends.
-function panelEmulation(precision: 'bf16' | 'fp16') {
+// warpPart: whose statistics epilogue (the part of a tile one warp reduces, where the choice between
+// one and two exponentials per logit is made) to mirror.
+function panelEmulation(precision: 'bf16' | 'fp16', warpPart: 'sm80' | 'sm90a' = 'sm80') {
   return async (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult> => {
     const { rows, dim, logScale, symmetric, targets } = options;
     const cols = options.cols ?? rows;
     const memoryBudget = 128 * Math.ceil(cols / 128) * 128 * 2; // one panel of 128 rows of G
     const sides = sideGroups(options.groups, rows, cols, (i) => (targets ? targets[i]! : i));
     const groups = sides && { rows: Int32Array.from(sides.rows), cols: Int32Array.from(sides.cols) };
-    return addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget, ...(groups ? { groups } : {}) });
+    return addon.cudaPanelEmulation(x, y, { rows, cols, dim, logScale, symmetric, targets, precision, memoryBudget, warpPart, ...(groups ? { groups } : {}) });
   };
 }
 
@@ -168,5 +170,6 @@ export function lossBackends(): Backend[] {
     },
     { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
     { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
+    { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
   ];
 }

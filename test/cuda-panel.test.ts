@@ -158,6 +158,51 @@ test('fp16 G at N = 10⁶: scaled by 2¹⁴ it keeps the hard negatives\' gradie
   assert.ok(unscaled > 4 * scaled, `unscaled ${unscaled} vs scaled ${scaled}: the test no longer shows the underflow (seed ${seed})`);
 });
 
+// One exponential per logit (native/cuda/epilogue_math.h): the epilogues factor a logit's column term
+// out of its row term where a block's lines lie within 40 of each other, and take two exponentials
+// where they do not. Both must match the reference, and each choice must actually be taken.
+for (const warpPart of ['sm80', 'sm90a'] as const)
+  test(`one exponential per logit (${warpPart} warp parts): taken everywhere at the default scale, the answer of two`, () => {
+    const seed = freshSeed();
+    const [rows, cols, dim] = [300, 430, 24];
+    const x = gaussianMatrix(rows, dim, seed);
+    const y = gaussianMatrix(cols, dim, seed + 1);
+    const options = { rows, cols, dim, precision: 'bf16' as const, warpPart };
+    const one = addon.cudaPanelEmulation(x, y, options);
+    const two = addon.cudaPanelEmulation(x, y, { ...options, oneExponential: false });
+    const tiles = Math.ceil(rows / TILE) * Math.ceil(cols / TILE);
+    const [partRows, partCols] = warpPart === 'sm80' ? [64, 32] : [16, 128];
+    const partsOver = (n: number, size: number) => (TILE * Math.floor(n / TILE)) / size + Math.ceil((n % TILE) / size);
+    const parts = partsOver(rows, partRows) * partsOver(cols, partCols); // those with a real row and column
+    assert.equal(one.epilogueCounts, { statisticsOne: parts, statisticsTwo: 0, termsOne: tiles, termsTwo: 0 });
+    assert.equal(two.epilogueCounts, { statisticsOne: 0, statisticsTwo: parts, termsOne: 0, termsTwo: tiles });
+    const want = referenceContrastiveLoss(x, y, { rows, cols, dim, rounding: 'bfloat16' });
+    assertMatchesReference(one, want, `one exponential, seed ${seed}`, LOW_PRECISION_TOLERANCE);
+    assertMatchesReference(two, want, `two exponentials, seed ${seed}`, LOW_PRECISION_TOLERANCE);
+    assert.ok(Math.abs(one.loss - two.loss) <= 1e-6 * Math.abs(two.loss), `loss ${one.loss} vs ${two.loss} (seed ${seed})`);
+  });
+
+test('one exponential per logit: a tile whose columns lie far apart takes two in those parts, and stays right', () => {
+  // Scale 100; every query near direction e₀; documents 0–31 near e₀ (logits ≈ 100), the rest near −e₀
+  // (≈ −100): the warp parts over documents 0–31 fit, those over the others (spread ≈ 200) do not,
+  // and no block of G fits (its column LSEs span ≈ 200).
+  const seed = freshSeed();
+  const [rows, cols, dim] = [128, 128, 16];
+  const noisy = (n: number, sign: (k: number) => number, s: number) => {
+    const m = gaussianMatrix(n, dim, s).map((v) => 0.05 * v);
+    for (let k = 0; k < n; k++) m[k * dim] = sign(k);
+    return m;
+  };
+  const x = noisy(rows, () => 1, seed);
+  const y = noisy(cols, (k) => (k < 32 ? 1 : -1), seed + 1);
+  const targets = Int32Array.from({ length: rows }, (_, i) => i);
+  const options = { rows, cols, dim, logScale: Math.log(100), targets, precision: 'bf16' as const };
+  const got = addon.cudaPanelEmulation(x, y, options);
+  assert.equal(got.epilogueCounts, { statisticsOne: 2, statisticsTwo: 6, termsOne: 0, termsTwo: 1 });
+  const want = referenceContrastiveLoss(x, y, { rows, cols, dim, logScale: Math.log(100), targets, rounding: 'bfloat16' });
+  assertMatchesReference(got, want, `seed ${seed}`, LOW_PRECISION_TOLERANCE);
+});
+
 test('the device report reads the profile lines native/cuda/loss_orchestration.cu prints, phases summed over panels', () => {
   const line =
     'infonce cuda profile (bf16, M 65536, N 65536, D 1024; 512 ranges, 1 replicas, 1 launches, panels of 8192 rows × 8, ' +

@@ -9,23 +9,9 @@
 #include <cmath>
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define INFONCE_EPILOGUE __host__ __device__ __forceinline__
-#else
-#define INFONCE_EPILOGUE inline
-#endif
+#include "epilogue_math.h"
 
 namespace infonce::cuda {
-
-// exp(x) of a float: the fast hardware approximation on the device (2 ulp; these terms are below 1
-// and feed a 16-bit G), the library's on the host.
-INFONCE_EPILOGUE float fastExp(float x) {
-#ifdef __CUDA_ARCH__
-  return __expf(x);
-#else
-  return std::exp(x);
-#endif
-}
 
 struct RowStatistics {
   float max = 0, logSum = 0;  // the merged running max and log Σ exp(S − max)
@@ -64,6 +50,27 @@ INFONCE_EPILOGUE float gradientTerm(float s, int64_t column, const RowStatistics
   float g = fastExp((s - row.max) - row.logSum);
   if (col.weight != 0.0f) g += (col.weight / rowWeight) * fastExp((s - col.max) - col.logSum);
   return g;
+}
+
+// One exponential per logit for G (epilogue_math.h), by blocks of rows and columns: with K the
+// largest row LSE of the block, (w_c/w_r)·Q_ij = P_ij·(w_c/w_r)·exp(LSE_i − colLSE_j)
+//                                            = P_ij·rowTermFactor_i·columnTermFactor_j,
+// so G_ij/w_r = P_ij·(1 + rowTermFactor_i·columnTermFactor_j). The block takes it when every weighted
+// column's LSE is within kOneExponentialSpread below K (oneExponentialFits); a row whose factor
+// underflows has LSE_i < K − 87, so its column terms are below e⁻⁴⁷ of its P terms. The factors are
+// precise expf (one per line of the block); the per-logit exponential is fastExp, as in gradientTerm.
+INFONCE_EPILOGUE float rowTermFactor(double rowLogSumExp, float reference) {
+  return expf(float(rowLogSumExp) - reference);
+}
+INFONCE_EPILOGUE float columnTermFactor(double columnLogSumExp, float columnWeight, float rowWeight, float reference) {
+  return columnWeight == 0.0f ? 0.0f : (columnWeight / rowWeight) * expf(reference - float(columnLogSumExp));
+}
+// G_ij in units of w_r for a negative (j ≠ t(i)) of a block that took one exponential; the positive
+// keeps gradientTerm (its expm1 needs the column's LSE). 0 for padding rows and columns.
+INFONCE_EPILOGUE float negativeTermOneExp(float s, const RowStatistics& row, bool columnValid, float rowFactor,
+                                          float columnFactor) {
+  if (row.target < 0 || !columnValid) return 0.0f;
+  return fastExp((s - row.max) - row.logSum) * fmaf(rowFactor, columnFactor, 1.0f);
 }
 
 // The factor that turns a stored G (in units of w_r, times storageScale) into s·G for the products

@@ -8,6 +8,7 @@
 
 #include <stdint.h>
 
+#include "epilogue_math.h"  // mergeLogSumExp
 #include "schedule/launch_plan.h"
 #include "operand_types.cuh"
 
@@ -157,17 +158,6 @@ __device__ __forceinline__ double blockSumInOrder(float value, double* warpSums)
   if (threadIdx.x == 0)
     for (int w = 0; w < Threads / 32; ++w) total += warpSums[w];
   return total;
-}
-
-// Merges a partial (tileMax, tileSum relative to tileMax) into a running log-sum-exp state.
-__device__ __forceinline__ void mergeLogSumExp(float& max, double& sum, float tileMax, double tileSum) {
-  if (!(tileMax > -INFINITY)) return;
-  if (tileMax <= max) {
-    sum += tileSum * exp(double(tileMax) - double(max));
-  } else {
-    sum = sum * exp(double(max) - double(tileMax)) + tileSum;
-    max = tileMax;
-  }
 }
 
 // Host side, for both passes: a block per planned tile group, with more dynamic shared memory than

@@ -239,6 +239,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   params.scale = static_cast<float>(std::exp(a.logScale));
   params.rowWeight = static_cast<float>(rowWeight);
   params.symmetric = a.symmetric;
+  // A switch for benchmarks only: the panel kernels' epilogues with two exponentials per logit
+  // everywhere, to measure what one saves (epilogue_math.h) in the same run.
+  const char* twoExponentials = std::getenv("INFONCE_CUDA_TWO_EXPONENTIALS");
+  params.oneExponential = !(twoExponentials && std::string(twoExponentials) == "1");
   params.rowMax = rowMax.as<float>();
   params.rowSum = rowSum.as<double>();
   params.colMax = colMax.as<float>();

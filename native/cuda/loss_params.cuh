@@ -20,6 +20,7 @@ struct LossParams {
   float scale;                    // s = exp(θ)
   float rowWeight;                // w_r / M
   int symmetric;
+  int oneExponential;             // the panel kernels may take one exponential per logit (epilogue_math.h)
 
   // Pass 1 writes (one replica per concurrent step): running max and Σ exp(S − max).
   float* rowMax;      // replicas × rows

@@ -15,6 +15,7 @@
 
 #include "gradient_epilogue.h"
 #include "schedule/panel_plan.h"
+#include "statistics_emulation.h"
 
 namespace infonce::cuda {
 namespace {
@@ -32,11 +33,6 @@ float roundToMantissa(float value, int mantissaBits, int minExponent) {
   return float(std::nearbyint(double(value) / quantum) * quantum);  // ties to even (default rounding mode)
 }
 
-struct Statistics {
-  std::vector<float> max, logSum;
-  std::vector<double> logSumExp;
-};
-
 }  // namespace
 
 float roundToBFloat16(float value) { return roundToMantissa(value, 7, -126); }
@@ -46,7 +42,7 @@ float roundToFloat16(float value) {
   return roundToMantissa(value, 10, -14);
 }
 
-void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult& result) {
+EpilogueCounts emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult& result) {
   validateProblem(p);
   const int64_t M = p.rows, N = p.cols, D = p.dim;
   if (e.memoryBudget < minimumPanelBudget(N))
@@ -82,27 +78,20 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   std::vector<int32_t> targets(M);
   for (int64_t i = 0; i < M; ++i) targets[i] = p.targets ? p.targets[i] : int32_t(i);
 
-  // Pass 1: the merged statistics of every row and column (statistics_pass.cu, mergeStatistics).
+  // Pass 1: the merged statistics of every row and column, tile by tile (statistics_emulation.cpp).
   auto masked = [&](int64_t i, int64_t j) {
     return p.rowGroups && maskedByGroups(p.rowGroups[i], p.columnGroups[j], j, targets[i]);
   };
   std::vector<float> S(M * N);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j) S[i * N + j] = masked(i, j) ? kMaskedLogit : logit(i, j);
-  auto statistics = [&](int64_t lines, int64_t along, bool columns) {
-    Statistics s{std::vector<float>(lines), std::vector<float>(lines), std::vector<double>(lines)};
-    for (int64_t a = 0; a < lines; ++a) {
-      float mx = -INFINITY;
-      for (int64_t b = 0; b < along; ++b) mx = std::max(mx, columns ? S[b * N + a] : S[a * N + b]);
-      double sum = 0;
-      for (int64_t b = 0; b < along; ++b) sum += std::exp(double(columns ? S[b * N + a] : S[a * N + b]) - mx);
-      s.max[a] = mx;
-      s.logSum[a] = float(std::log(sum));
-      s.logSumExp[a] = double(mx) + std::log(sum);
-    }
-    return s;
-  };
-  const Statistics rows = statistics(M, N, false), cols = statistics(N, M, true);
+  if (kPanelTile % e.statisticsPart.rows != 0 || kPanelTile % e.statisticsPart.cols != 0 || e.statisticsPart.rows < 1 || e.statisticsPart.cols < 1)
+    throw Error(ErrorCode::InvalidArgument, "statisticsPart: expected divisors of the 128-wide tile");
+  const EmulatedStatistics statistics = emulateStatistics(S, M, N, e.statisticsPart, e.oneExponential);
+  const MergedStatistics &rows = statistics.rows, &cols = statistics.cols;
+  EpilogueCounts counts;
+  counts.statisticsOneExponential = statistics.oneExponentialParts;
+  counts.statisticsTwoExponentials = statistics.twoExponentialParts;
   const double rowWeight = (p.symmetric ? 0.5 : 1.0) / double(M);
   std::vector<float> columnWeight(N, 0.0f);
   if (p.symmetric)
@@ -132,21 +121,37 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   for (int64_t panel = 0; panel < plan.panels; ++panel) {
     const int64_t begin = plan.panelBegin(panel), realHeight = std::min(plan.panelHeight(panel), M - begin);
     const PanelGrids grids = panelGrids(plan, panel);
-    // (B) G of the panel and the dθ partial of each block.
+    // (B) G of the panel and the dθ partial of each block, with one exponential per logit where the
+    // block's LSEs allow it (gradient_epilogue.h: rowTermFactor, columnTermFactor).
     for (int64_t y = 0; y < grids.terms[1]; ++y)
       for (int64_t x = 0; x < grids.terms[0]; ++x) {
         float* out = G.data() + plan.termsOffset(x, y);
+        float reference = -INFINITY, lowest = INFINITY;
+        for (int64_t r = 0; r < T && begin + y * T + r < M; ++r) reference = std::max(reference, float(rows.logSumExp[begin + y * T + r]));
+        for (int64_t c = 0; c < T && x * T + c < N; ++c)
+          if (columnWeight[x * T + c] != 0.0f) lowest = std::min(lowest, float(cols.logSumExp[x * T + c]));
+        const bool one = e.oneExponential && oneExponentialFits(reference, lowest);
+        ++(one ? counts.termsOneExponential : counts.termsTwoExponentials);
+        float columnFactor[T];
+        for (int64_t c = 0; c < T; ++c) {
+          const int64_t j = x * T + c;
+          columnFactor[c] = j < N ? columnTermFactor(cols.logSumExp[j], columnWeight[j], float(rowWeight), reference) : 0.0f;
+        }
         double blockSum = 0;
         for (int64_t r = 0; r < T; ++r) {
           const int64_t i = begin + y * T + r;
           RowStatistics row;
           if (i < M) row = {rows.max[i], rows.logSum[i], rows.logSumExp[i], targets[i]};
+          const float rowFactor = i < M ? rowTermFactor(rows.logSumExp[i], reference) : 0.0f;
           for (int64_t c = 0; c < T; ++c) {
             const int64_t j = x * T + c;
             ColumnStatistics col;
             if (j < N) col = {cols.max[j], cols.logSum[j], cols.logSumExp[j], columnWeight[j], true};
             const float s = i < M && j < N ? S[i * N + j] : 0.0f;
-            const float term = i < M && j < N && masked(i, j) ? 0.0f : gradientTerm(s, j, row, col, float(rowWeight));
+            float term = 0.0f;
+            if (i < M && j < N && masked(i, j)) term = 0.0f;
+            else if (one && j != row.target) term = negativeTermOneExp(s, row, j < N, rowFactor, columnFactor[c]);
+            else term = gradientTerm(s, j, row, col, float(rowWeight));
             blockSum += double(term) * s;
             out[r * plan.paddedCols + c] = round16(term * storageScale);
           }
@@ -214,6 +219,7 @@ void emulatePanelLoss(const LossProblem& p, const PanelEmulation& e, LossResult&
   result.meanPositiveLogit = positives / m;
   result.meanRowLogSumExp = rowLse / m;
   result.gradLogScale = logScaleGradient;
+  return counts;
 }
 
 }  // namespace infonce::cuda

@@ -179,6 +179,13 @@ __device__ __forceinline__ void wgmma64x128x16(float (&d)[kAccumulators], uint64
         : "l"(a), "l"(b), "r"(1), "n"(TransposeA), "n"(TransposeB));
   }
 }
+
+// The 256 consumer threads alone (the producer warpgroup may be loading the next tile): named
+// barrier 1. As a functor for code shared with the sm_80 kernels (term_factors.cuh).
+__device__ __forceinline__ void consumerBarrier() { asm volatile("bar.sync 1, %0;\n" ::"n"(128 * kConsumers) : "memory"); }
+struct ConsumerBarrier {
+  __device__ void operator()() const { consumerBarrier(); }
+};
 #endif  // INFONCE_SM90A
 
 // Where accumulator e of this thread sits in its consumer's 64×128 tile: the mma C fragment layout

@@ -1,7 +1,7 @@
 // Pass 2 as three GEMM-shaped kernels per panel of P rows (the schedule: panel_plan.h; the main
 // loop: panel_gemm.cuh; the epilogue: gradient_epilogue.h):
 //   (B) gradientTermsKernel:  S_panel = U_panel·Vᵀ, then G (16-bit, scaled; 0 where the groups mask)
-//       and Σ G·S per block;
+//       and Σ G·S per block, one exponential per logit where the block allows it (term_factors.cuh);
 //   (C) rowGradientKernel:    dU_panel = s·G·V, split along N into fixed ranges when needed,
 //       then sumSplitsKernel adds the split partials in split order;
 //   (D) columnGradientKernel: dV += s·Gᵀ·U_panel, one writer per output block.
@@ -14,6 +14,7 @@
 #include "gradient_epilogue.h"
 #include "panel_gemm.cuh"
 #include "panel_gradients.h"
+#include "term_factors.cuh"
 
 namespace infonce::cuda {
 namespace {
@@ -33,42 +34,37 @@ __device__ __forceinline__ uint32_t packPair(float low, float high) {
   return pack(Op::fromFloat(low), Op::fromFloat(high));
 }
 
-// (B) One 128×128 tile of G: block (x: column tile J, y: row tile within the panel).
-template <class Op>
-__global__ void __launch_bounds__(panel::kThreads, 1)
-    gradientTermsKernel(PanelParams<typename Op::Element> p, int64_t panelIndex) {
-#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // sm_80+ only: see above
-  using T = typename Op::Element;
-  extern __shared__ __align__(16) unsigned char shared[];
-  __shared__ double warpSums[panel::kThreads / 32];
-  const PanelPlan& plan = p.plan;
-  const int64_t paddedDim = plan.paddedDim, paddedCols = plan.paddedCols;
-  const int64_t col0 = int64_t(blockIdx.x) * panel::kTile;
-  const int64_t localRow0 = int64_t(blockIdx.y) * panel::kTile;
-  const int64_t row0 = plan.panelBegin(panelIndex) + localRow0;
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // used by the sm_80+ bodies only
+struct BlockBarrier {
+  __device__ void operator()() const { __syncthreads(); }
+};
 
-  Accumulators acc;
-  panel::gemmTile<Op, KContiguous, KContiguous>(acc, p.loss.u + row0 * paddedDim, paddedDim, p.loss.v + col0 * paddedDim,
-                                                 paddedDim, paddedDim / panel::kDepth, reinterpret_cast<T*>(shared));
+// Kernel B's epilogue: G of this thread's logits into the panel's G (16-bit, scaled), masked logits
+// 0; returns Σ (G/w_r)·S over them. OneExponential: the block's factors (term_factors.cuh) turn each
+// negative's column term into a multiply; the positive keeps gradientTerm's expm1.
+template <class Op, bool OneExponential>
+__device__ __forceinline__ float storeTerms(const Accumulators& acc, const PanelParams<typename Op::Element>& p, int64_t row0,
+                                            int64_t col0, const TermFactors& factors) {
+  using T = typename Op::Element;
+  const PanelPlan& plan = p.plan;
   const Lanes at;
-  ColumnStatistics columns[panel::kFragmentCols][2];
+  ColumnStatistics columns[panel::kFragmentCols][2];  // OneExponential: only `valid`
+  float columnFactor[panel::kFragmentCols][2];
   int32_t columnGroups[panel::kFragmentCols][2];  // -1 (no group) without masking and for padding
 #pragma unroll
   for (int n = 0; n < panel::kFragmentCols; ++n)
 #pragma unroll
     for (int q = 0; q < 2; ++q) {
       const int64_t j = col0 + at.col(n, q);
-      ColumnStatistics& c = columns[n][q];
-      c.valid = j < plan.cols;
-      columnGroups[n][q] = c.valid && p.loss.columnGroups ? p.loss.columnGroups[j] : -1;
-      if (c.valid) {
-        c.max = p.loss.colMaxMerged[j];
-        c.logSum = p.loss.colLogSum[j];
-        c.logSumExp = p.loss.colLse[j];
-        c.weight = p.loss.symmetric ? p.loss.columnWeight[j] : 0.0f;
+      if (OneExponential) {
+        columns[n][q].valid = j < plan.cols;
+        columnFactor[n][q] = factors.column[at.col(n, q)];
+      } else {
+        columns[n][q] = loadColumnStatistics(p.loss, j);
       }
+      columnGroups[n][q] = columns[n][q].valid && p.loss.columnGroups ? p.loss.columnGroups[j] : -1;
     }
-  float logScaleSum = 0.0f;  // Σ (G/w_r)·S over this thread's logits
+  float logScaleSum = 0.0f;
 #pragma unroll
   for (int m = 0; m < panel::kFragmentRows; ++m)
 #pragma unroll
@@ -84,7 +80,8 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
         row.target = p.loss.targets[i];
         if (p.loss.rowGroups) rowGroup = p.loss.rowGroups[i];
       }
-      T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + r * paddedCols;
+      const float rowFactor = OneExponential ? factors.row[r] : 0.0f;
+      T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + r * plan.paddedCols;
 #pragma unroll
       for (int n = 0; n < panel::kFragmentCols; ++n) {
         float stored[2];
@@ -92,15 +89,47 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
         for (int q = 0; q < 2; ++q) {
           const float s = acc[m][n][2 * h + q] * p.loss.scale;
           const int64_t j = col0 + at.col(n, q);
-          const float term = maskedByGroups(rowGroup, columnGroups[n][q], j, row.target)
-                                 ? 0.0f
-                                 : gradientTerm(s, j, row, columns[n][q], p.loss.rowWeight);
+          float term;
+          if (maskedByGroups(rowGroup, columnGroups[n][q], j, row.target))
+            term = 0.0f;
+          else if (OneExponential && j != row.target)
+            term = negativeTermOneExp(s, row, columns[n][q].valid, rowFactor, columnFactor[n][q]);
+          else
+            term = gradientTerm(s, j, row, OneExponential ? loadColumnStatistics(p.loss, j) : columns[n][q], p.loss.rowWeight);
           logScaleSum += term * s;
           stored[q] = term * kGradientStorageScale;
         }
         *reinterpret_cast<uint32_t*>(out + at.col(n, 0)) = packPair<Op>(stored[0], stored[1]);
       }
     }
+  return logScaleSum;
+}
+#endif
+
+// (B) One 128×128 tile of G: block (x: column tile J, y: row tile within the panel).
+template <class Op>
+__global__ void __launch_bounds__(panel::kThreads, 1)
+    gradientTermsKernel(PanelParams<typename Op::Element> p, int64_t panelIndex) {
+#if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // sm_80+ only: see above
+  static_assert(panel::kThreads == kTermFactorWorkers, "every thread is one row's or one column's factor");
+  using T = typename Op::Element;
+  extern __shared__ __align__(16) unsigned char shared[];
+  __shared__ double warpSums[panel::kThreads / 32];
+  __shared__ TermFactors factors;
+  const PanelPlan& plan = p.plan;
+  const int64_t paddedDim = plan.paddedDim;
+  const int64_t col0 = int64_t(blockIdx.x) * panel::kTile;
+  const int64_t localRow0 = int64_t(blockIdx.y) * panel::kTile;
+  const int64_t row0 = plan.panelBegin(panelIndex) + localRow0;
+
+  const TermFactorInput factorInput = loadTermFactorInput(p.loss, row0, col0, threadIdx.x);  // hidden by the product
+  Accumulators acc;
+  panel::gemmTile<Op, KContiguous, KContiguous>(acc, p.loss.u + row0 * paddedDim, paddedDim, p.loss.v + col0 * paddedDim,
+                                                 paddedDim, paddedDim / panel::kDepth, reinterpret_cast<T*>(shared));
+  const bool oneExponential = blockTermFactors(factorInput, threadIdx.x, p.loss.rowWeight, factors, BlockBarrier{}) &&
+                              p.loss.oneExponential;
+  const float logScaleSum = oneExponential ? storeTerms<Op, true>(acc, p, row0, col0, factors)
+                                           : storeTerms<Op, false>(acc, p, row0, col0, factors);
   const double total = blockSumInOrder<panel::kThreads>(logScaleSum, warpSums);
   if (threadIdx.x == 0)
     p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =

@@ -1,7 +1,8 @@
 // The panel gradient pass's three GEMM kernels on sm_90a (H100/H200): the main loop of
 // panel_gemm_sm90.cuh (TMA + mbarriers + wgmma, a producer warpgroup and two consumers) with the
 // epilogues of panel_gradients.cu, on the same plan (panel_plan.h), buffers and output offsets:
-//   (B) sm90TermsKernel:       S_panel = U_panel·Vᵀ (K-major, K-major), then G and Σ G·S per block;
+//   (B) sm90TermsKernel:       S_panel = U_panel·Vᵀ (K-major, K-major), then G and Σ G·S per block
+//                              (one exponential per logit where the block allows it: term_factors.cuh);
 //   (C) sm90RowGradientKernel: dU_panel = s·G·V (K-major, MN-major), one split of N a block;
 //   (D) sm90ColumnGradientKernel: dV += s·Gᵀ·U_panel (MN-major, MN-major), one writer per block.
 // The split sums (launchSumSplits) and the statistics pass are the sm_80 ones.
@@ -18,6 +19,7 @@
 #include "panel_gemm_sm90.cuh"
 #include "panel_gradients_sm90.h"
 #include "tensor_maps.h"
+#include "term_factors.cuh"
 
 namespace infonce::cuda {
 namespace {
@@ -53,74 +55,101 @@ __device__ __forceinline__ uint32_t packPair(float low, float high) {
 }
 #endif
 
+#ifdef INFONCE_SM90A
+// Kernel B's epilogue for one consumer thread: G of its logits (two rows, 32 columns in 16 groups of
+// 2 adjacent ones) into the panel's G, masked logits 0; returns Σ (G/w_r)·S over them. As
+// panel_gradients.cu's storeTerms: OneExponential takes the block's factors (term_factors.cuh).
+template <typename T, bool OneExponential>
+__device__ __forceinline__ float storeTerms(const float (&acc)[sm90::kAccumulators], int consumer, const PanelParams<T>& p,
+                                            int64_t row0, int64_t col0, const TermFactors& factors) {
+  const PanelPlan& plan = p.plan;
+  const ConsumerLanes at(consumer);
+  RowStatistics rows[2];
+  int32_t rowGroups[2] = {-1, -1};
+  float rowFactor[2];
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+    const int64_t i = row0 + at.row(2 * h);
+    if (i < plan.rows) {
+      rows[h].max = p.loss.rowMaxMerged[i];
+      rows[h].logSum = p.loss.rowLogSum[i];
+      rows[h].logSumExp = p.loss.rowLse[i];
+      rows[h].target = p.loss.targets[i];
+      if (p.loss.rowGroups) rowGroups[h] = p.loss.rowGroups[i];
+    }
+    rowFactor[h] = OneExponential ? factors.row[at.row(2 * h)] : 0.0f;
+  }
+  float logScaleSum = 0.0f;
+#pragma unroll
+  for (int group = 0; group < sm90::kAccumulators / 4; ++group) {
+    ColumnStatistics columns[2];  // OneExponential: only `valid`
+    float columnFactor[2];
+    int32_t columnGroups[2] = {-1, -1};
+    int64_t j[2];
+#pragma unroll
+    for (int q = 0; q < 2; ++q) {  // read here, not kept: 32 columns' statistics would not fit in registers
+      j[q] = col0 + at.col(4 * group + q);
+      if (OneExponential) {
+        columns[q].valid = j[q] < plan.cols;
+        columnFactor[q] = factors.column[at.col(4 * group + q)];
+      } else {
+        columns[q] = loadColumnStatistics(p.loss, j[q]);
+        columnFactor[q] = 0.0f;
+      }
+      if (columns[q].valid && p.loss.columnGroups) columnGroups[q] = p.loss.columnGroups[j[q]];
+    }
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float stored[2];
+#pragma unroll
+      for (int q = 0; q < 2; ++q) {
+        const float s = acc[4 * group + 2 * h + q] * p.loss.scale;
+        float term;
+        if (maskedByGroups(rowGroups[h], columnGroups[q], j[q], rows[h].target))
+          term = 0.0f;
+        else if (OneExponential && j[q] != rows[h].target)
+          term = negativeTermOneExp(s, rows[h], columns[q].valid, rowFactor[h], columnFactor[q]);
+        else
+          term = gradientTerm(s, j[q], rows[h], OneExponential ? loadColumnStatistics(p.loss, j[q]) : columns[q],
+                              p.loss.rowWeight);
+        logScaleSum += term * s;
+        stored[q] = term * kGradientStorageScale;
+      }
+      T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + int64_t(at.row(4 * group + 2 * h)) * plan.paddedCols +
+               at.col(4 * group);
+      *reinterpret_cast<uint32_t*>(out) = packPair<T>(stored[0], stored[1]);
+    }
+  }
+  return logScaleSum;
+}
+#endif
+
 // (B) One 128×128 tile of G: block (x: column tile J, y: row tile within the panel).
 template <typename T>
 __global__ void __launch_bounds__(sm90::kThreads, 1)
     sm90TermsKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap uRows, const __grid_constant__ CUtensorMap vRows,
                     int64_t panelIndex) {
 #ifdef INFONCE_SM90A
+  static_assert(128 * sm90::kConsumers == kTermFactorWorkers, "every consumer thread is one row's or one column's factor");
   extern __shared__ __align__(1024) unsigned char shared[];
   __shared__ double warpSums[sm90::kThreads / 32];
+  __shared__ TermFactors factors;
   const PanelPlan& plan = p.plan;
-  const int64_t paddedCols = plan.paddedCols;
   const int64_t col0 = int64_t(blockIdx.x) * sm90::kTile;
   const int64_t localRow0 = int64_t(blockIdx.y) * sm90::kTile;
   const int64_t row0 = plan.panelBegin(panelIndex) + localRow0;
+  const int worker = int(threadIdx.x) - 128;  // consumers: 0..255; the producer warpgroup: negative
+  TermFactorInput factorInput;
+  if (worker >= 0) factorInput = loadTermFactorInput(p.loss, row0, col0, worker);  // hidden by the product
   float acc[sm90::kAccumulators];
   const int consumer = sm90::gemmTile<T, KMajor, KMajor>(acc, &uRows, int(row0), 0, &vRows, int(col0), 0,
                                                          int(plan.paddedDim), shared);
   float logScaleSum = 0.0f;  // Σ (G/w_r)·S over this thread's logits (the producer's: none)
   if (consumer >= 0) {
-    const ConsumerLanes at(consumer);
-    // Two rows a thread (half 0 and 1), 32 columns (16 groups of 2 adjacent ones).
-    RowStatistics rows[2];
-    int32_t rowGroups[2] = {-1, -1};
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int64_t i = row0 + at.row(2 * h);
-      if (i < plan.rows) {
-        rows[h].max = p.loss.rowMaxMerged[i];
-        rows[h].logSum = p.loss.rowLogSum[i];
-        rows[h].logSumExp = p.loss.rowLse[i];
-        rows[h].target = p.loss.targets[i];
-        if (p.loss.rowGroups) rowGroups[h] = p.loss.rowGroups[i];
-      }
-    }
-#pragma unroll
-    for (int group = 0; group < sm90::kAccumulators / 4; ++group) {
-      ColumnStatistics columns[2];
-      int32_t columnGroups[2] = {-1, -1};
-      int64_t j[2];
-#pragma unroll
-      for (int q = 0; q < 2; ++q) {  // read here, not kept: 32 columns' statistics would not fit in registers
-        j[q] = col0 + at.col(4 * group + q);
-        ColumnStatistics& c = columns[q];
-        c.valid = j[q] < plan.cols;
-        if (c.valid) {
-          c.max = p.loss.colMaxMerged[j[q]];
-          c.logSum = p.loss.colLogSum[j[q]];
-          c.logSumExp = p.loss.colLse[j[q]];
-          c.weight = p.loss.symmetric ? p.loss.columnWeight[j[q]] : 0.0f;
-          if (p.loss.columnGroups) columnGroups[q] = p.loss.columnGroups[j[q]];
-        }
-      }
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        float stored[2];
-#pragma unroll
-        for (int q = 0; q < 2; ++q) {
-          const float s = acc[4 * group + 2 * h + q] * p.loss.scale;
-          const float term = maskedByGroups(rowGroups[h], columnGroups[q], j[q], rows[h].target)
-                                 ? 0.0f
-                                 : gradientTerm(s, j[q], rows[h], columns[q], p.loss.rowWeight);
-          logScaleSum += term * s;
-          stored[q] = term * kGradientStorageScale;
-        }
-        T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + int64_t(at.row(4 * group + 2 * h)) * paddedCols +
-                 at.col(4 * group);
-        *reinterpret_cast<uint32_t*>(out) = packPair<T>(stored[0], stored[1]);
-      }
-    }
+    const bool oneExponential = blockTermFactors(factorInput, worker, p.loss.rowWeight, factors, sm90::ConsumerBarrier{}) &&
+                                  p.loss.oneExponential;
+    logScaleSum = oneExponential ? storeTerms<T, true>(acc, consumer, p, row0, col0, factors)
+                                 : storeTerms<T, false>(acc, consumer, p, row0, col0, factors);
   }
   const double total = blockSumInOrder<sm90::kThreads>(logScaleSum, warpSums);
   if (threadIdx.x == 0)

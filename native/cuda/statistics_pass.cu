@@ -1,10 +1,12 @@
 // Pass 1: every tile of S once; from it, each row's and each column's running max and Σ exp(S − max)
 // (both directions from the same tile), and the positives' logits.
 //
-// FLOPs: 2·M·N·D (tensor cores) + ~2 exp per logit. Bytes: the staged panels of U and V; the
+// FLOPs: 2·M·N·D (tensor cores) + ~2 exp per logit (the panel loop's tiles: ~1 where a warp's part
+// allows it, epilogue_math.h). Bytes: the staged panels of U and V; the
 // statistics are O(M + N) read-modify-writes per tile row/column, exclusive by the plan.
 #include <type_traits>
 
+#include "epilogue_math.h"      // oneExponentialFits, mergeTilePartials
 #include "gradient_epilogue.h"  // maskedByGroups, kMaskedLogit
 #include "loss_kernels.h"
 #include "logit_tile.cuh"
@@ -60,11 +62,12 @@ __device__ __forceinline__ void partialMaxima(const float (&acc)[Axis::FR][Axis:
 }
 
 // With the line's tile max (over all warp parts), Σ exp(S − max) of this warp's terms below it and
-// the count of its ties (exact), into partialSum and partialTies.
+// the count of its ties (exact), into partialSum and partialTies; the shift of the sums (the tile max)
+// into partialShift when given.
 template <class Axis, class Shape>
 __device__ __forceinline__ void partialSums(const float (&acc)[Axis::FR][Axis::FC][4], const bool (&valid)[Axis::along],
                                             const ThreadCoordinates<Shape>& at, const float* partialMax,
-                                            float* partialSum, float* partialTies) {
+                                            float* partialSum, float* partialTies, float* partialShift = nullptr) {
 #pragma unroll
   for (int line = 0; line < Axis::lines; ++line) {
     const int position = Axis::position(at, line);
@@ -87,6 +90,100 @@ __device__ __forceinline__ void partialSums(const float (&acc)[Axis::FR][Axis::F
     if (Axis::writes(at)) {
       partialSum[Axis::partial(at) * Axis::extent + position] = below;
       partialTies[Axis::partial(at) * Axis::extent + position] = ties;
+      if (partialShift) partialShift[Axis::partial(at) * Axis::extent + position] = tileMax;
+    }
+  }
+}
+
+// The panel loop's tiles take one exponential per logit where a warp's part allows it (epilogue_math.h).
+// This thread's rows' tile maxima (over all warp parts, from shared memory), and whether the warp's
+// part fits: K (`reference`) the largest of its rows' maxima, against the lowest max of its columns
+// over its rows. Warp-uniform: both are reduced over the whole warp.
+template <class Rows, class Columns, class Shape>
+__device__ __forceinline__ bool warpFitsOneExponential(const bool (&rowValid)[Rows::lines], const bool (&colValid)[Columns::lines],
+                                                       const ThreadCoordinates<Shape>& at, const float* rowPartialMax,
+                                                       const float* colPartialMax, float (&rowMax)[Rows::lines],
+                                                       float& reference) {
+  float high = -INFINITY, low = INFINITY;
+#pragma unroll
+  for (int line = 0; line < Rows::lines; ++line) {
+    rowMax[line] = -INFINITY;
+#pragma unroll
+    for (int w = 0; w < Rows::warps; ++w)
+      rowMax[line] = fmaxf(rowMax[line], rowPartialMax[w * Rows::extent + Rows::position(at, line)]);
+    if (rowValid[line]) high = fmaxf(high, rowMax[line]);
+  }
+#pragma unroll
+  for (int line = 0; line < Columns::lines; ++line)
+    if (colValid[line]) low = fminf(low, colPartialMax[Columns::partial(at) * Columns::extent + Columns::position(at, line)]);
+#pragma unroll
+  for (int mask = 1; mask < 32; mask <<= 1) {
+    high = fmaxf(high, __shfl_xor_sync(0xffffffffu, high, mask));
+    low = fminf(low, __shfl_xor_sync(0xffffffffu, low, mask));
+  }
+  reference = high;
+  return oneExponentialFits(high, low);
+}
+
+// The sums of a warp part that fits, columns first: e = exp(S − row max) once per logit; a column's
+// Σ e·exp(row max − K) relative to K, its ties to its max over this warp's rows counted exactly; e is
+// left in acc for the rows (−1 where S is its row's max: a tie there), whose sums then take no
+// exponential. The columns' shift is K.
+template <class Rows, class Columns, class Shape>
+__device__ __forceinline__ void oneExponentialSums(float (&acc)[Rows::FR][Rows::FC][4], const bool (&rowValid)[Rows::lines],
+                                                   const bool (&colValid)[Columns::lines], const ThreadCoordinates<Shape>& at,
+                                                   const float (&rowMax)[Rows::lines], float reference,
+                                                   const float* colPartialMax, float* colPartialSum, float* colPartialTies,
+                                                   float* colPartialShift, float* rowPartialSum, float* rowPartialTies) {
+  float rowFactor[Rows::lines];
+#pragma unroll
+  for (int line = 0; line < Rows::lines; ++line) rowFactor[line] = expf(rowMax[line] - reference);
+#pragma unroll
+  for (int line = 0; line < Columns::lines; ++line) {
+    const int at0 = Columns::partial(at) * Columns::extent + Columns::position(at, line);
+    const float partMax = colPartialMax[at0];
+    float below = 0.0f, ties = 0.0f;
+#pragma unroll
+    for (int k = 0; k < Columns::along; ++k) {
+      float& value = Columns::value(acc, line, k);
+      const float s = value;
+      const bool rowTie = !(s < rowMax[k]);
+      const float e = rowTie ? 1.0f : __expf(s - rowMax[k]);
+      if (rowValid[k]) {
+        if (s == partMax) ties += 1.0f;
+        else below += e * rowFactor[k];
+      }
+      value = rowTie ? -1.0f : e;
+    }
+#pragma unroll
+    for (int mask = Columns::firstLaneMask; mask <= Columns::lastLaneMask; mask <<= 1) {
+      below += __shfl_xor_sync(0xffffffffu, below, mask);
+      ties += __shfl_xor_sync(0xffffffffu, ties, mask);
+    }
+    if (Columns::writes(at)) {
+      colPartialSum[at0] = below;
+      colPartialTies[at0] = ties;
+      colPartialShift[at0] = reference;
+    }
+  }
+#pragma unroll
+  for (int line = 0; line < Rows::lines; ++line) {
+    float below = 0.0f, ties = 0.0f;
+#pragma unroll
+    for (int k = 0; k < Rows::along; ++k) {
+      if (!colValid[k]) continue;
+      const float e = Rows::value(acc, line, k);
+      if (e < 0.0f) ties += 1.0f;
+      else below += e;
+    }
+#pragma unroll
+    for (int mask = Rows::firstLaneMask; mask <= Rows::lastLaneMask; mask <<= 1) {
+      below += __shfl_xor_sync(0xffffffffu, below, mask);
+      ties += __shfl_xor_sync(0xffffffffu, ties, mask);
+    }
+    if (Rows::writes(at)) {
+      rowPartialSum[Rows::partial(at) * Rows::extent + Rows::position(at, line)] = below;
+      rowPartialTies[Rows::partial(at) * Rows::extent + Rows::position(at, line)] = ties;
     }
   }
 }
@@ -151,6 +248,7 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
   float* colPartialMax = rowPartialTies + Geometry::warpCols * BM;  // [warpRows][BN]
   float* colPartialSum = colPartialMax + Geometry::warpRows * BN;
   float* colPartialTies = colPartialSum + Geometry::warpRows * BN;
+  float* colPartialShift = PanelLoop ? colPartialTies + Geometry::warpRows * BN : nullptr;  // the panel loop's only
 
   const LaunchPlan& plan = p.plan;
   const int block = blockIdx.x;
@@ -205,16 +303,33 @@ __global__ void __launch_bounds__(Tile<Shape>::threads)
       partialMaxima<Rows>(acc, colValid, at, rowPartialMax);
       partialMaxima<Columns>(acc, rowValid, at, colPartialMax);
       __syncthreads();
-      partialSums<Rows>(acc, colValid, at, rowPartialMax, rowPartialSum, rowPartialTies);
-      partialSums<Columns>(acc, rowValid, at, colPartialMax, colPartialSum, colPartialTies);
+      bool oneExponential = false;
+      if constexpr (PanelLoop) {  // the tile schedule (the verified default) keeps two exponentials
+        float rowMax[Rows::lines], reference;
+        oneExponential = p.oneExponential && warpFitsOneExponential<Rows, Columns>(rowValid, colValid, at, rowPartialMax,
+                                                                                   colPartialMax, rowMax, reference);
+        if (oneExponential)
+          oneExponentialSums<Rows, Columns>(acc, rowValid, colValid, at, rowMax, reference, colPartialMax, colPartialSum,
+                                            colPartialTies, colPartialShift, rowPartialSum, rowPartialTies);
+      }
+      if (!oneExponential) {
+        partialSums<Rows>(acc, colValid, at, rowPartialMax, rowPartialSum, rowPartialTies);
+        partialSums<Columns>(acc, rowValid, at, colPartialMax, colPartialSum, colPartialTies, colPartialShift);
+      }
       __syncthreads();
       // One thread per row and per column merges the tile into the running state.
       if (threadIdx.x < BM && row0 + threadIdx.x < p.rows)
         mergeLine<Rows>(threadIdx.x, rowPartialMax, rowPartialSum, rowPartialTies, owned.rowMax[row0 + threadIdx.x],
                         owned.rowSum[row0 + threadIdx.x]);
-      if (threadIdx.x < BN && col0 + threadIdx.x < p.cols)
-        mergeLine<Columns>(threadIdx.x, colPartialMax, colPartialSum, colPartialTies, owned.colMax[col0 + threadIdx.x],
-                           owned.colSum[col0 + threadIdx.x]);
+      if (threadIdx.x < BN && col0 + threadIdx.x < p.cols) {
+        if constexpr (PanelLoop)  // column partials relative to their own shifts (epilogue_math.h)
+          mergeTilePartials(Columns::warps, BN, colPartialMax + threadIdx.x, colPartialTies + threadIdx.x,
+                            colPartialSum + threadIdx.x, colPartialShift + threadIdx.x, owned.colMax[col0 + threadIdx.x],
+                            owned.colSum[col0 + threadIdx.x]);
+        else
+          mergeLine<Columns>(threadIdx.x, colPartialMax, colPartialSum, colPartialTies, owned.colMax[col0 + threadIdx.x],
+                             owned.colSum[col0 + threadIdx.x]);
+      }
       // The partial arrays are next written after logitTile's barriers: no barrier needed here.
     }
   }
@@ -229,10 +344,11 @@ constexpr bool kHasPanelLoop = sizeof(typename Op::Element) == 2 && std::is_same
 template <class Op, class Shape, bool PanelLoop>
 int64_t sharedBytesOf() {
   constexpr int64_t tile = statisticsSharedBytes(Shape::shape, sizeof(typename Op::Element));
-  if constexpr (PanelLoop)  // the panel loop's stages, then the same reduction arrays
-    return kTermsSharedBytes + tile - 2LL * (Shape::shape.rows + Shape::shape.cols) *
-                                          (Shape::shape.depthChunk + sharedPad(sizeof(typename Op::Element))) *
-                                          int64_t(sizeof(typename Op::Element));
+  if constexpr (PanelLoop)  // the panel loop's stages, then the same reduction arrays and the columns' shifts
+    return kTermsSharedBytes + tile -
+           2LL * (Shape::shape.rows + Shape::shape.cols) * (Shape::shape.depthChunk + sharedPad(sizeof(typename Op::Element))) *
+               int64_t(sizeof(typename Op::Element)) +
+           int64_t(Shape::shape.warpRows) * Shape::shape.cols * int64_t(sizeof(float));
   return tile;
 }
 
