@@ -41,6 +41,9 @@ step "the sm_90a main loop alone (native/cuda/dev/wgmma_check.cu: TMA + wgmma; t
 if [ -x build-gpu/wgmma_check ]; then timeout 120 build-gpu/wgmma_check | tee "$out/wgmma_check.log"; else echo "build-gpu/wgmma_check not carried"; fi
 node -e "const w = require('./bench/gpu-predictions.json').wgmma; console.log('predicted TFLOP/s at 8192³:', JSON.stringify(w.wgmma_check_tflops))"
 
+step "the sm_100a main loop alone (native/cuda/dev/tcgen05_check.cu: TMA + tcgen05 + TMEM; B200/GB200 only)"
+if [ -x build-gpu/tcgen05_check ]; then timeout 120 build-gpu/tcgen05_check | tee "$out/tcgen05_check.log"; else echo "build-gpu/tcgen05_check not carried"; fi
+
 step "small cases against the reference, each twice (tiles and panels)"
 if ! node dist/bench/gpu-smoke.js > "$out/smoke.log" 2>&1; then
   cat "$out/smoke.log"
@@ -78,6 +81,11 @@ bench --dim 1024 --sizes "${GPU_BENCH_LARGEST:-262144}" --precision bf16 --gpu-s
 # The panel kernels on the sm_90a main loop (in development; 9.0 GPUs only), apart: bench-wgmma.txt.
 INFONCE_CUDA_WGMMA=1 INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" \
   --precision bf16 --gpu-schedule panels --repeats 3 > "$out/bench-wgmma.txt" 2>&1 || true
+# The panel gradient kernels on the sm_100a loop (in development; 10.0 GPUs only), apart: bench-tcgen05.txt.
+if [ "$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1)" = "10.0" ]; then
+  INFONCE_CUDA_TCGEN05=1 INFONCE_CUDA_PROFILE=1 node dist/bench/cli.js --backend cuda --dim 1024 --sizes "${GPU_BENCH_SIZES:-16384,65536}" \
+    --precision bf16 --gpu-schedule panels --repeats 3 > "$out/bench-tcgen05.txt" 2>&1 || true
+fi
 for dim in $(echo "${GPU_BENCH_DIMS:-256,4096}" | tr ',' ' '); do
   bench --dim "$dim" --sizes 65536 --precision bf16 --gpu-schedule tiles,panels --repeats 3
 done
@@ -94,6 +102,7 @@ node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-pred
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
 echo "panels on the sm_90a main loop (INFONCE_CUDA_WGMMA=1):"
 grep -v "^infonce cuda profile" "$out/bench-wgmma.txt" | tail -n 8
+[ -f "$out/bench-tcgen05.txt" ] && { echo "panels with the gradient kernels on the sm_100a loop (INFONCE_CUDA_TCGEN05=1):"; grep -v "^infonce cuda profile" "$out/bench-tcgen05.txt" | tail -n 8; }
 echo "panels with two exponentials per logit (INFONCE_CUDA_TWO_EXPONENTIALS=1; the rows above take one where a block allows):"
 grep -v "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 8
 grep "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 2

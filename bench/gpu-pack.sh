@@ -20,6 +20,10 @@ nvcc -std=c++17 --expt-relaxed-constexpr -O3 -arch=sm_90 -Inative/include -Inati
 # The sm_90a main loop's check (native/cuda/dev/wgmma_check.cu: TMA + wgmma), for H100/H200 only.
 nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_90a,code=sm_90a -Inative/include -Inative/cuda \
   native/cuda/dev/wgmma_check.cu -o build-gpu/wgmma_check
+# The sm_100a main loop's check (native/cuda/dev/tcgen05_check.cu: TMA + tcgen05 + TMEM), for a
+# B200/GB200 only: on any other card it says so and exits 3. Carry "build-gpu/tcgen05_check" on one.
+nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_100a,code=sm_100a -Inative/include -Inative/cuda \
+  native/cuda/dev/tcgen05_check.cu -o build-gpu/tcgen05_check
 bash ../shared/device/pack.sh
 modules=(node-gyp-build commander uvu dequal diff kleur sade mri tsx esbuild @esbuild)
 present=()

@@ -53,10 +53,11 @@ async function main() {
       ),
     ),
   ];
-  // The panel kernels' sm_90a main loop (in development) runs where the GPU is 9.0; elsewhere the
-  // wgmma rows repeat the sm_80 loop.
-  const sm90 = info.cuda.devices[0]?.computeCapability === '9.0';
-  if (!sm90) console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
+  // The panel kernels' sm_90a main loop (in development) runs where the GPU is 9.0, their sm_100a one
+  // (the gradient kernels) where it is 10.0; elsewhere the "wgmma" rows repeat the sm_80 loop.
+  const capability = info.cuda.devices[0]?.computeCapability;
+  if (capability === '10.0') console.log('compute capability 10.0: the "wgmma" rows run the gradient kernels on the tcgen05 loop');
+  else if (capability !== '9.0') console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
   let failures = 0;
   for (const shape of shapes) {
     const x = shape.clustered ? nearAxis(shape.rows, shape.dim, 11, () => 1) : gaussianMatrix(shape.rows, shape.dim, 11);
@@ -80,8 +81,10 @@ async function main() {
     for (const { masked: withGroups, wgmma, ...config } of configs.map((c) => ({ masked: false, wgmma: false, ...c }))) {
       if (shape.clustered && config.gpuSchedule !== 'panels') continue;
       const want = reference(config.precision, withGroups);
-      if (wgmma) process.env.INFONCE_CUDA_WGMMA = '1'; // read by each call (bindings/loss.cc)
-      else delete process.env.INFONCE_CUDA_WGMMA;
+      // Read by each call (bindings/loss.cc, loss_orchestration.cu); each applies on its own GPU only.
+      for (const name of ['INFONCE_CUDA_WGMMA', 'INFONCE_CUDA_TCGEN05'])
+        if (wgmma) process.env[name] = '1';
+        else delete process.env[name];
       const options = { ...problem, ...(shape.memoryBudget ? { memoryBudget: shape.memoryBudget } : {}), backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
       const got = await contrastiveLoss(x, y, options);
       const again = await contrastiveLoss(x, y, options);

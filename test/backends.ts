@@ -53,14 +53,15 @@ function withOptions(extra: Partial<InternalLossOptions>) {
   return (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions) => contrastiveLoss(x, y, { ...options, ...extra });
 }
 
-// The panel kernels on their sm_90a main loop (in development: INFONCE_CUDA_WGMMA=1, read by each call).
-function onWgmmaLoop(run: Backend['run']): Backend['run'] {
+// The panel kernels on their sm_90a or sm_100a main loop (in development: INFONCE_CUDA_WGMMA=1 or
+// INFONCE_CUDA_TCGEN05=1, read by each call).
+function withSwitch(name: 'INFONCE_CUDA_WGMMA' | 'INFONCE_CUDA_TCGEN05', run: Backend['run']): Backend['run'] {
   return async (x, y, options) => {
-    process.env.INFONCE_CUDA_WGMMA = '1';
+    process.env[name] = '1';
     try {
       return await run(x, y, options);
     } finally {
-      delete process.env.INFONCE_CUDA_WGMMA;
+      delete process.env[name];
     }
   };
 }
@@ -164,9 +165,14 @@ export function lossBackends(): Backend[] {
     { ...gpu('cuda-bf16 panels', LOW_PRECISION_TOLERANCE, withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' }), 'bfloat16'), withoutGroups: undefined },
     { ...gpu('cuda-fp16 panels', FP16_TOLERANCE, withOptions({ backend: 'cuda', precision: 'fp16', gpuSchedule: 'panels' }), 'float16'), withoutGroups: undefined },
     {
-      ...gpu('cuda-bf16 panels, sm_90a wgmma loop', LOW_PRECISION_TOLERANCE, onWgmmaLoop(withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' })), 'bfloat16'),
+      ...gpu('cuda-bf16 panels, sm_90a wgmma loop', LOW_PRECISION_TOLERANCE, withSwitch('INFONCE_CUDA_WGMMA', withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' })), 'bfloat16'),
       withoutGroups: undefined,
       unavailable: gpuReason ? `no GPU: ${gpuReason}` : info.cuda.devices[0]?.computeCapability === '9.0' ? undefined : 'wgmma needs a GPU of compute capability 9.0',
+    },
+    {
+      ...gpu('cuda-bf16 panels, sm_100a tcgen05 loop', LOW_PRECISION_TOLERANCE, withSwitch('INFONCE_CUDA_TCGEN05', withOptions({ backend: 'cuda', precision: 'bf16', gpuSchedule: 'panels' })), 'bfloat16'),
+      withoutGroups: undefined,
+      unavailable: gpuReason ? `no GPU: ${gpuReason}` : info.cuda.devices[0]?.computeCapability === '10.0' ? undefined : 'tcgen05 as built needs a GPU of compute capability 10.0',
     },
     { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
     { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },

@@ -184,6 +184,49 @@ if (!nvcc) {
       }
     });
 
+  // The sm_100a main loop (tcgen05 with TMEM accumulators): its check harness and the panel gradient
+  // kernels on it.
+  const sm100Sources = [
+    { file: 'native/cuda/dev/tcgen05_check.cu', gemms: /^tcgen05CheckKernel$/ },
+    { file: 'native/cuda/panel_gradients_sm100.cu', gemms: /^sm100(Terms|RowGradient|ColumnGradient)Kernel$/ },
+  ];
+  for (const { file, gemms } of sm100Sources)
+    test(`the sm_100a main loop (panel_gemm_sm100.cuh) in ${file}: TMA, mbarriers, tcgen05 and TMEM in its PTX; within budgets on sm_100a`, async () => {
+      const source = join(root, file);
+      const ptx = join(work, `${file.replace(/\W/g, '-')}.ptx`);
+      const compiled = await run(nvcc, [...flags, '-ptx', '-gencode', 'arch=compute_100a,code=compute_100a', source, '-o', ptx]);
+      assert.is(compiled.status, 0, compiled.output);
+      const entries = readFileSync(ptx, 'utf8').split(/\.entry /).slice(1).map((body) => ({ name: kernelName(body.slice(0, body.indexOf('('))), body }));
+      const kernels = entries.filter((e) => gemms.test(e.name));
+      assert.is(kernels.length, 6, 'the GEMM kernels for bf16 and fp16, each operand layout');
+      for (const k of kernels) {
+        for (const [pattern, what] of [
+          [/tcgen05\.alloc\.cta_group::1\.sync\.aligned\.shared::cta\.b32/, 'TMEM allocation'],
+          [/tcgen05\.dealloc\.cta_group::1/, 'TMEM release'],
+          [/tcgen05\.mma\.cta_group::1\.kind::f16/, 'tcgen05.mma'],
+          [/tcgen05\.commit\.cta_group::1\.mbarrier::arrive::one/, 'tcgen05.commit to an mbarrier'],
+          [/tcgen05\.ld\.sync\.aligned\.32x32b\.x64\.b32/, 'the accumulators read from TMEM'],
+          [/tcgen05\.wait::ld/, 'a wait for the TMEM loads'],
+          [/cp\.async\.bulk\.tensor\.2d\.shared::cluster\.global\.mbarrier::complete_tx::bytes/, 'TMA copy'],
+          [/mbarrier\.try_wait\.parity/, 'mbarrier wait'],
+        ] as const)
+          assert.match(k.body, pattern, `${k.name}: no ${what}`);
+        assert.not.match(k.body, /ldmatrix|mma\.sync|wgmma/, `${k.name}: the operands must reach the tensor cores from shared memory by tcgen05 alone`);
+      }
+      const machine = await run(nvcc, [...flags, '-c', '-Xptxas', '-v', '-gencode', 'arch=compute_100a,code=sm_100a', source, '-o', join(work, `${file.replace(/\W/g, '-')}.o`)]);
+      assert.is(machine.status, 0, machine.output);
+      assert.not.match(machine.output, /C75\d\d|warning/i, `ptxas warned:\n${machine.output.slice(-2000)}`);
+      const usages = parsePtxasReport(machine.output);
+      assert.is(usages.length, 6);
+      for (const u of usages) {
+        assert.is(u.arch, 'sm_100a');
+        const budget = budgets.kernels[u.kernel];
+        assert.ok(budget, `${u.kernel} has no budget in native/cuda/resource_budgets.json`);
+        assert.ok(u.registers <= budget!.registers && u.spillBytes <= budget!.spillBytes && u.stackBytes <= budget!.stackBytes,
+          `${u.kernel} on sm_100a: ${u.registers} registers (budget ${budget!.registers}), ${u.spillBytes} bytes of spills, ${u.stackBytes} of stack`);
+      }
+    });
+
   test('the panel kernels\' shared memory fits a block on sm_86/89 and two dU/dV blocks an SM on sm_80 and sm_90', () => {
     const shared = addon.cudaPanelPlan({ rows: 1, cols: 1, dim: 1, memoryBudget: 1 << 20 }).sharedBytes;
     const reservedPerBlock = 1024; // the CUDA runtime keeps 1 KiB of each block's shared memory

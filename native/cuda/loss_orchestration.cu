@@ -15,6 +15,7 @@
 #include "panel_gradients.h"
 #ifdef INFONCE_HAVE_SM90A
 #include "panel_gradients_sm90.h"
+#include "panel_gradients_sm100.h"
 #endif
 #include "row_kernels.h"
 
@@ -134,6 +135,15 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
 #else
   const bool sm90 = false;
 #endif
+  // In development (INFONCE_CUDA_TCGEN05=1, read here: a switch for development runs, not the API):
+  // the panel gradient kernels on the sm_100a main loop (the statistics pass stays the sm_80 loop's).
+#ifdef INFONCE_HAVE_SM100A
+  const char* tcgen05Flag = std::getenv("INFONCE_CUDA_TCGEN05");
+  const bool sm100 = panels && tcgen05Flag && std::string(tcgen05Flag) == "1" && device.major == 10 && device.minor == 0;
+#else
+  const bool sm100 = false;
+#endif
+  (void)sm100;  // read by 16-bit operands only
   if (a.rowGroups && !panels)  // the tile gradient kernel (the verified default) does not mask
     throw Failure(INFONCE_CUDA_INVALID,
                   std::string("groups: the CUDA backend masks groups only in the experimental panel schedule (gpuSchedule "
@@ -316,6 +326,14 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
         const cudaError_t status = launchPanelGradientsSm90<T>(panel, stream, mark, error);
         if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a panel kernels: " + error);
         check(status, "launching the sm_90a panel gradient pass");
+      } else
+#endif
+#ifdef INFONCE_HAVE_SM100A
+      if (sm100) {
+        std::string error;
+        const cudaError_t status = launchPanelGradientsSm100<T>(panel, stream, mark, error);
+        if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_100a panel kernels: " + error);
+        check(status, "launching the sm_100a panel gradient pass");
       } else
 #endif
         check(launchPanelGradients<Op>(panel, stream, mark), "launching the panel gradient pass");

@@ -57,6 +57,11 @@ constexpr int kHalfStageBytes = kStageBytes / 2;  // the second MN-major box, an
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define INFONCE_SM90A 1
 #endif
+// TMA and the mbarrier waits exist from sm_90 on: the sm_100a loop (panel_gemm_sm100.cuh) stages its
+// operands with the same code.
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#define INFONCE_TMA 1
+#endif
 
 __device__ __forceinline__ uint32_t sharedAddress(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -86,7 +91,7 @@ constexpr uint64_t kDepthStep16 = std::is_same<Layout, KMajor>::value ? 32 >> 4 
 // the second MN-major box).
 constexpr int consumerOffset(int consumer) { return consumer * kHalfStageBytes; }
 
-#ifdef INFONCE_SM90A
+#ifdef INFONCE_TMA
 __device__ __forceinline__ void barrierInit(uint64_t* barrier, unsigned count) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" ::"r"(sharedAddress(barrier)), "r"(count) : "memory");
 }
@@ -138,6 +143,9 @@ __device__ __forceinline__ void stageOperand(unsigned char* stage, const CUtenso
   }
 }
 
+#endif  // INFONCE_TMA
+
+#ifdef INFONCE_SM90A
 __device__ __forceinline__ void wgmmaFence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
 __device__ __forceinline__ void wgmmaCommit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
 template <int Pending>
@@ -214,17 +222,18 @@ struct Pipeline {
 };
 
 // Sets up the pipeline at the start of `shared` (kSharedBytes): the barriers initialised by one
-// thread, then a block-wide barrier. All threads of the block must call it, once.
-__device__ __forceinline__ Pipeline startPipeline(unsigned char* shared) {
+// thread, then a block-wide barrier. All threads of the block must call it, once. `emptyArrivals`:
+// how many arrivals give a stage back (one per consumer here; the sm_100a loop's tcgen05.commit: 1).
+__device__ __forceinline__ Pipeline startPipeline(unsigned char* shared, unsigned emptyArrivals = kConsumers) {
   unsigned char* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(shared) + 1023) & ~uintptr_t(1023));
   Pipeline pipeline{base, base + kStages * kStageBytes, reinterpret_cast<uint64_t*>(base + 2 * kStages * kStageBytes),
                     nullptr, 0};
   pipeline.empty = pipeline.full + kStages;
-#ifdef INFONCE_SM90A
+#ifdef INFONCE_TMA
   if (threadIdx.x == 0) {
     for (int s = 0; s < kStages; ++s) {
       barrierInit(&pipeline.full[s], 1);
-      barrierInit(&pipeline.empty[s], kConsumers);
+      barrierInit(&pipeline.empty[s], emptyArrivals);
     }
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");  // visible to the async proxy (TMA)
   }

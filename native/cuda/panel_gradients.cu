@@ -71,15 +71,8 @@ __device__ __forceinline__ float storeTerms(const Accumulators& acc, const Panel
     for (int h = 0; h < 2; ++h) {
       const int r = at.row(m, h);
       const int64_t i = row0 + r;
-      RowStatistics row;
-      int32_t rowGroup = -1;
-      if (i < plan.rows) {
-        row.max = p.loss.rowMaxMerged[i];
-        row.logSum = p.loss.rowLogSum[i];
-        row.logSumExp = p.loss.rowLse[i];
-        row.target = p.loss.targets[i];
-        if (p.loss.rowGroups) rowGroup = p.loss.rowGroups[i];
-      }
+      int32_t rowGroup;
+      const RowStatistics row = loadRowStatistics(p.loss, i, rowGroup);
       const float rowFactor = OneExponential ? factors.row[r] : 0.0f;
       T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + r * plan.paddedCols;
 #pragma unroll

@@ -18,6 +18,7 @@
 #include "operand_types.cuh"
 #include "panel_gemm_sm90.cuh"
 #include "panel_gradients_sm90.h"
+#include "panel_launch.h"
 #include "tensor_maps.h"
 #include "term_factors.cuh"
 
@@ -38,14 +39,6 @@ struct ConsumerLanes {
 };
 #endif
 
-// The operands' TMA maps, made on the host for the whole buffers (tensor_maps.h).
-struct PanelMaps {
-  CUtensorMap uRows, vRows;   // K-major: U and V rows, K = D (kernel B)
-  CUtensorMap gRows;          // K-major: G rows, K = the columns (kernel C)
-  CUtensorMap vAlongD;        // MN-major: V read as [j][d], N = D (kernel C)
-  CUtensorMap gTransposed;    // MN-major: G read as [i][j] for Gᵀ, M = j (kernel D)
-  CUtensorMap uAlongD;        // MN-major: U read as [i][d], N = D (kernel D)
-};
 
 #ifdef INFONCE_SM90A
 // Two adjacent elements of T from two floats, as one 32-bit store (operand_types.cuh's packing).
@@ -65,18 +58,11 @@ __device__ __forceinline__ float storeTerms(const float (&acc)[sm90::kAccumulato
   const PanelPlan& plan = p.plan;
   const ConsumerLanes at(consumer);
   RowStatistics rows[2];
-  int32_t rowGroups[2] = {-1, -1};
+  int32_t rowGroups[2];
   float rowFactor[2];
 #pragma unroll
   for (int h = 0; h < 2; ++h) {
-    const int64_t i = row0 + at.row(2 * h);
-    if (i < plan.rows) {
-      rows[h].max = p.loss.rowMaxMerged[i];
-      rows[h].logSum = p.loss.rowLogSum[i];
-      rows[h].logSumExp = p.loss.rowLse[i];
-      rows[h].target = p.loss.targets[i];
-      if (p.loss.rowGroups) rowGroups[h] = p.loss.rowGroups[i];
-    }
+    rows[h] = loadRowStatistics(p.loss, row0 + at.row(2 * h), rowGroups[h]);
     rowFactor[h] = OneExponential ? factors.row[at.row(2 * h)] : 0.0f;
   }
   float logScaleSum = 0.0f;
@@ -229,47 +215,31 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
 template <typename T>
 cudaError_t launchPanelGradientsSm90(const PanelParams<T>& p, cudaStream_t stream,
                                      const std::function<void(const char*)>& mark, std::string& error) {
-  const PanelPlan& plan = p.plan;
-  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
   PanelMaps maps;
   try {
-    maps.uRows = sm90::operandMapOrThrow<KMajor>(p.loss.u, plan.paddedRows, plan.paddedDim, bf16, "U rows");
-    maps.vRows = sm90::operandMapOrThrow<KMajor>(p.loss.v, plan.paddedCols, plan.paddedDim, bf16, "V rows");
-    maps.gRows = sm90::operandMapOrThrow<KMajor>(p.gradientTerms, plan.panelRows, plan.paddedCols, bf16, "G rows");
-    maps.vAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.v, plan.paddedDim, plan.paddedCols, bf16, "V along D");
-    maps.gTransposed = sm90::operandMapOrThrow<MNMajor>(p.gradientTerms, plan.paddedCols, plan.panelRows, bf16, "Gᵀ");
-    maps.uAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.u, plan.paddedDim, plan.paddedRows, bf16, "U along D");
+    maps = panelMapsOrThrow(p);
   } catch (const std::runtime_error& e) {
     error = e.what();
     return cudaErrorInvalidValue;
   }
   cudaError_t status;
-  if ((status = cudaFuncSetAttribute(sm90TermsKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, sm90::kSharedBytes)) !=
-      cudaSuccess)
-    return status;
-  for (auto kernel : {sm90RowGradientKernel<T>, sm90ColumnGradientKernel<T>})
+  for (auto kernel : {sm90TermsKernel<T>, sm90RowGradientKernel<T>, sm90ColumnGradientKernel<T>})
     if ((status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sm90::kSharedBytes)) != cudaSuccess)
       return status;
-  auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
-  for (int64_t panelIndex = 0; panelIndex < plan.panels; ++panelIndex) {
-    const PanelGrids grids = panelGrids(plan, panelIndex);
-    sm90TermsKernel<T><<<grid(grids.terms), sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panelIndex);
-    if ((status = cudaGetLastError()) != cudaSuccess) return status;
-    mark("G (S recomputed), wgmma");
-    sm90RowGradientKernel<T><<<grid(grids.rowGradient), sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD,
-                                                                                                     panelIndex);
-    if ((status = cudaGetLastError()) != cudaSuccess) return status;
-    mark("dU = G·V, wgmma");
-    if (plan.splits > 1) {
-      if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
-      mark("dU splits summed");
-    }
-    sm90ColumnGradientKernel<T><<<grid(grids.columnGradient), sm90::kThreads, sm90::kSharedBytes, stream>>>(
-        p, maps.gTransposed, maps.uAlongD, panelIndex);
-    if ((status = cudaGetLastError()) != cudaSuccess) return status;
-    mark("dV += Gᵀ·U, wgmma");
-  }
-  return cudaSuccess;
+  return launchPanelsInOrder(
+      p, stream, mark, "wgmma",
+      [&](int64_t panel, dim3 grid) {
+        sm90TermsKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel);
+        return cudaGetLastError();
+      },
+      [&](int64_t panel, dim3 grid) {
+        sm90RowGradientKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel);
+        return cudaGetLastError();
+      },
+      [&](int64_t panel, dim3 grid) {
+        sm90ColumnGradientKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gTransposed, maps.uAlongD, panel);
+        return cudaGetLastError();
+      });
 }
 
 template cudaError_t launchPanelGradientsSm90<__nv_bfloat16>(const PanelParams<__nv_bfloat16>&, cudaStream_t,

@@ -78,6 +78,22 @@ __device__ __forceinline__ bool blockTermFactors(const TermFactorInput& in, int 
   return oneExponentialFits(reference, lowest);
 }
 
+// A row's merged statistics for the G epilogues, and its group (-1: none, or no masking); a padding
+// row (past the last) keeps target -1, which makes its G zero.
+template <typename T>
+__device__ __forceinline__ RowStatistics loadRowStatistics(const LossParams<T>& loss, int64_t i, int32_t& group) {
+  RowStatistics row;
+  group = -1;
+  if (i < loss.rows) {
+    row.max = loss.rowMaxMerged[i];
+    row.logSum = loss.rowLogSum[i];
+    row.logSumExp = loss.rowLse[i];
+    row.target = loss.targets[i];
+    if (loss.rowGroups) group = loss.rowGroups[i];
+  }
+  return row;
+}
+
 // A column's merged statistics for gradientTerm (the G kernels' two-exponential path, and the
 // positive of the one-exponential path); invalid (padding) past the last column.
 template <typename T>

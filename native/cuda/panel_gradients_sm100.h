@@ -1,0 +1,24 @@
+// Host-side declaration of the sm_100a panel gradient kernels (panel_gradients_sm100.cu): the same
+// plan and buffers as the panel schedule's sm_80 kernels, on the tcgen05 + TMA main loop. In
+// development: chosen only with INFONCE_CUDA_TCGEN05=1 on a GPU of compute capability 10.0 (the
+// statistics pass stays the sm_80 loop's).
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <functional>
+#include <string>
+
+#include "panel_gradients.h"
+
+namespace infonce::cuda {
+
+// All panels, in order, on `stream`; T is __nv_bfloat16 or __half. On a TMA map that cannot be made,
+// returns cudaErrorInvalidValue with the reason in `error`.
+template <typename T>
+cudaError_t launchPanelGradientsSm100(const PanelParams<T>& params, cudaStream_t stream,
+                                      const std::function<void(const char*)>& mark, std::string& error);
+
+}  // namespace infonce::cuda

@@ -1,0 +1,70 @@
+// Host side shared by the panel gradient launchers on TMA main loops (panel_gradients_sm90.cu,
+// panel_gradients_sm100.cu): the operands' tensor maps, and the launch order of a panel pass.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <functional>
+#include <string>
+#include <type_traits>
+
+#include "panel_gradients.h"
+#include "tensor_maps.h"
+
+namespace infonce::cuda {
+
+// The operands' TMA maps (tensor_maps.h), made on the host for the whole buffers.
+struct PanelMaps {
+  CUtensorMap uRows, vRows;  // K-major: U and V rows, K = D (kernel B)
+  CUtensorMap gRows;         // K-major: G rows, K = the columns (kernel C)
+  CUtensorMap vAlongD;       // MN-major: V read as [j][d], N = D (kernel C)
+  CUtensorMap gTransposed;   // MN-major: G read as [i][j] for Gᵀ, M = j (kernel D)
+  CUtensorMap uAlongD;       // MN-major: U read as [i][d], N = D (kernel D)
+};
+
+// Throws std::runtime_error naming the map that could not be made.
+template <typename T>
+PanelMaps panelMapsOrThrow(const PanelParams<T>& p) {
+  using sm90::KMajor;
+  using sm90::MNMajor;
+  const PanelPlan& plan = p.plan;
+  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
+  PanelMaps maps;
+  maps.uRows = sm90::operandMapOrThrow<KMajor>(p.loss.u, plan.paddedRows, plan.paddedDim, bf16, "U rows");
+  maps.vRows = sm90::operandMapOrThrow<KMajor>(p.loss.v, plan.paddedCols, plan.paddedDim, bf16, "V rows");
+  maps.gRows = sm90::operandMapOrThrow<KMajor>(p.gradientTerms, plan.panelRows, plan.paddedCols, bf16, "G rows");
+  maps.vAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.v, plan.paddedDim, plan.paddedCols, bf16, "V along D");
+  maps.gTransposed = sm90::operandMapOrThrow<MNMajor>(p.gradientTerms, plan.paddedCols, plan.panelRows, bf16, "Gᵀ");
+  maps.uAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.u, plan.paddedDim, plan.paddedRows, bf16, "U along D");
+  return maps;
+}
+
+// Every panel in order: G (`terms`), dU (`rows`, then the split sums), dV (`columns`); each launcher
+// takes (panelIndex, grid) and returns its launch's error. `mark` gets each phase's name with the
+// loop's (`loop`: "wgmma", "tcgen05"), as INFONCE_CUDA_PROFILE reports it.
+template <typename T, class Terms, class Rows, class Columns>
+cudaError_t launchPanelsInOrder(const PanelParams<T>& p, cudaStream_t stream, const std::function<void(const char*)>& mark,
+                                const char* loop, Terms terms, Rows rows, Columns columns) {
+  const PanelPlan& plan = p.plan;
+  auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
+  auto marked = [&](const char* phase) { mark((std::string(phase) + ", " + loop).c_str()); };
+  cudaError_t status;
+  for (int64_t panelIndex = 0; panelIndex < plan.panels; ++panelIndex) {
+    const PanelGrids grids = panelGrids(plan, panelIndex);
+    if ((status = terms(panelIndex, grid(grids.terms))) != cudaSuccess) return status;
+    marked("G (S recomputed)");
+    if ((status = rows(panelIndex, grid(grids.rowGradient))) != cudaSuccess) return status;
+    marked("dU = G·V");
+    if (plan.splits > 1) {
+      if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
+      mark("dU splits summed");
+    }
+    if ((status = columns(panelIndex, grid(grids.columnGradient))) != cudaSuccess) return status;
+    marked("dV += Gᵀ·U");
+  }
+  return cudaSuccess;
+}
+
+}  // namespace infonce::cuda
