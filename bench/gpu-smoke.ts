@@ -54,9 +54,9 @@ async function main() {
     ),
   ];
   // The panel kernels' sm_90a main loop (in development) runs where the GPU is 9.0, their sm_100a one
-  // (the gradient kernels) where it is 10.0; elsewhere the "wgmma" rows repeat the sm_80 loop.
+  // where it is 10.0; elsewhere the "wgmma" rows repeat the sm_80 loop.
   const capability = info.cuda.devices[0]?.computeCapability;
-  if (capability === '10.0') console.log('compute capability 10.0: the "wgmma" rows run the gradient kernels on the tcgen05 loop');
+  if (capability === '10.0') console.log('compute capability 10.0: the "wgmma" rows run the panel kernels on the tcgen05 loop');
   else if (capability !== '9.0') console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
   let failures = 0;
   for (const shape of shapes) {

@@ -146,7 +146,7 @@ Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info) {
 }
 
 // cudaPanelEmulation(x, y, { rows, cols?, dim, logScale?, symmetric?, targets?, groups?: { rows, cols },
-// precision, memoryBudget?, storageScale?, warpPart?: 'sm80' | 'sm90a', oneExponential? }) → the result
+// precision, memoryBudget?, storageScale?, warpPart?: 'sm80' | 'sm90a' | 'sm100a', oneExponential? }) → the result
 // object of a loss call (backend 'cuda') with epilogueCounts: the GPU's panel gradient pass run
 // on the host (panel_emulation.h), synchronously: for tests, on small inputs.
 Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
@@ -174,7 +174,9 @@ Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
                           : cuda::EmulatedStorage::BFloat16;
   emulation.memoryBudget = o.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(emulation.memoryBudget);
   emulation.storageScale = float(o.optionalNumber("storageScale").value_or(0.0));
-  if (o.optionalChoice("warpPart", {"sm80", "sm90a"}).value_or("sm80") == "sm90a") emulation.statisticsPart = {16, 128};
+  const std::string warpPart = o.optionalChoice("warpPart", {"sm80", "sm90a", "sm100a"}).value_or("sm80");
+  if (warpPart == "sm90a") emulation.statisticsPart = {16, 128};
+  if (warpPart == "sm100a") emulation.statisticsPart = {32, 64};
   emulation.oneExponential = o.optionalBoolean("oneExponential").value_or(true);
   Napi::Float32Array gradX = Napi::Float32Array::New(env, size_t(p.rows * p.dim));
   Napi::Float32Array gradY = Napi::Float32Array::New(env, size_t(p.cols * p.dim));

@@ -215,8 +215,8 @@ interface Addon {
       groups?: { rows: Int32Array; cols: Int32Array };
       /** G's storage scale; 0 or absent: the kernel's 2¹⁴ (tests compare with 1). */
       storageScale?: number;
-      /** Whose statistics epilogue to mirror: the warp part of a tile is 64 × 32 on sm_80 (default), 16 × 128 on sm_90a. */
-      warpPart?: 'sm80' | 'sm90a';
+      /** Whose statistics epilogue to mirror: the warp part of a tile is 64 × 32 on sm_80 (default), 16 × 128 on sm_90a, 32 × 64 on sm_100a. */
+      warpPart?: 'sm80' | 'sm90a' | 'sm100a';
       /** false: two exponentials per logit everywhere (default true: one where a block allows it). */
       oneExponential?: boolean;
     },

@@ -93,7 +93,7 @@ function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
 // several panels. It runs on every machine; the kernels themselves are the 'cuda-* panels' backends.
 // warpPart: whose statistics epilogue (the part of a tile one warp reduces, where the choice between
 // one and two exponentials per logit is made) to mirror.
-function panelEmulation(precision: 'bf16' | 'fp16', warpPart: 'sm80' | 'sm90a' = 'sm80') {
+function panelEmulation(precision: 'bf16' | 'fp16', warpPart: 'sm80' | 'sm90a' | 'sm100a' = 'sm80') {
   return async (x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult> => {
     const { rows, dim, logScale, symmetric, targets } = options;
     const cols = options.cols ?? rows;
@@ -177,5 +177,6 @@ export function lossBackends(): Backend[] {
     { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
     { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
     { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
+    { name: 'cuda-fp16 panels, sm_100a epilogue, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16', 'sm100a') },
   ];
 }

@@ -187,10 +187,11 @@ if (!nvcc) {
   // The sm_100a main loop (tcgen05 with TMEM accumulators): its check harness and the panel gradient
   // kernels on it.
   const sm100Sources = [
-    { file: 'native/cuda/dev/tcgen05_check.cu', gemms: /^tcgen05CheckKernel$/ },
-    { file: 'native/cuda/panel_gradients_sm100.cu', gemms: /^sm100(Terms|RowGradient|ColumnGradient)Kernel$/ },
+    { file: 'native/cuda/dev/tcgen05_check.cu', gemms: /^tcgen05CheckKernel$/, count: 6 },
+    { file: 'native/cuda/panel_gradients_sm100.cu', gemms: /^sm100(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6 },
+    { file: 'native/cuda/statistics_pass_sm100.cu', gemms: /^sm100StatisticsKernel$/, count: 2 },
   ];
-  for (const { file, gemms } of sm100Sources)
+  for (const { file, gemms, count } of sm100Sources)
     test(`the sm_100a main loop (panel_gemm_sm100.cuh) in ${file}: TMA, mbarriers, tcgen05 and TMEM in its PTX; within budgets on sm_100a`, async () => {
       const source = join(root, file);
       const ptx = join(work, `${file.replace(/\W/g, '-')}.ptx`);
@@ -198,7 +199,7 @@ if (!nvcc) {
       assert.is(compiled.status, 0, compiled.output);
       const entries = readFileSync(ptx, 'utf8').split(/\.entry /).slice(1).map((body) => ({ name: kernelName(body.slice(0, body.indexOf('('))), body }));
       const kernels = entries.filter((e) => gemms.test(e.name));
-      assert.is(kernels.length, 6, 'the GEMM kernels for bf16 and fp16, each operand layout');
+      assert.is(kernels.length, count, 'the GEMM kernels for bf16 and fp16, each operand layout');
       for (const k of kernels) {
         for (const [pattern, what] of [
           [/tcgen05\.alloc\.cta_group::1\.sync\.aligned\.shared::cta\.b32/, 'TMEM allocation'],
@@ -217,7 +218,7 @@ if (!nvcc) {
       assert.is(machine.status, 0, machine.output);
       assert.not.match(machine.output, /C75\d\d|warning/i, `ptxas warned:\n${machine.output.slice(-2000)}`);
       const usages = parsePtxasReport(machine.output);
-      assert.is(usages.length, 6);
+      assert.is(usages.length, count);
       for (const u of usages) {
         assert.is(u.arch, 'sm_100a');
         const budget = budgets.kernels[u.kernel];

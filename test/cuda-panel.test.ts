@@ -161,7 +161,7 @@ test('fp16 G at N = 10⁶: scaled by 2¹⁴ it keeps the hard negatives\' gradie
 // One exponential per logit (native/cuda/epilogue_math.h): the epilogues factor a logit's column term
 // out of its row term where a block's lines lie within 40 of each other, and take two exponentials
 // where they do not. Both must match the reference, and each choice must actually be taken.
-for (const warpPart of ['sm80', 'sm90a'] as const)
+for (const warpPart of ['sm80', 'sm90a', 'sm100a'] as const)
   test(`one exponential per logit (${warpPart} warp parts): taken everywhere at the default scale, the answer of two`, () => {
     const seed = freshSeed();
     const [rows, cols, dim] = [300, 430, 24];
@@ -171,7 +171,7 @@ for (const warpPart of ['sm80', 'sm90a'] as const)
     const one = addon.cudaPanelEmulation(x, y, options);
     const two = addon.cudaPanelEmulation(x, y, { ...options, oneExponential: false });
     const tiles = Math.ceil(rows / TILE) * Math.ceil(cols / TILE);
-    const [partRows, partCols] = warpPart === 'sm80' ? [64, 32] : [16, 128];
+    const [partRows, partCols] = ({ sm80: [64, 32], sm90a: [16, 128], sm100a: [32, 64] } as const)[warpPart];
     const partsOver = (n: number, size: number) => (TILE * Math.floor(n / TILE)) / size + Math.ceil((n % TILE) / size);
     const parts = partsOver(rows, partRows) * partsOver(cols, partCols); // those with a real row and column
     assert.equal(one.epilogueCounts, { statisticsOne: parts, statisticsTwo: 0, termsOne: tiles, termsTwo: 0 });

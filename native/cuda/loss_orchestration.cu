@@ -136,14 +136,13 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const bool sm90 = false;
 #endif
   // In development (INFONCE_CUDA_TCGEN05=1, read here: a switch for development runs, not the API):
-  // the panel gradient kernels on the sm_100a main loop (the statistics pass stays the sm_80 loop's).
+  // the panel schedule's kernels on the sm_100a main loop.
 #ifdef INFONCE_HAVE_SM100A
   const char* tcgen05Flag = std::getenv("INFONCE_CUDA_TCGEN05");
   const bool sm100 = panels && tcgen05Flag && std::string(tcgen05Flag) == "1" && device.major == 10 && device.minor == 0;
 #else
   const bool sm100 = false;
 #endif
-  (void)sm100;  // read by 16-bit operands only
   if (a.rowGroups && !panels)  // the tile gradient kernel (the verified default) does not mask
     throw Failure(INFONCE_CUDA_INVALID,
                   std::string("groups: the CUDA backend masks groups only in the experimental panel schedule (gpuSchedule "
@@ -153,9 +152,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   check(statisticsOccupancy<Op, Shape>(panels, &statisticsBlocks), "querying the occupancy of the statistics pass");
   check(gradientOccupancy<Op, Shape>(&gradientBlocks), "querying the occupancy of the gradient pass");
   // (The panel schedule runs no tile gradient kernel: only the statistics pass shares this plan.)
-  // (The sm_90a statistics kernel runs one block an SM: 384 threads, ~150 KiB of shared memory.)
+  // (The sm_90a and sm_100a statistics kernels run one block an SM: 384 or 320 threads, ~150 KiB of
+  // shared memory.)
   const int perMultiprocessor =
-      sm90 ? 1 : std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
+      sm90 || sm100 ? 1 : std::max(1, panels ? statisticsBlocks : std::min(statisticsBlocks, gradientBlocks));
 
   // Replicas of the accumulators let several steps share a launch when the tiles are few; each
   // costs (M + N)·D floats, so take at most 4 and at most a quarter of the card's memory. Its total,
@@ -265,6 +265,15 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
       const cudaError_t status = launchStatisticsSm90<T>(params, stream, error);
       if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_90a statistics kernel: " + error);
       check(status, "launching the sm_90a statistics pass");
+    }
+#endif
+  } else if (sm100) {
+#ifdef INFONCE_HAVE_SM100A
+    if constexpr (sizeof(T) == 2) {
+      std::string error;
+      const cudaError_t status = launchStatisticsSm100<T>(params, stream, error);
+      if (!error.empty()) throw Failure(INFONCE_CUDA_LAUNCH, "the sm_100a statistics kernel: " + error);
+      check(status, "launching the sm_100a statistics pass");
     }
 #endif
   } else {

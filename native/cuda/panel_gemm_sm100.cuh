@@ -23,8 +23,8 @@
 // sm_100a and requires tcgen05.mma, tcgen05.commit, tcgen05.ld and TMA in its PTX; the descriptors'
 // fields are static_asserts below; their address arithmetic is the sm_90a loop's, which
 // dev/layout_check.cu checks); its first check against a float64 product is
-// native/cuda/dev/tcgen05_check.cu. The panel gradient kernels (panel_gradients_sm100.cu) use it only
-// with INFONCE_CUDA_TCGEN05=1 until a B200 has passed it.
+// native/cuda/dev/tcgen05_check.cu. The panel schedule's kernels (statistics_pass_sm100.cu,
+// panel_gradients_sm100.cu) use it only with INFONCE_CUDA_TCGEN05=1 until a B200 has passed it.
 #pragma once
 
 #include <cuda/ptx>

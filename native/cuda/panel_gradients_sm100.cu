@@ -6,8 +6,7 @@
 //                               (one exponential per logit where the block allows it: term_factors.cuh);
 //   (C) sm100RowGradientKernel: dU_panel = s·G·V (K-major, MN-major), one split of N a block;
 //   (D) sm100ColumnGradientKernel: dV += s·Gᵀ·U_panel (MN-major, MN-major), one writer per block.
-// The split sums (launchSumSplits) and the statistics pass are the sm_80 ones (the statistics kernel's
-// panel instantiation runs natively on sm_100).
+// The split sums are the sm_80 pass's (launchSumSplits); the statistics, statistics_pass_sm100.cu.
 //
 // In the tcgen05 layout an epilogue thread holds one row of the block tile and 64 adjacent columns
 // (panel_gemm_sm100.cuh: EpilogueLanes), so its stores are whole 16-byte vectors.

@@ -1,7 +1,6 @@
-// Host-side declaration of the sm_100a panel gradient kernels (panel_gradients_sm100.cu): the same
-// plan and buffers as the panel schedule's sm_80 kernels, on the tcgen05 + TMA main loop. In
-// development: chosen only with INFONCE_CUDA_TCGEN05=1 on a GPU of compute capability 10.0 (the
-// statistics pass stays the sm_80 loop's).
+// Host-side declarations of the sm_100a kernels (statistics_pass_sm100.cu, panel_gradients_sm100.cu):
+// the same plans and buffers as the panel schedule's sm_80 kernels, on the tcgen05 + TMA main loop. In
+// development: chosen only with INFONCE_CUDA_TCGEN05=1 on a GPU of compute capability 10.0.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -14,6 +13,11 @@
 #include "panel_gradients.h"
 
 namespace infonce::cuda {
+
+// Pass 1 (the statistics), all the plan's launches in order (statistics_pass_sm100.cu): the same plan,
+// buffers and merge order as launchStatistics with the panel loop. Errors as launchPanelGradientsSm100.
+template <typename T>
+cudaError_t launchStatisticsSm100(const LossParams<T>& params, cudaStream_t stream, std::string& error);
 
 // All panels, in order, on `stream`; T is __nv_bfloat16 or __half. On a TMA map that cannot be made,
 // returns cudaErrorInvalidValue with the reason in `error`.

@@ -1,5 +1,6 @@
-// Host side shared by the panel gradient launchers on TMA main loops (panel_gradients_sm90.cu,
-// panel_gradients_sm100.cu): the operands' tensor maps, and the launch order of a panel pass.
+// Host side shared by the launchers of the panel kernels on TMA main loops (statistics_pass_sm90.cu,
+// statistics_pass_sm100.cu, panel_gradients_sm90.cu, panel_gradients_sm100.cu): the operands' tensor
+// maps, and the launch order of each pass.
 #pragma once
 
 #include <cuda.h>
@@ -39,6 +40,29 @@ PanelMaps panelMapsOrThrow(const PanelParams<T>& p) {
   maps.gTransposed = sm90::operandMapOrThrow<MNMajor>(p.gradientTerms, plan.paddedCols, plan.panelRows, bf16, "Gᵀ");
   maps.uAlongD = sm90::operandMapOrThrow<MNMajor>(p.loss.u, plan.paddedDim, plan.paddedRows, bf16, "U along D");
   return maps;
+}
+
+// Pass 1, every launch of the plan in order: `kernel` (one block a planned tile group) with the maps
+// of U's and V's rows. On a map that cannot be made, cudaErrorInvalidValue with the reason in `error`.
+template <typename T>
+cudaError_t launchStatisticsInOrder(const LossParams<T>& p, cudaStream_t stream, std::string& error,
+                                    void (*kernel)(LossParams<T>, CUtensorMap, CUtensorMap, int), int threads,
+                                    int sharedBytes) {
+  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
+  CUtensorMap uRows, vRows;
+  try {
+    uRows = sm90::operandMapOrThrow<sm90::KMajor>(p.u, p.plan.paddedRows, p.plan.paddedDim, bf16, "U rows");
+    vRows = sm90::operandMapOrThrow<sm90::KMajor>(p.v, p.plan.paddedCols, p.plan.paddedDim, bf16, "V rows");
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+    return cudaErrorInvalidValue;
+  }
+  cudaError_t status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes);
+  for (int launch = 0; launch < p.plan.launches && status == cudaSuccess; ++launch) {
+    kernel<<<p.plan.blocksPerLaunch(), threads, sharedBytes, stream>>>(p, uRows, vRows, launch);
+    status = cudaGetLastError();
+  }
+  return status;
 }
 
 // Every panel in order: G (`terms`), dU (`rows`, then the split sums), dV (`columns`); each launcher

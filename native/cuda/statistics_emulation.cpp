@@ -1,5 +1,5 @@
 // The statistics pass on the host, mirroring the device's epilogue step by step for each 128 × 128
-// tile (statistics_pass.cu, statistics_pass_sm90.cu):
+// tile (statistics_pass.cu, statistics_pass_sm90.cu, statistics_pass_sm100.cu):
 //   each row's and each column's tile max; then, for each warp part of the tile (the rows and columns
 //   one warp reduces), K = the largest tile max of its rows and the lowest max of its columns over
 //   its rows; if oneExponentialFits(K, lowest): e = exp(S − row max) once per logit (ties to the max

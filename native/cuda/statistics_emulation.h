@@ -1,4 +1,5 @@
-// Pass 1 of the panel schedule (statistics_pass.cu's panel instantiation, statistics_pass_sm90.cu)
+// Pass 1 of the panel schedule (statistics_pass.cu's panel instantiation, statistics_pass_sm90.cu,
+// statistics_pass_sm100.cu)
 // run on the host, tile by tile and warp part by warp part, with the kernels' own choice between one
 // and two exponentials per logit (epilogue_math.h). Internal to panel_emulation.cpp.
 #pragma once

@@ -23,6 +23,7 @@
 #include "loss_params.cuh"
 #include "panel_gemm_sm90.cuh"
 #include "panel_gradients_sm90.h"
+#include "panel_launch.h"
 #include "tensor_maps.h"
 
 namespace infonce::cuda {
@@ -263,22 +264,7 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
 
 template <typename T>
 cudaError_t launchStatisticsSm90(const LossParams<T>& p, cudaStream_t stream, std::string& error) {
-  constexpr bool bf16 = std::is_same<T, __nv_bfloat16>::value;
-  CUtensorMap uRows, vRows;
-  try {
-    uRows = sm90::operandMapOrThrow<KMajor>(p.u, p.plan.paddedRows, p.plan.paddedDim, bf16, "U rows");
-    vRows = sm90::operandMapOrThrow<KMajor>(p.v, p.plan.paddedCols, p.plan.paddedDim, bf16, "V rows");
-  } catch (const std::runtime_error& e) {
-    error = e.what();
-    return cudaErrorInvalidValue;
-  }
-  cudaError_t status =
-      cudaFuncSetAttribute(sm90StatisticsKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize, kStatisticsSharedBytes);
-  for (int launch = 0; launch < p.plan.launches && status == cudaSuccess; ++launch) {
-    sm90StatisticsKernel<T><<<p.plan.blocksPerLaunch(), sm90::kThreads, kStatisticsSharedBytes, stream>>>(p, uRows, vRows, launch);
-    status = cudaGetLastError();
-  }
-  return status;
+  return launchStatisticsInOrder<T>(p, stream, error, sm90StatisticsKernel<T>, sm90::kThreads, kStatisticsSharedBytes);
 }
 
 template cudaError_t launchStatisticsSm90<__nv_bfloat16>(const LossParams<__nv_bfloat16>&, cudaStream_t, std::string&);

@@ -15,7 +15,7 @@ enum class EmulatedStorage { BFloat16, Float16 };
 
 // The part of a 128 × 128 tile of S one warp reduces in the statistics pass, which decides there
 // between one and two exponentials per logit (epilogue_math.h): 64 rows × 32 columns on the sm_80
-// main loop, 16 × 128 on the sm_90a one.
+// main loop, 16 × 128 on the sm_90a one, 32 × 64 on the sm_100a one.
 struct WarpPart {
   int64_t rows = 64, cols = 32;
 };
