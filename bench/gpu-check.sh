@@ -102,10 +102,11 @@ node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-pred
 grep -v "^infonce cuda profile" "$out/bench.err" | tail -n 5
 echo "panels on the sm_90a main loop (INFONCE_CUDA_WGMMA=1):"
 grep -v "^infonce cuda profile" "$out/bench-wgmma.txt" | tail -n 8
-[ -f "$out/bench-tcgen05.txt" ] && { echo "panels with the gradient kernels on the sm_100a loop (INFONCE_CUDA_TCGEN05=1):"; grep -v "^infonce cuda profile" "$out/bench-tcgen05.txt" | tail -n 8; }
+[ -f "$out/bench-tcgen05.txt" ] && { echo "panels on the sm_100a loop (INFONCE_CUDA_TCGEN05=1):"; grep -v "^infonce cuda profile" "$out/bench-tcgen05.txt" | tail -n 8;
+  node -e "const t = require('./bench/gpu-predictions.json').tcgen05; console.log('predicted:', JSON.stringify(t.runs), JSON.stringify(t.tcgen05_check_tflops))"; }
 echo "panels with two exponentials per logit (INFONCE_CUDA_TWO_EXPONENTIALS=1; the rows above take one where a block allows):"
 grep -v "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 8
 grep "^infonce cuda profile" "$out/bench-two-exponentials.txt" | tail -n 2
 node -e "const o = require('./bench/gpu-predictions.json').oneExponential; console.log('predicted, one exponential per logit:', JSON.stringify(o.predicted))"
-node -e "const w = require('./bench/gpu-predictions.json').wgmma; for (const r of w.runs) console.log('predicted:', JSON.stringify(r)); console.log('predicted phases:', JSON.stringify(w.phases_tflops))"
+node -e "const j = require('./bench/gpu-predictions.json'), w = j.wgmma; for (const r of w.runs) console.log('predicted:', JSON.stringify(r)); console.log('predicted phases:', JSON.stringify(w.phases_tflops), 'persistent G/dU/dV:', JSON.stringify(j.persistentSm90.phases_tflops))"
 step done

@@ -160,6 +160,30 @@ __device__ __forceinline__ double blockSumInOrder(float value, double* warpSums)
   return total;
 }
 
+// The same over a group of Warps warps (warpInGroup 0..Warps−1) that `barrier` syncs, when other
+// warps of the block are busy elsewhere (the persistent TMA kernels' producers): the sum is the
+// group's first thread's. Equal to blockSumInOrder over a block whose other warps add zeros.
+template <int Warps, class Barrier>
+__device__ __forceinline__ double groupSumInOrder(float value, double* warpSums, int warpInGroup, Barrier barrier) {
+  for (int offset = 16; offset > 0; offset >>= 1) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  if ((threadIdx.x & 31) == 0) warpSums[warpInGroup] = value;
+  barrier();
+  double total = 0;
+  if (warpInGroup == 0 && (threadIdx.x & 31) == 0)
+    for (int w = 0; w < Warps; ++w) total += warpSums[w];
+  return total;
+}
+
+// A tile of a launch's grid of tiles (x fastest), for persistent blocks: block b takes tiles b,
+// b + gridDim.x, ... (panel_launch.h launches min(tiles, SMs) blocks).
+struct GridTile {
+  int64_t x, y, z;
+};
+__device__ __forceinline__ GridTile gridTile(int64_t index, const dim3& tiles) {
+  return {index % tiles.x, (index / tiles.x) % tiles.y, index / (int64_t(tiles.x) * tiles.y)};
+}
+__device__ __forceinline__ int64_t tileCount(const dim3& tiles) { return int64_t(tiles.x) * tiles.y * tiles.z; }
+
 // Host side, for both passes: a block per planned tile group, with more dynamic shared memory than
 // the default 48 KiB, which a kernel must opt into before it is launched or its occupancy queried.
 template <class Shape, class Params>

@@ -6,7 +6,9 @@
 //                               (one exponential per logit where the block allows it: term_factors.cuh);
 //   (C) sm100RowGradientKernel: dU_panel = s·G·V (K-major, MN-major), one split of N a block;
 //   (D) sm100ColumnGradientKernel: dV += s·Gᵀ·U_panel (MN-major, MN-major), one writer per block.
-// The split sums are the sm_80 pass's (launchSumSplits); the statistics, statistics_pass_sm100.cu.
+// The split sums are the sm_80 pass's (launchSumSplits); the statistics, statistics_pass_sm100.cu. Each
+// kernel is persistent (panel_launch.h launches one block an SM over the launch's tiles), so the MMAs
+// of a block's next tile run in the other TMEM buffer during this tile's epilogue.
 //
 // In the tcgen05 layout an epilogue thread holds one row of the block tile and 64 adjacent columns
 // (panel_gemm_sm100.cuh: EpilogueLanes), so its stores are whole 16-byte vectors.
@@ -43,12 +45,13 @@ struct EpilogueBarrier {
 // storeTerms: OneExponential takes the block's factors (term_factors.cuh).
 template <typename T, bool OneExponential>
 __device__ __forceinline__ float storeTerms(const float (&acc)[sm100::kAccumulators], const sm100::EpilogueLanes& at,
-                                            const PanelParams<T>& p, int64_t row0, int64_t col0, const TermFactors& factors) {
+                                            const PanelParams<T>& p, const GridTile& tile, int64_t row0, int64_t col0,
+                                            const TermFactors& factors) {
   const PanelPlan& plan = p.plan;
   int32_t rowGroup;
   const RowStatistics row = loadRowStatistics(p.loss, row0 + at.row, rowGroup);
   const float rowFactor = OneExponential ? factors.row[at.row] : 0.0f;
-  T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + int64_t(at.row) * plan.paddedCols + at.col0;
+  T* out = p.gradientTerms + plan.termsOffset(tile.x, tile.y) + int64_t(at.row) * plan.paddedCols + at.col0;
   float logScaleSum = 0.0f;
 #pragma unroll
   for (int e = 0; e < sm100::kAccumulators; e += 8) {  // 8 columns: one 16-byte store of G
@@ -97,92 +100,98 @@ __device__ __forceinline__ void storeRow(const float (&acc)[sm100::kAccumulators
 }
 #endif
 
-// (B) One 128×128 tile of G: block (x: column tile J, y: row tile within the panel).
+// (B) The 128×128 tiles of G (x: column tile J, y: row tile within the panel), persistent blocks
+// (the next tile's MMAs run in the other TMEM buffer during this tile's epilogue).
 template <typename T>
 __global__ void __launch_bounds__(sm100::kThreads, 1)
     sm100TermsKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap uRows, const __grid_constant__ CUtensorMap vRows,
-                     int64_t panelIndex) {
+                     int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM100A
   static_assert(32 * sm100::kEpilogueWarps == kTermFactorWorkers, "every epilogue thread is one row's or one column's factor");
   extern __shared__ __align__(1024) unsigned char shared[];
-  __shared__ double warpSums[sm100::kThreads / 32];
+  __shared__ double warpSums[sm100::kEpilogueWarps];
   __shared__ TermFactors factors;
   const PanelPlan& plan = p.plan;
-  const int64_t col0 = int64_t(blockIdx.x) * sm100::kTile;
-  const int64_t row0 = plan.panelBegin(panelIndex) + int64_t(blockIdx.y) * sm100::kTile;
   const int worker = int(threadIdx.x);  // the epilogue warps are 0–7
-  TermFactorInput factorInput;
-  if (worker < kTermFactorWorkers) factorInput = loadTermFactorInput(p.loss, row0, col0, worker);  // hidden by the product
   sm100::Pipeline pipeline = sm100::startPipeline(shared);
-  float acc[sm100::kAccumulators];
-  const int warp = sm100::gemmTile<T, KMajor, KMajor>(acc, pipeline, &uRows, int(row0), 0, &vRows, int(col0), 0,
-                                                      int(plan.paddedDim));
-  float logScaleSum = 0.0f;  // Σ (G/w_r)·S over this thread's logits (the producer's and MMA warp's: none)
-  if (warp >= 0) {
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    const int64_t col0 = tile.x * sm100::kTile;
+    const int64_t row0 = plan.panelBegin(panelIndex) + tile.y * sm100::kTile;
+    TermFactorInput factorInput;
+    if (worker < kTermFactorWorkers) factorInput = loadTermFactorInput(p.loss, row0, col0, worker);  // hidden by the product
+    float acc[sm100::kAccumulators];
+    const int warp = sm100::gemmTile<T, KMajor, KMajor>(acc, pipeline, &uRows, int(row0), 0, &vRows, int(col0), 0,
+                                                        int(plan.paddedDim));
+    if (warp < 0) continue;  // the producer and MMA warps: on to the next tile
     const sm100::EpilogueLanes at(warp);
     const bool oneExponential =
         blockTermFactors(factorInput, worker, p.loss.rowWeight, factors, EpilogueBarrier{}) && p.loss.oneExponential;
-    logScaleSum = oneExponential ? storeTerms<T, true>(acc, at, p, row0, col0, factors)
-                                 : storeTerms<T, false>(acc, at, p, row0, col0, factors);
+    const float logScaleSum = oneExponential ? storeTerms<T, true>(acc, at, p, tile, row0, col0, factors)
+                                             : storeTerms<T, false>(acc, at, p, tile, row0, col0, factors);
+    // Σ (G/w_r)·S of the tile, the epilogue warps in order (the other warps' zeros left out change nothing).
+    const double total = groupSumInOrder<sm100::kEpilogueWarps>(logScaleSum, warpSums, warp, EpilogueBarrier{});
+    if (worker == 0)
+      p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + tile.y * plan.colTiles() + tile.x] =
+          total * double(p.loss.rowWeight);
   }
-  const double total = blockSumInOrder<sm100::kThreads>(logScaleSum, warpSums);
-  if (threadIdx.x == 0)
-    p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
-        total * double(p.loss.rowWeight);
   sm100::finishPipeline(pipeline);
 #else
-  (void)p, (void)uRows, (void)vRows, (void)panelIndex;
+  (void)p, (void)uRows, (void)vRows, (void)panelIndex, (void)tiles;
 #endif
 }
 
-// (C) One 128×128 block of dU_panel (x: D tile, y: row tile within the panel, z: split of N).
+// (C) The 128×128 blocks of dU_panel (x: D tile, y: row tile within the panel, z: split of N),
+// persistent blocks.
 template <typename T>
 __global__ void __launch_bounds__(sm100::kThreads, 1)
     sm100RowGradientKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap gRows,
-                           const __grid_constant__ CUtensorMap vAlongD, int64_t panelIndex) {
+                           const __grid_constant__ CUtensorMap vAlongD, int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM100A
   extern __shared__ __align__(1024) unsigned char shared[];
   const PanelPlan& plan = p.plan;
-  const int64_t d0 = int64_t(blockIdx.x) * sm100::kTile;
-  const int64_t localRow0 = int64_t(blockIdx.y) * sm100::kTile;
-  const int64_t split = blockIdx.z;
-  const int64_t k0 = plan.splitBegin(split), k1 = plan.splitBegin(split + 1);
   sm100::Pipeline pipeline = sm100::startPipeline(shared);
-  float acc[sm100::kAccumulators];
-  const int warp = sm100::gemmTile<T, KMajor, MNMajor>(acc, pipeline, &gRows, int(localRow0), int(k0), &vAlongD, int(d0),
-                                                       int(k0), int(k1 - k0));
-  if (warp >= 0) {
-    float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    const int64_t k0 = plan.splitBegin(tile.z), k1 = plan.splitBegin(tile.z + 1);
+    float acc[sm100::kAccumulators];
+    const int warp = sm100::gemmTile<T, KMajor, MNMajor>(acc, pipeline, &gRows, int(tile.y * sm100::kTile), int(k0), &vAlongD,
+                                                         int(tile.x * sm100::kTile), int(k0), int(k1 - k0));
+    if (warp < 0) continue;
+    float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, tile.x, tile.y, tile.z);
     storeRow(acc, sm100::EpilogueLanes(warp), gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale), out,
              plan.paddedDim, false);
   }
   sm100::finishPipeline(pipeline);
 #else
-  (void)p, (void)gRows, (void)vAlongD, (void)panelIndex;
+  (void)p, (void)gRows, (void)vAlongD, (void)panelIndex, (void)tiles;
 #endif
 }
 
-// (D) One 128×128 block of dV (x: D tile, y: column tile J), accumulated over the panels in order.
+// (D) The 128×128 blocks of dV (x: D tile, y: column tile J), each accumulated over the panels in
+// order (one writer per block and launch), persistent blocks.
 template <typename T>
 __global__ void __launch_bounds__(sm100::kThreads, 1)
     sm100ColumnGradientKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap gTransposed,
-                              const __grid_constant__ CUtensorMap uAlongD, int64_t panelIndex) {
+                              const __grid_constant__ CUtensorMap uAlongD, int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM100A
   extern __shared__ __align__(1024) unsigned char shared[];
   const PanelPlan& plan = p.plan;
-  const int64_t d0 = int64_t(blockIdx.x) * sm100::kTile;
-  const int64_t col0 = int64_t(blockIdx.y) * sm100::kTile;
   sm100::Pipeline pipeline = sm100::startPipeline(shared);
-  float acc[sm100::kAccumulators];
-  // Gᵀ[j][i] = G[i][j] (M = j contiguous), over the panel's rows i; U_panel from row panelBegin.
-  const int warp = sm100::gemmTile<T, MNMajor, MNMajor>(acc, pipeline, &gTransposed, int(col0), 0, &uAlongD, int(d0),
-                                                        int(plan.panelBegin(panelIndex)), int(plan.panelHeight(panelIndex)));
-  if (warp >= 0)
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    float acc[sm100::kAccumulators];
+    // Gᵀ[j][i] = G[i][j] (M = j contiguous), over the panel's rows i; U_panel from row panelBegin.
+    const int warp = sm100::gemmTile<T, MNMajor, MNMajor>(acc, pipeline, &gTransposed, int(tile.y * sm100::kTile), 0, &uAlongD,
+                                                          int(tile.x * sm100::kTile), int(plan.panelBegin(panelIndex)),
+                                                          int(plan.panelHeight(panelIndex)));
+    if (warp < 0) continue;
     storeRow(acc, sm100::EpilogueLanes(warp), gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale),
-             p.loss.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y), plan.paddedDim, panelIndex > 0);
+             p.loss.gradV + plan.columnGradientOffset(tile.x, tile.y), plan.paddedDim, panelIndex > 0);
+  }
   sm100::finishPipeline(pipeline);
 #else
-  (void)p, (void)gTransposed, (void)uAlongD, (void)panelIndex;
+  (void)p, (void)gTransposed, (void)uAlongD, (void)panelIndex, (void)tiles;
 #endif
 }
 
@@ -204,17 +213,18 @@ cudaError_t launchPanelGradientsSm100(const PanelParams<T>& p, cudaStream_t stre
       return status;
   return launchPanelsInOrder(
       p, stream, mark, "tcgen05",
-      [&](int64_t panel, dim3 grid) {
-        sm100TermsKernel<T><<<grid, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm100TermsKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel, tiles);
         return cudaGetLastError();
       },
-      [&](int64_t panel, dim3 grid) {
-        sm100RowGradientKernel<T><<<grid, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm100RowGradientKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel,
+                                                                                           tiles);
         return cudaGetLastError();
       },
-      [&](int64_t panel, dim3 grid) {
-        sm100ColumnGradientKernel<T><<<grid, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gTransposed, maps.uAlongD,
-                                                                                            panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm100ColumnGradientKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gTransposed,
+                                                                                              maps.uAlongD, panel, tiles);
         return cudaGetLastError();
       });
 }

@@ -5,7 +5,9 @@
 //                              (one exponential per logit where the block allows it: term_factors.cuh);
 //   (C) sm90RowGradientKernel: dU_panel = s·G·V (K-major, MN-major), one split of N a block;
 //   (D) sm90ColumnGradientKernel: dV += s·Gᵀ·U_panel (MN-major, MN-major), one writer per block.
-// The split sums (launchSumSplits) and the statistics pass are the sm_80 ones.
+// The split sums are the sm_80 pass's (launchSumSplits); the statistics, statistics_pass_sm90.cu. Each
+// kernel is persistent (panel_launch.h launches one block an SM over the launch's tiles): one
+// pipeline a block, so its producer loads the next tile's stages during this tile's epilogue.
 //
 // Compiled for sm_90a alone (CMakeLists.txt: its own object library), and chosen only when the
 // panel schedule runs on a GPU of compute capability 9.0 and INFONCE_CUDA_WGMMA=1: in development,
@@ -54,7 +56,7 @@ __device__ __forceinline__ uint32_t packPair(float low, float high) {
 // panel_gradients.cu's storeTerms: OneExponential takes the block's factors (term_factors.cuh).
 template <typename T, bool OneExponential>
 __device__ __forceinline__ float storeTerms(const float (&acc)[sm90::kAccumulators], int consumer, const PanelParams<T>& p,
-                                            int64_t row0, int64_t col0, const TermFactors& factors) {
+                                            const GridTile& tile, int64_t row0, int64_t col0, const TermFactors& factors) {
   const PanelPlan& plan = p.plan;
   const ConsumerLanes at(consumer);
   RowStatistics rows[2];
@@ -101,7 +103,7 @@ __device__ __forceinline__ float storeTerms(const float (&acc)[sm90::kAccumulato
         logScaleSum += term * s;
         stored[q] = term * kGradientStorageScale;
       }
-      T* out = p.gradientTerms + plan.termsOffset(blockIdx.x, blockIdx.y) + int64_t(at.row(4 * group + 2 * h)) * plan.paddedCols +
+      T* out = p.gradientTerms + plan.termsOffset(tile.x, tile.y) + int64_t(at.row(4 * group + 2 * h)) * plan.paddedCols +
                at.col(4 * group);
       *reinterpret_cast<uint32_t*>(out) = packPair<T>(stored[0], stored[1]);
     }
@@ -110,39 +112,41 @@ __device__ __forceinline__ float storeTerms(const float (&acc)[sm90::kAccumulato
 }
 #endif
 
-// (B) One 128×128 tile of G: block (x: column tile J, y: row tile within the panel).
+// (B) The 128×128 tiles of G (x: column tile J, y: row tile within the panel), persistent blocks.
 template <typename T>
 __global__ void __launch_bounds__(sm90::kThreads, 1)
     sm90TermsKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap uRows, const __grid_constant__ CUtensorMap vRows,
-                    int64_t panelIndex) {
+                    int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM90A
   static_assert(128 * sm90::kConsumers == kTermFactorWorkers, "every consumer thread is one row's or one column's factor");
   extern __shared__ __align__(1024) unsigned char shared[];
-  __shared__ double warpSums[sm90::kThreads / 32];
+  __shared__ double warpSums[4 * sm90::kConsumers];
   __shared__ TermFactors factors;
   const PanelPlan& plan = p.plan;
-  const int64_t col0 = int64_t(blockIdx.x) * sm90::kTile;
-  const int64_t localRow0 = int64_t(blockIdx.y) * sm90::kTile;
-  const int64_t row0 = plan.panelBegin(panelIndex) + localRow0;
   const int worker = int(threadIdx.x) - 128;  // consumers: 0..255; the producer warpgroup: negative
-  TermFactorInput factorInput;
-  if (worker >= 0) factorInput = loadTermFactorInput(p.loss, row0, col0, worker);  // hidden by the product
-  float acc[sm90::kAccumulators];
-  const int consumer = sm90::gemmTile<T, KMajor, KMajor>(acc, &uRows, int(row0), 0, &vRows, int(col0), 0,
-                                                         int(plan.paddedDim), shared);
-  float logScaleSum = 0.0f;  // Σ (G/w_r)·S over this thread's logits (the producer's: none)
-  if (consumer >= 0) {
+  sm90::Pipeline pipeline = sm90::startPipeline(shared);
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    const int64_t col0 = tile.x * sm90::kTile;
+    const int64_t row0 = plan.panelBegin(panelIndex) + tile.y * sm90::kTile;
+    TermFactorInput factorInput;
+    if (worker >= 0) factorInput = loadTermFactorInput(p.loss, row0, col0, worker);  // hidden by the product
+    float acc[sm90::kAccumulators];
+    const int consumer = sm90::gemmTile<T, KMajor, KMajor>(acc, pipeline, &uRows, int(row0), 0, &vRows, int(col0), 0,
+                                                           int(plan.paddedDim));
+    if (consumer < 0) continue;  // the producer: on to the next tile's copies
     const bool oneExponential = blockTermFactors(factorInput, worker, p.loss.rowWeight, factors, sm90::ConsumerBarrier{}) &&
-                                  p.loss.oneExponential;
-    logScaleSum = oneExponential ? storeTerms<T, true>(acc, consumer, p, row0, col0, factors)
-                                 : storeTerms<T, false>(acc, consumer, p, row0, col0, factors);
+                                p.loss.oneExponential;
+    const float logScaleSum = oneExponential ? storeTerms<T, true>(acc, consumer, p, tile, row0, col0, factors)
+                                             : storeTerms<T, false>(acc, consumer, p, tile, row0, col0, factors);
+    // Σ (G/w_r)·S of the tile, the consumer warps in order (the producer's zeros left out change nothing).
+    const double total = groupSumInOrder<4 * sm90::kConsumers>(logScaleSum, warpSums, worker / 32, sm90::ConsumerBarrier{});
+    if (worker == 0)
+      p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + tile.y * plan.colTiles() + tile.x] =
+          total * double(p.loss.rowWeight);
   }
-  const double total = blockSumInOrder<sm90::kThreads>(logScaleSum, warpSums);
-  if (threadIdx.x == 0)
-    p.loss.logScalePartials[plan.logScalePartialOffset(panelIndex) + int64_t(blockIdx.y) * plan.colTiles() + blockIdx.x] =
-        total * double(p.loss.rowWeight);
 #else
-  (void)p, (void)uRows, (void)vRows, (void)panelIndex;
+  (void)p, (void)uRows, (void)vRows, (void)panelIndex, (void)tiles;
 #endif
 }
 
@@ -163,50 +167,55 @@ __device__ __forceinline__ void storeConsumerBlock(const float (&acc)[sm90::kAcc
 }
 #endif
 
-// (C) One 128×128 block of dU_panel (x: D tile, y: row tile within the panel, z: split of N).
+// (C) The 128×128 blocks of dU_panel (x: D tile, y: row tile within the panel, z: split of N),
+// persistent blocks (the producer loads the next block's stages during this one's stores).
 template <typename T>
 __global__ void __launch_bounds__(sm90::kThreads, 1)
     sm90RowGradientKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap gRows,
-                          const __grid_constant__ CUtensorMap vAlongD, int64_t panelIndex) {
+                          const __grid_constant__ CUtensorMap vAlongD, int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM90A
   extern __shared__ __align__(1024) unsigned char shared[];
   const PanelPlan& plan = p.plan;
-  const int64_t d0 = int64_t(blockIdx.x) * sm90::kTile;
-  const int64_t localRow0 = int64_t(blockIdx.y) * sm90::kTile;
-  const int64_t split = blockIdx.z;
-  const int64_t k0 = plan.splitBegin(split), k1 = plan.splitBegin(split + 1);
-  float acc[sm90::kAccumulators];
-  const int consumer = sm90::gemmTile<T, KMajor, MNMajor>(acc, &gRows, int(localRow0), int(k0), &vAlongD, int(d0),
-                                                          int(k0), int(k1 - k0), shared);
-  if (consumer < 0) return;
-  float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
-  storeConsumerBlock(acc, consumer, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale), out,
-                     plan.paddedDim, false);
+  sm90::Pipeline pipeline = sm90::startPipeline(shared);
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    const int64_t k0 = plan.splitBegin(tile.z), k1 = plan.splitBegin(tile.z + 1);
+    float acc[sm90::kAccumulators];
+    const int consumer = sm90::gemmTile<T, KMajor, MNMajor>(acc, pipeline, &gRows, int(tile.y * sm90::kTile), int(k0), &vAlongD,
+                                                            int(tile.x * sm90::kTile), int(k0), int(k1 - k0));
+    if (consumer < 0) continue;
+    float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, tile.x, tile.y, tile.z);
+    storeConsumerBlock(acc, consumer, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale), out,
+                       plan.paddedDim, false);
+  }
 #else
-  (void)p, (void)gRows, (void)vAlongD, (void)panelIndex;
+  (void)p, (void)gRows, (void)vAlongD, (void)panelIndex, (void)tiles;
 #endif
 }
 
-// (D) One 128×128 block of dV (x: D tile, y: column tile J), accumulated over the panels in order.
+// (D) The 128×128 blocks of dV (x: D tile, y: column tile J), each accumulated over the panels in
+// order (one writer per block and launch), persistent blocks.
 template <typename T>
 __global__ void __launch_bounds__(sm90::kThreads, 1)
     sm90ColumnGradientKernel(PanelParams<T> p, const __grid_constant__ CUtensorMap gTransposed,
-                             const __grid_constant__ CUtensorMap uAlongD, int64_t panelIndex) {
+                             const __grid_constant__ CUtensorMap uAlongD, int64_t panelIndex, dim3 tiles) {
 #ifdef INFONCE_SM90A
   extern __shared__ __align__(1024) unsigned char shared[];
   const PanelPlan& plan = p.plan;
-  const int64_t d0 = int64_t(blockIdx.x) * sm90::kTile;
-  const int64_t col0 = int64_t(blockIdx.y) * sm90::kTile;
-  float acc[sm90::kAccumulators];
-  // Gᵀ[j][i] = G[i][j] (M = j contiguous), over the panel's rows i; U_panel from row panelBegin.
-  const int consumer = sm90::gemmTile<T, MNMajor, MNMajor>(acc, &gTransposed, int(col0), 0, &uAlongD, int(d0),
-                                                           int(plan.panelBegin(panelIndex)),
-                                                           int(plan.panelHeight(panelIndex)), shared);
-  if (consumer < 0) return;
-  storeConsumerBlock(acc, consumer, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale),
-                     p.loss.gradV + plan.columnGradientOffset(blockIdx.x, blockIdx.y), plan.paddedDim, panelIndex > 0);
+  sm90::Pipeline pipeline = sm90::startPipeline(shared);
+  for (int64_t t = blockIdx.x; t < tileCount(tiles); t += gridDim.x) {
+    const GridTile tile = gridTile(t, tiles);
+    float acc[sm90::kAccumulators];
+    // Gᵀ[j][i] = G[i][j] (M = j contiguous), over the panel's rows i; U_panel from row panelBegin.
+    const int consumer = sm90::gemmTile<T, MNMajor, MNMajor>(acc, pipeline, &gTransposed, int(tile.y * sm90::kTile), 0, &uAlongD,
+                                                             int(tile.x * sm90::kTile), int(plan.panelBegin(panelIndex)),
+                                                             int(plan.panelHeight(panelIndex)));
+    if (consumer < 0) continue;
+    storeConsumerBlock(acc, consumer, gradientProductScale(p.loss.scale, p.loss.rowWeight, kGradientStorageScale),
+                       p.loss.gradV + plan.columnGradientOffset(tile.x, tile.y), plan.paddedDim, panelIndex > 0);
+  }
 #else
-  (void)p, (void)gTransposed, (void)uAlongD, (void)panelIndex;
+  (void)p, (void)gTransposed, (void)uAlongD, (void)panelIndex, (void)tiles;
 #endif
 }
 
@@ -228,16 +237,18 @@ cudaError_t launchPanelGradientsSm90(const PanelParams<T>& p, cudaStream_t strea
       return status;
   return launchPanelsInOrder(
       p, stream, mark, "wgmma",
-      [&](int64_t panel, dim3 grid) {
-        sm90TermsKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm90TermsKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel, tiles);
         return cudaGetLastError();
       },
-      [&](int64_t panel, dim3 grid) {
-        sm90RowGradientKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm90RowGradientKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel,
+                                                                                         tiles);
         return cudaGetLastError();
       },
-      [&](int64_t panel, dim3 grid) {
-        sm90ColumnGradientKernel<T><<<grid, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gTransposed, maps.uAlongD, panel);
+      [&](int64_t panel, dim3 tiles, unsigned blocks) {
+        sm90ColumnGradientKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gTransposed, maps.uAlongD,
+                                                                                            panel, tiles);
         return cudaGetLastError();
       });
 }

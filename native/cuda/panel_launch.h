@@ -7,6 +7,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <type_traits>
@@ -66,26 +67,33 @@ cudaError_t launchStatisticsInOrder(const LossParams<T>& p, cudaStream_t stream,
 }
 
 // Every panel in order: G (`terms`), dU (`rows`, then the split sums), dV (`columns`); each launcher
-// takes (panelIndex, grid) and returns its launch's error. `mark` gets each phase's name with the
-// loop's (`loop`: "wgmma", "tcgen05"), as INFONCE_CUDA_PROFILE reports it.
+// takes (panelIndex, tiles: the kernel's grid of 128 × 128 output tiles, blocks: how many persistent
+// blocks to launch over them, min(tiles, SMs)) and returns its launch's error. `mark` gets each
+// phase's name with the loop's (`loop`: "wgmma", "tcgen05"), as INFONCE_CUDA_PROFILE reports it.
 template <typename T, class Terms, class Rows, class Columns>
 cudaError_t launchPanelsInOrder(const PanelParams<T>& p, cudaStream_t stream, const std::function<void(const char*)>& mark,
                                 const char* loop, Terms terms, Rows rows, Columns columns) {
   const PanelPlan& plan = p.plan;
-  auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
-  auto marked = [&](const char* phase) { mark((std::string(phase) + ", " + loop).c_str()); };
+  int device = 0, multiprocessors = 0;
   cudaError_t status;
+  if ((status = cudaGetDevice(&device)) != cudaSuccess ||
+      (status = cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess)
+    return status;
+  auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
+  auto blocks = [&](const int64_t (&g)[3]) { return unsigned(std::min<int64_t>(g[0] * g[1] * g[2], multiprocessors)); };
+  auto marked = [&](const char* phase) { mark((std::string(phase) + ", " + loop).c_str()); };
   for (int64_t panelIndex = 0; panelIndex < plan.panels; ++panelIndex) {
     const PanelGrids grids = panelGrids(plan, panelIndex);
-    if ((status = terms(panelIndex, grid(grids.terms))) != cudaSuccess) return status;
+    if ((status = terms(panelIndex, grid(grids.terms), blocks(grids.terms))) != cudaSuccess) return status;
     marked("G (S recomputed)");
-    if ((status = rows(panelIndex, grid(grids.rowGradient))) != cudaSuccess) return status;
+    if ((status = rows(panelIndex, grid(grids.rowGradient), blocks(grids.rowGradient))) != cudaSuccess) return status;
     marked("dU = G·V");
     if (plan.splits > 1) {
       if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
       mark("dU splits summed");
     }
-    if ((status = columns(panelIndex, grid(grids.columnGradient))) != cudaSuccess) return status;
+    if ((status = columns(panelIndex, grid(grids.columnGradient), blocks(grids.columnGradient))) != cudaSuccess)
+      return status;
     marked("dV += Gᵀ·U");
   }
   return cudaSuccess;
