@@ -27,12 +27,30 @@ namespace infonce::cuda::panel {
 constexpr int kTile = int(kPanelTile);        // block tile rows and columns
 constexpr int kDepth = int(kPanelDepthStep);  // K per stage
 constexpr int kStages = int(kPanelStages);
-constexpr int kWarpRows = 2, kWarpCols = 4;  // 8 warps, each 64 × 32 outputs
-constexpr int kThreads = 32 * kWarpRows * kWarpCols;
-constexpr int kWarpTileRows = kTile / kWarpRows, kWarpTileCols = kTile / kWarpCols;
-constexpr int kFragmentRows = kWarpTileRows / 16;  // 4 m16 fragments
-constexpr int kFragmentCols = kWarpTileCols / 8;   // 4 n8 fragments
 constexpr int kPad = int(kPanelSharedPad);         // elements: 16 bytes
+
+// How a block's warps split its 128 × 128 tile: WarpRows × WarpCols warps, each a (128 / WarpRows) ×
+// (128 / WarpCols) part of m16 × n8 fragments.
+template <int WarpRows, int WarpCols>
+struct Warps {
+  static constexpr int rows = WarpRows, cols = WarpCols, threads = 32 * WarpRows * WarpCols;
+  static constexpr int tileRows = kTile / WarpRows, tileCols = kTile / WarpCols;
+  static constexpr int fragmentRows = tileRows / 16, fragmentCols = tileCols / 8;
+  using Accumulators = float[fragmentRows][fragmentCols][4];
+};
+// 8 warps of 64 × 32 (64 accumulators a thread): the statistics and G kernels, whose epilogues need
+// the registers that 64 × 64 warp tiles would take.
+using EightWarps = Warps<2, 4>;
+// 4 warps of 64 × 64 (128 accumulators a thread): dU and dV, whose epilogue is a store. A k16 step
+// then loads 8 fragments for 32 MMAs a warp instead of 6 for 16: a third less shared-memory traffic
+// per MMA, the sm_80 loop's limit.
+using FourWarps = Warps<2, 2>;
+
+constexpr int kWarpRows = EightWarps::rows, kWarpCols = EightWarps::cols;
+constexpr int kThreads = EightWarps::threads;
+constexpr int kWarpTileRows = EightWarps::tileRows, kWarpTileCols = EightWarps::tileCols;
+constexpr int kFragmentRows = EightWarps::fragmentRows;  // 4 m16 fragments
+constexpr int kFragmentCols = EightWarps::fragmentCols;  // 4 n8 fragments
 
 struct KContiguous {};
 struct MContiguous {};
@@ -53,22 +71,24 @@ constexpr int gemmSharedBytes() {
   return int(panelSharedBytes(std::is_same<ALayout, KContiguous>::value, std::is_same<BLayout, KContiguous>::value));
 }
 
-using Accumulators = float[kFragmentRows][kFragmentCols][4];
+using Accumulators = EightWarps::Accumulators;
 
 // Where this thread's accumulators sit in the block tile: acc[m][n][2·half + q] is C at
 // (row(m, half), col(n, q)), the mma.sync C fragment layout.
-struct Lanes {
+template <class W>
+struct WarpLanes {
   int warpRow, warpCol, g, t;
-  __device__ Lanes() {
+  __device__ WarpLanes() {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    warpRow = warp / kWarpCols;
-    warpCol = warp % kWarpCols;
+    warpRow = warp / W::cols;
+    warpCol = warp % W::cols;
     g = lane >> 2;
     t = lane & 3;
   }
-  __device__ int row(int m, int half) const { return warpRow * kWarpTileRows + m * 16 + g + 8 * half; }
-  __device__ int col(int n, int q) const { return warpCol * kWarpTileCols + n * 8 + 2 * t + q; }
+  __device__ int row(int m, int half) const { return warpRow * W::tileRows + m * 16 + g + 8 * half; }
+  __device__ int col(int n, int q) const { return warpCol * W::tileCols + n * 8 + 2 * t + q; }
 };
+using Lanes = WarpLanes<EightWarps>;
 
 __device__ __forceinline__ void ldmatrix4(uint32_t (&r)[4], const void* shared) {
   const unsigned address = static_cast<unsigned>(__cvta_generic_to_shared(shared));
@@ -83,15 +103,15 @@ __device__ __forceinline__ void ldmatrix4Transposed(uint32_t (&r)[4], const void
                : "r"(address));
 }
 
-// One stage of an operand: 128 × 32 (K contiguous) or 32 × 128 (the other order), by all threads,
-// 16-byte cp.async copies (2 per thread). `global` is the tile's first element of this slice.
-template <class Layout, typename T>
+// One stage of an operand: 128 × 32 (K contiguous) or 32 × 128 (the other order), by all Threads
+// threads, 16-byte cp.async copies (2 or 4 per thread). `global` is the tile's first element of this slice.
+template <class Layout, int Threads, typename T>
 __device__ __forceinline__ void stageOperand(T* shared, const T* global, int64_t ld) {
   constexpr bool kContiguous = std::is_same<Layout, KContiguous>::value;
   constexpr int rows = kContiguous ? kTile : kDepth, cols = kContiguous ? kDepth : kTile;
   constexpr int vectorsPerRow = cols / 8;
 #pragma unroll
-  for (int v = threadIdx.x; v < rows * vectorsPerRow; v += kThreads) {
+  for (int v = threadIdx.x; v < rows * vectorsPerRow; v += Threads) {
     const int r = v / vectorsPerRow, c = (v % vectorsPerRow) * 8;
     copy16(shared + r * sharedLd<Layout>() + c, global + r * ld + c);
   }
@@ -129,9 +149,10 @@ __device__ __forceinline__ void loadFragmentsB(uint32_t (&b)[4], const T* stage,
 
 // acc = A·B for one block tile over `depthSteps` slices of 32. `a` points at the tile's (m0, k0)
 // element and `b` at its (k0, n0) element, each in its own storage order; they advance by 32 along K
-// per slice. Ends with every copy complete and a barrier: the caller may reuse `shared`.
-template <class Op, class ALayout, class BLayout>
-__device__ void gemmTile(Accumulators& acc, const typename Op::Element* a, int64_t lda,
+// per slice. Ends with every copy complete and a barrier: the caller may reuse `shared`. W: the warps
+// (EightWarps unless given).
+template <class Op, class ALayout, class BLayout, class W = EightWarps>
+__device__ void gemmTile(typename W::Accumulators& acc, const typename Op::Element* a, int64_t lda,
                          const typename Op::Element* b, int64_t ldb, int64_t depthSteps,
                          typename Op::Element* shared) {
   using T = typename Op::Element;
@@ -139,19 +160,19 @@ __device__ void gemmTile(Accumulators& acc, const typename Op::Element* a, int64
   constexpr bool bK = std::is_same<BLayout, KContiguous>::value;
   T* aStages = shared;
   T* bStages = shared + kStages * stageElements<ALayout>();
-  const Lanes at;
+  const WarpLanes<W> at;
 #pragma unroll
-  for (int m = 0; m < kFragmentRows; ++m)
+  for (int m = 0; m < W::fragmentRows; ++m)
 #pragma unroll
-    for (int n = 0; n < kFragmentCols; ++n)
+    for (int n = 0; n < W::fragmentCols; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[m][n][e] = 0.0f;
 
   // Slice k of A starts 32·k along K: k·32 elements on in a row (K contiguous) or 32·k rows down.
   auto load = [&](int64_t slice, int stage) {
     const int64_t k0 = slice * kDepth;
-    stageOperand<ALayout>(aStages + stage * stageElements<ALayout>(), a + (aK ? k0 : k0 * lda), lda);
-    stageOperand<BLayout>(bStages + stage * stageElements<BLayout>(), b + (bK ? k0 : k0 * ldb), ldb);
+    stageOperand<ALayout, W::threads>(aStages + stage * stageElements<ALayout>(), a + (aK ? k0 : k0 * lda), lda);
+    stageOperand<BLayout, W::threads>(bStages + stage * stageElements<BLayout>(), b + (bK ? k0 : k0 * ldb), ldb);
   };
 #pragma unroll
   for (int s = 0; s < kStages - 1; ++s) {
@@ -168,16 +189,16 @@ __device__ void gemmTile(Accumulators& acc, const typename Op::Element* a, int64
     const T* bs = bStages + stage * stageElements<BLayout>();
 #pragma unroll
     for (int k = 0; k < kDepth; k += 16) {
-      uint32_t fa[kFragmentRows][4], fb[kFragmentCols / 2][4];
+      uint32_t fa[W::fragmentRows][4], fb[W::fragmentCols / 2][4];
 #pragma unroll
-      for (int m = 0; m < kFragmentRows; ++m) loadFragmentA<ALayout>(fa[m], as, at.warpRow * kWarpTileRows + m * 16, k);
+      for (int m = 0; m < W::fragmentRows; ++m) loadFragmentA<ALayout>(fa[m], as, at.warpRow * W::tileRows + m * 16, k);
 #pragma unroll
-      for (int n = 0; n < kFragmentCols / 2; ++n)
-        loadFragmentsB<BLayout>(fb[n], bs, at.warpCol * kWarpTileCols + n * 16, k);
+      for (int n = 0; n < W::fragmentCols / 2; ++n)
+        loadFragmentsB<BLayout>(fb[n], bs, at.warpCol * W::tileCols + n * 16, k);
 #pragma unroll
-      for (int m = 0; m < kFragmentRows; ++m)
+      for (int m = 0; m < W::fragmentRows; ++m)
 #pragma unroll
-        for (int n = 0; n < kFragmentCols; ++n) Op::mma(acc[m][n], fa[m], &fb[n / 2][2 * (n % 2)]);
+        for (int n = 0; n < W::fragmentCols; ++n) Op::mma(acc[m][n], fa[m], &fb[n / 2][2 * (n % 2)]);
     }
   }
   copyWait<0>();

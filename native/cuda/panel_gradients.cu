@@ -27,6 +27,8 @@ using panel::KContiguous;
 using panel::Lanes;
 using panel::MContiguous;
 using panel::NContiguous;
+// dU and dV on 64 × 64 warp tiles (panel_gemm.cuh: FourWarps): their epilogue is a store (storeBlock).
+using ProductWarps = panel::FourWarps;
 
 // Two adjacent elements of T from two floats, as one 32-bit store.
 template <class Op>
@@ -132,14 +134,15 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
 
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // used by the sm_80+ bodies only
 // Writes acc·scale (+ the previous value when `accumulate`) into a row-major fp32 block at `out`.
-__device__ __forceinline__ void storeBlock(const Accumulators& acc, float scale, float* out, int64_t ld, bool accumulate) {
-  const Lanes at;
+__device__ __forceinline__ void storeBlock(const ProductWarps::Accumulators& acc, float scale, float* out, int64_t ld,
+                                           bool accumulate) {
+  const panel::WarpLanes<ProductWarps> at;
 #pragma unroll
-  for (int m = 0; m < panel::kFragmentRows; ++m)
+  for (int m = 0; m < ProductWarps::fragmentRows; ++m)
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
-      for (int n = 0; n < panel::kFragmentCols; ++n) {
+      for (int n = 0; n < ProductWarps::fragmentCols; ++n) {
         float2* target = reinterpret_cast<float2*>(out + int64_t(at.row(m, h)) * ld + at.col(n, 0));
         float2 value = accumulate ? *target : make_float2(0.0f, 0.0f);
         value.x += acc[m][n][2 * h] * scale;
@@ -151,7 +154,7 @@ __device__ __forceinline__ void storeBlock(const Accumulators& acc, float scale,
 
 // (C) One 128×128 block of dU_panel (x: D tile, y: row tile within the panel, z: split of N).
 template <class Op>
-__global__ void __launch_bounds__(panel::kThreads, 2)
+__global__ void __launch_bounds__(panel::FourWarps::threads, 2)
     rowGradientKernel(PanelParams<typename Op::Element> p, int64_t panelIndex) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // sm_80+ only: see above
   using T = typename Op::Element;
@@ -162,8 +165,8 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
   const int64_t localRow0 = int64_t(blockIdx.y) * panel::kTile;
   const int64_t split = blockIdx.z;
   const int64_t k0 = plan.splitBegin(split), k1 = plan.splitBegin(split + 1);
-  Accumulators acc;
-  panel::gemmTile<Op, KContiguous, NContiguous>(acc, p.gradientTerms + localRow0 * paddedCols + k0, paddedCols,
+  ProductWarps::Accumulators acc;
+  panel::gemmTile<Op, KContiguous, NContiguous, ProductWarps>(acc, p.gradientTerms + localRow0 * paddedCols + k0, paddedCols,
                                                  p.loss.v + k0 * paddedDim + d0, paddedDim, (k1 - k0) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
   float* out = (plan.splits > 1 ? p.workspace : p.loss.gradU) + plan.rowGradientOffset(panelIndex, blockIdx.x, blockIdx.y, split);
@@ -187,7 +190,7 @@ __global__ void sumSplitsKernel(const float* workspace, int64_t splits, int64_t 
 
 // (D) One 128×128 block of dV (x: D tile, y: column tile J), accumulated over the panels in order.
 template <class Op>
-__global__ void __launch_bounds__(panel::kThreads, 2)
+__global__ void __launch_bounds__(panel::FourWarps::threads, 2)
     columnGradientKernel(PanelParams<typename Op::Element> p, int64_t panelIndex) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800  // sm_80+ only: see above
   using T = typename Op::Element;
@@ -196,9 +199,9 @@ __global__ void __launch_bounds__(panel::kThreads, 2)
   const int64_t paddedDim = plan.paddedDim, paddedCols = plan.paddedCols;
   const int64_t d0 = int64_t(blockIdx.x) * panel::kTile;
   const int64_t col0 = int64_t(blockIdx.y) * panel::kTile;
-  Accumulators acc;
+  ProductWarps::Accumulators acc;
   // Gᵀ[j][i] = G[i][j]: G read in place, M (= j) contiguous.
-  panel::gemmTile<Op, MContiguous, NContiguous>(acc, p.gradientTerms + col0, paddedCols,
+  panel::gemmTile<Op, MContiguous, NContiguous, ProductWarps>(acc, p.gradientTerms + col0, paddedCols,
                                                  p.loss.u + plan.panelBegin(panelIndex) * paddedDim + d0, paddedDim,
                                                  plan.panelHeight(panelIndex) / panel::kDepth,
                                                  reinterpret_cast<T*>(shared));
@@ -233,14 +236,14 @@ cudaError_t launchPanelGradients(const PanelParams<typename Op::Element>& p, cud
     gradientTermsKernel<Op><<<grid(grids.terms), panel::kThreads, termsBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     mark("G (S recomputed)");
-    rowGradientKernel<Op><<<grid(grids.rowGradient), panel::kThreads, rowBytes, stream>>>(p, panelIndex);
+    rowGradientKernel<Op><<<grid(grids.rowGradient), ProductWarps::threads, rowBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     mark("dU = G·V");
     if (plan.splits > 1) {
       if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
       mark("dU splits summed");
     }
-    columnGradientKernel<Op><<<grid(grids.columnGradient), panel::kThreads, columnBytes, stream>>>(p, panelIndex);
+    columnGradientKernel<Op><<<grid(grids.columnGradient), ProductWarps::threads, columnBytes, stream>>>(p, panelIndex);
     if ((status = cudaGetLastError()) != cudaSuccess) return status;
     mark("dV += Gᵀ·U");
   }

@@ -29,9 +29,10 @@ using panel::NContiguous;
 template <class Layout>
 constexpr bool kContiguous = std::is_same<Layout, KContiguous>::value;
 
-// One block tile of C per block: x over N, y over M.
-template <class Op, class ALayout, class BLayout>
-__global__ void __launch_bounds__(panel::kThreads, 1)
+// One block tile of C per block: x over N, y over M; W: the warps (panel_gemm.cuh: EightWarps for
+// the statistics and G kernels, FourWarps for dU and dV).
+template <class Op, class ALayout, class BLayout, class W>
+__global__ void __launch_bounds__(W::threads, 1)
     gemmCheckKernel(const typename Op::Element* a, int64_t lda, const typename Op::Element* b, int64_t ldb, float* c,
                     int64_t ldc, int64_t depth) {
 #if !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 800
@@ -40,12 +41,12 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
   const int64_t m0 = int64_t(blockIdx.y) * panel::kTile, n0 = int64_t(blockIdx.x) * panel::kTile;
   const T* aTile = kContiguous<ALayout> ? a + m0 * lda : a + m0;  // element (m, k): a[m·lda + k] or a[k·lda + m]
   const T* bTile = kContiguous<BLayout> ? b + n0 * ldb : b + n0;  // element (k, n): b[n·ldb + k] or b[k·ldb + n]
-  panel::Accumulators acc;
-  panel::gemmTile<Op, ALayout, BLayout>(acc, aTile, lda, bTile, ldb, depth / panel::kDepth, reinterpret_cast<T*>(shared));
-  const panel::Lanes at;
-  for (int m = 0; m < panel::kFragmentRows; ++m)
+  typename W::Accumulators acc;
+  panel::gemmTile<Op, ALayout, BLayout, W>(acc, aTile, lda, bTile, ldb, depth / panel::kDepth, reinterpret_cast<T*>(shared));
+  const panel::WarpLanes<W> at;
+  for (int m = 0; m < W::fragmentRows; ++m)
     for (int h = 0; h < 2; ++h)
-      for (int n = 0; n < panel::kFragmentCols; ++n)
+      for (int n = 0; n < W::fragmentCols; ++n)
         for (int q = 0; q < 2; ++q) c[(m0 + at.row(m, h)) * ldc + n0 + at.col(n, q)] = acc[m][n][2 * h + q];
 #endif
 }
@@ -53,17 +54,17 @@ __global__ void __launch_bounds__(panel::kThreads, 1)
 using dev::check;
 
 // C = A·B for one layout on the sm_80 loop, checked and timed; prints one line.
-template <class Op, class ALayout, class BLayout>
+template <class Op, class ALayout, class BLayout, class W>
 bool checkLayout(const char* name, const char* precision, int64_t M, int64_t N, int64_t K, int repeats) {
   using T = typename Op::Element;
   const dev::Product<T> product(M, N, K, kContiguous<ALayout>, kContiguous<BLayout>);
   const int64_t lda = kContiguous<ALayout> ? K : M, ldb = kContiguous<BLayout> ? K : N;
   constexpr int shared = panel::gemmSharedBytes<ALayout, BLayout>();
-  auto kernel = gemmCheckKernel<Op, ALayout, BLayout>;
+  auto kernel = gemmCheckKernel<Op, ALayout, BLayout, W>;
   check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, shared), "shared memory");
   const dim3 grid(unsigned(N / panel::kTile), unsigned(M / panel::kTile));
   const auto launch = [&] {
-    kernel<<<grid, panel::kThreads, shared>>>(product.aDevice, lda, product.bDevice, ldb, product.cDevice, N, K);
+    kernel<<<grid, W::threads, shared>>>(product.aDevice, lda, product.bDevice, ldb, product.cDevice, N, K);
   };
   launch();
   check(cudaGetLastError(), "launch");
@@ -83,9 +84,13 @@ int checkAll(const char* precision) {
   for (const Shape& s : {Shape{256, 384, 160, 1}, Shape{8192, 8192, 1024, 10}}) {
     const int64_t M = s.M, N = s.N, K = s.K;
     const int repeats = s.repeats;
-    failures += !checkLayout<Op, KContiguous, KContiguous>("S = U·Vᵀ (K, K)", precision, M, N, K, repeats);
-    failures += !checkLayout<Op, KContiguous, NContiguous>("dU = G·V (K, N)", precision, M, N, K, repeats);
-    failures += !checkLayout<Op, MContiguous, NContiguous>("dV = Gᵀ·U (M, N)", precision, M, N, K, repeats);
+    using panel::EightWarps, panel::FourWarps;
+    failures += !checkLayout<Op, KContiguous, KContiguous, EightWarps>("S = U·Vᵀ (K, K), 8 warps", precision, M, N, K, repeats);
+    failures += !checkLayout<Op, KContiguous, NContiguous, EightWarps>("dU = G·V (K, N), 8 warps", precision, M, N, K, repeats);
+    failures += !checkLayout<Op, MContiguous, NContiguous, EightWarps>("dV = Gᵀ·U (M, N), 8 warps", precision, M, N, K, repeats);
+    // The dU and dV kernels' own loop: 4 warps of 64 × 64 (beside the 8-warp figures above).
+    failures += !checkLayout<Op, KContiguous, NContiguous, FourWarps>("dU = G·V (K, N), 4 warps", precision, M, N, K, repeats);
+    failures += !checkLayout<Op, MContiguous, NContiguous, FourWarps>("dV = Gᵀ·U (M, N), 4 warps", precision, M, N, K, repeats);
   }
   return failures;
 }
@@ -103,6 +108,6 @@ int main() {
   std::printf("gemm_check on %s (sm_%d%d)\n", properties.name, properties.major, properties.minor);
   const int failures = infonce::cuda::checkAll<infonce::cuda::Bf16Operand>("bf16") +
                        infonce::cuda::checkAll<infonce::cuda::Fp16Operand>("fp16");
-  std::printf("%d of 12 products off\n", failures);
+  std::printf("%d of 20 products off\n", failures);
   return failures == 0 ? 0 : 1;
 }
