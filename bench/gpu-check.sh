@@ -2,15 +2,17 @@
 # Everything the GPU machine checks, in one call (see shared/device/README.md); planned to fit in about
 # 6 minutes on an H100/H200 (not yet timed on one: give the run 8). Logs and JSON go to $OUT:
 #   1. the card and the CUDA backend;
-#   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check),
-#      and the sm_90a wgmma + TMA loop likewise (wgmma_check; on compute capability 9.0 only);
+#   2. the panel kernels' main loop alone, every operand layout, against a float64 product (gemm_check,
+#      8 warps and, for dU/dV, 4 warps of 64 × 64), the sm_90a wgmma + TMA loop likewise (wgmma_check; on
+#      compute capability 9.0 only) and the sm_100a tcgen05 loop (tcgen05_check; on 10.0 only, if carried);
 #      small cases of every precision, tile shape and gradient schedule against the float64 reference,
 #      each twice and bit-identical (bench/gpu-smoke.ts), memcheck and racecheck when one fails;
 #   3. compute-sanitizer racecheck on the experimental panel kernels (one small case), always;
 #   4. the test suite with its GPU backends (the panel kernels included);
-#   5. the benchmark: the tile kernel and the panels (also on the sm_90a loop) beside PyTorch's naive
-#      loss and torch.matmul, each phase timed (INFONCE_CUDA_PROFILE), and the predictions of
-#      bench/gpu-predictions.json.
+#   5. the benchmark: the tile kernel and the panels (also on the sm_90a loop, or the sm_100a one on a 10.0
+#      GPU; and with two exponentials per logit, INFONCE_CUDA_TWO_EXPONENTIALS=1, for the A/B) beside
+#      PyTorch's naive loss and torch.matmul, each phase timed (INFONCE_CUDA_PROFILE), and the predictions
+#      of bench/gpu-predictions.json.
 # Run from the project root with Node on PATH (bash .device/run.sh does that) and the build outputs in
 # place (bench/gpu-pack.sh).
 #   GPU_BENCH_SIZES (default 16384,65536) at bf16 (tiles and panels) and fp32; GPU_BENCH_LARGEST
