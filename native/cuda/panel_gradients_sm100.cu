@@ -199,34 +199,9 @@ __global__ void __launch_bounds__(sm100::kThreads, 1)
 
 template <typename T>
 cudaError_t launchPanelGradientsSm100(const PanelParams<T>& p, cudaStream_t stream,
-                                      const std::function<void(const char*)>& mark, std::string& error) {
-  PanelMaps maps;
-  try {
-    maps = panelMapsOrThrow(p);
-  } catch (const std::runtime_error& e) {
-    error = e.what();
-    return cudaErrorInvalidValue;
-  }
-  cudaError_t status;
-  for (auto kernel : {sm100TermsKernel<T>, sm100RowGradientKernel<T>, sm100ColumnGradientKernel<T>})
-    if ((status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sm100::kSharedBytes)) != cudaSuccess)
-      return status;
-  return launchPanelsInOrder(
-      p, stream, mark, "tcgen05",
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm100TermsKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel, tiles);
-        return cudaGetLastError();
-      },
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm100RowGradientKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel,
-                                                                                           tiles);
-        return cudaGetLastError();
-      },
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm100ColumnGradientKernel<T><<<blocks, sm100::kThreads, sm100::kSharedBytes, stream>>>(p, maps.gTransposed,
-                                                                                              maps.uAlongD, panel, tiles);
-        return cudaGetLastError();
-      });
+                                  const std::function<void(const char*)>& mark, std::string& error) {
+  return launchPanelKernels<T>(p, stream, mark, error, "tcgen05", sm100TermsKernel<T>, sm100RowGradientKernel<T>,
+                               sm100ColumnGradientKernel<T>, sm100::kThreads, sm100::kSharedBytes);
 }
 
 template cudaError_t launchPanelGradientsSm100<__nv_bfloat16>(const PanelParams<__nv_bfloat16>&, cudaStream_t,

@@ -223,34 +223,9 @@ __global__ void __launch_bounds__(sm90::kThreads, 1)
 
 template <typename T>
 cudaError_t launchPanelGradientsSm90(const PanelParams<T>& p, cudaStream_t stream,
-                                     const std::function<void(const char*)>& mark, std::string& error) {
-  PanelMaps maps;
-  try {
-    maps = panelMapsOrThrow(p);
-  } catch (const std::runtime_error& e) {
-    error = e.what();
-    return cudaErrorInvalidValue;
-  }
-  cudaError_t status;
-  for (auto kernel : {sm90TermsKernel<T>, sm90RowGradientKernel<T>, sm90ColumnGradientKernel<T>})
-    if ((status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sm90::kSharedBytes)) != cudaSuccess)
-      return status;
-  return launchPanelsInOrder(
-      p, stream, mark, "wgmma",
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm90TermsKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.uRows, maps.vRows, panel, tiles);
-        return cudaGetLastError();
-      },
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm90RowGradientKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gRows, maps.vAlongD, panel,
-                                                                                         tiles);
-        return cudaGetLastError();
-      },
-      [&](int64_t panel, dim3 tiles, unsigned blocks) {
-        sm90ColumnGradientKernel<T><<<blocks, sm90::kThreads, sm90::kSharedBytes, stream>>>(p, maps.gTransposed, maps.uAlongD,
-                                                                                            panel, tiles);
-        return cudaGetLastError();
-      });
+                                  const std::function<void(const char*)>& mark, std::string& error) {
+  return launchPanelKernels<T>(p, stream, mark, error, "wgmma", sm90TermsKernel<T>, sm90RowGradientKernel<T>,
+                               sm90ColumnGradientKernel<T>, sm90::kThreads, sm90::kSharedBytes);
 }
 
 template cudaError_t launchPanelGradientsSm90<__nv_bfloat16>(const PanelParams<__nv_bfloat16>&, cudaStream_t,

@@ -66,33 +66,62 @@ cudaError_t launchStatisticsInOrder(const LossParams<T>& p, cudaStream_t stream,
   return status;
 }
 
-// Every panel in order: G (`terms`), dU (`rows`, then the split sums), dV (`columns`); each launcher
-// takes (panelIndex, tiles: the kernel's grid of 128 × 128 output tiles, blocks: how many persistent
-// blocks to launch over them, min(tiles, SMs)) and returns its launch's error. `mark` gets each
-// phase's name with the loop's (`loop`: "wgmma", "tcgen05"), as INFONCE_CUDA_PROFILE reports it.
-template <typename T, class Terms, class Rows, class Columns>
-cudaError_t launchPanelsInOrder(const PanelParams<T>& p, cudaStream_t stream, const std::function<void(const char*)>& mark,
-                                const char* loop, Terms terms, Rows rows, Columns columns) {
+// A panel kernel on a TMA main loop: (params, its two operands' maps, the panel, the grid of 128 × 128
+// output tiles it runs over persistently).
+template <typename T>
+using PanelKernel = void (*)(PanelParams<T>, CUtensorMap, CUtensorMap, int64_t, dim3);
+
+// One such kernel over a grid of tiles (x, y, z counts), as min(tiles, SMs) persistent blocks.
+template <typename T>
+cudaError_t launchPersistent(PanelKernel<T> kernel, const PanelParams<T>& p, const CUtensorMap& aMap, const CUtensorMap& bMap,
+                             int64_t panelIndex, const int64_t* tileGrid, int multiprocessors, int threads, int sharedBytes,
+                             cudaStream_t stream) {
+  const dim3 tiles{unsigned(tileGrid[0]), unsigned(tileGrid[1]), unsigned(tileGrid[2])};
+  const unsigned blocks = unsigned(std::min<int64_t>(tileGrid[0] * tileGrid[1] * tileGrid[2], multiprocessors));
+  kernel<<<blocks, threads, sharedBytes, stream>>>(p, aMap, bMap, panelIndex, tiles);
+  return cudaGetLastError();
+}
+
+// Every panel in order: G (`terms`), dU (`rows`, then the split sums), dV (`columns`), each launched
+// as min(tiles, SMs) persistent blocks of `threads` with `sharedBytes`. `mark` gets each phase's
+// name with the loop's (`loop`: "wgmma", "tcgen05"), as INFONCE_CUDA_PROFILE reports it. On a map
+// that cannot be made, cudaErrorInvalidValue with the reason in `error`.
+template <typename T>
+cudaError_t launchPanelKernels(const PanelParams<T>& p, cudaStream_t stream, const std::function<void(const char*)>& mark,
+                               std::string& error, const char* loop, PanelKernel<T> terms, PanelKernel<T> rows,
+                               PanelKernel<T> columns, int threads, int sharedBytes) {
+  PanelMaps maps;
+  try {
+    maps = panelMapsOrThrow(p);
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+    return cudaErrorInvalidValue;
+  }
   const PanelPlan& plan = p.plan;
   int device = 0, multiprocessors = 0;
   cudaError_t status;
   if ((status = cudaGetDevice(&device)) != cudaSuccess ||
       (status = cudaDeviceGetAttribute(&multiprocessors, cudaDevAttrMultiProcessorCount, device)) != cudaSuccess)
     return status;
-  auto grid = [](const int64_t (&g)[3]) { return dim3(unsigned(g[0]), unsigned(g[1]), unsigned(g[2])); };
-  auto blocks = [&](const int64_t (&g)[3]) { return unsigned(std::min<int64_t>(g[0] * g[1] * g[2], multiprocessors)); };
+  for (PanelKernel<T> kernel : {terms, rows, columns})
+    if ((status = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, sharedBytes)) != cudaSuccess)
+      return status;
+  auto launch = [&](PanelKernel<T> kernel, const CUtensorMap& aMap, const CUtensorMap& bMap, int64_t panelIndex,
+                    const int64_t* tileGrid) {
+    return launchPersistent(kernel, p, aMap, bMap, panelIndex, tileGrid, multiprocessors, threads, sharedBytes, stream);
+  };
   auto marked = [&](const char* phase) { mark((std::string(phase) + ", " + loop).c_str()); };
   for (int64_t panelIndex = 0; panelIndex < plan.panels; ++panelIndex) {
     const PanelGrids grids = panelGrids(plan, panelIndex);
-    if ((status = terms(panelIndex, grid(grids.terms), blocks(grids.terms))) != cudaSuccess) return status;
+    if ((status = launch(terms, maps.uRows, maps.vRows, panelIndex, grids.terms)) != cudaSuccess) return status;
     marked("G (S recomputed)");
-    if ((status = rows(panelIndex, grid(grids.rowGradient), blocks(grids.rowGradient))) != cudaSuccess) return status;
+    if ((status = launch(rows, maps.gRows, maps.vAlongD, panelIndex, grids.rowGradient)) != cudaSuccess) return status;
     marked("dU = G·V");
     if (plan.splits > 1) {
       if ((status = launchSumSplits(plan, panelIndex, p.workspace, p.loss.gradU, stream)) != cudaSuccess) return status;
       mark("dU splits summed");
     }
-    if ((status = columns(panelIndex, grid(grids.columnGradient), blocks(grids.columnGradient))) != cudaSuccess)
+    if ((status = launch(columns, maps.gTransposed, maps.uAlongD, panelIndex, grids.columnGradient)) != cudaSuccess)
       return status;
     marked("dV += Gᵀ·U");
   }
