@@ -2,14 +2,13 @@
 // `infonce-bench` (also run as `infonce bench`): the fused loss timed against the naive one and the
 // BLAS roofline on the CPU, or against PyTorch and torch.matmul on the GPU. Benchmarks depend on the
 // library, never the other way round.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { integerList, positiveInteger } from '../lib/cli/options.js';
 import { backendInfo } from '../lib/info.js';
-import { addon, packageRoot } from '../lib/native.js';
+import { addon, packageVersion } from '../lib/native.js';
 import type { GpuSchedule, Precision } from '../lib/types.js';
 import { benchCuda, formatCudaTable } from './cuda.js';
 import { benchLoss, formatLossTable } from './loss.js';
@@ -42,7 +41,7 @@ function progressLine(): { update: (message: string) => void; done: () => void }
   };
 }
 
-const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+const version = packageVersion();
 const program = new Command('infonce-bench')
   .version(version)
   .description('time the fused loss (forward + backward) against the naive one, or on --backend cuda against PyTorch')

@@ -9,6 +9,7 @@
 #include "info.h"
 #include "loss.h"
 #include "optimizer.h"
+#include "owned_tables.h"
 #include "rows.h"
 #include "search.h"
 
@@ -33,6 +34,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaPanelEmulation", Napi::Function::New(env, cudaPanelEmulation, "cudaPanelEmulation"));
   exports.Set("bagForward", Napi::Function::New(env, bagForward, "bagForward"));
   exports.Set("bagBackward", Napi::Function::New(env, bagBackward, "bagBackward"));
+  exports.Set("newTable", Napi::Function::New(env, newTable, "newTable"));
+  exports.Set("isOwnedTable", Napi::Function::New(env, isOwnedTable, "isOwnedTable"));
   exports.Set("adamwRows", Napi::Function::New(env, adamwRows, "adamwRows"));
   exports.Set("sumOfSquares", Napi::Function::New(env, sumOfSquares, "sumOfSquares"));
   exports.Set("normalizeRows", Napi::Function::New(env, normalizeRows, "normalizeRows"));

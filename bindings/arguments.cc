@@ -10,8 +10,8 @@ Options::Options(Napi::Env env, const Napi::Value& value, const char* name, std:
     : env_(env) {
   if (!value.IsObject() || value.IsArray() || value.IsTypedArray() || value.IsFunction())
     throwTypeError(env, std::string(name) + ": expected an object of options, got " + describe(value));
-  object_ = value.As<Napi::Object>();
-  Napi::Array keys = object_.GetPropertyNames();
+  const Napi::Object object = value.As<Napi::Object>();
+  Napi::Array keys = object.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     const std::string key = keys.Get(i).ToString().Utf8Value();
     bool ok = false;
@@ -22,15 +22,22 @@ Options::Options(Napi::Env env, const Napi::Value& value, const char* name, std:
       throwTypeError(env, std::string(name) + ": unknown option '" + key + "' (known: " + list + ")");
     }
   }
+  for (const char* k : known) values_.emplace_back(k, object.Get(k));
+}
+
+Napi::Value Options::get(const char* key) const {
+  for (const auto& [k, v] : values_)
+    if (k == key) return v;
+  return env_.Undefined();
 }
 
 bool Options::has(const char* key) const {
-  return object_.Has(key) && !object_.Get(key).IsUndefined();
+  return !get(key).IsUndefined();
 }
 
 std::optional<int64_t> Options::optionalInteger(const char* key, int64_t min, int64_t max) const {
   if (!has(key)) return std::nullopt;
-  Napi::Value v = object_.Get(key);
+  Napi::Value v = get(key);
   if (!v.IsNumber()) throwTypeError(env_, std::string(key) + ": expected an integer, got " + describe(v));
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(std::floor(d) == d) || d < static_cast<double>(min) || d > static_cast<double>(max))
@@ -46,14 +53,14 @@ int64_t Options::integer(const char* key, int64_t min, int64_t max) const {
 
 std::optional<double> Options::optionalNumber(const char* key) const {
   if (!has(key)) return std::nullopt;
-  Napi::Value v = object_.Get(key);
+  Napi::Value v = get(key);
   if (!v.IsNumber()) throwTypeError(env_, std::string(key) + ": expected a number, got " + describe(v));
   return v.As<Napi::Number>().DoubleValue();
 }
 
 std::optional<bool> Options::optionalBoolean(const char* key) const {
   if (!has(key)) return std::nullopt;
-  Napi::Value v = object_.Get(key);
+  Napi::Value v = get(key);
   if (!v.IsBoolean()) throwTypeError(env_, std::string(key) + ": expected a boolean, got " + describe(v));
   return v.As<Napi::Boolean>().Value();
 }
@@ -66,7 +73,7 @@ const char* Options::renamed(const char* key, const char* oldName) const {
 
 std::optional<std::string> Options::optionalChoice(const char* key, std::initializer_list<const char*> choices) const {
   if (!has(key)) return std::nullopt;
-  Napi::Value v = object_.Get(key);
+  Napi::Value v = get(key);
   std::string list;
   for (const char* c : choices) list += (list.empty() ? "'" : ", '") + std::string(c) + "'";
   if (!v.IsString()) throwTypeError(env_, std::string(key) + ": expected one of " + list + ", got " + describe(v));

@@ -9,10 +9,16 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace infonce::bindings {
 
 // An object of named options; rejects names it does not know, so a typo is not silently ignored.
+// Every known option is read once, when the Options is made, and never again: a getter (or a
+// Proxy) runs then and only then, so an entry point that makes its Options before it takes any
+// data pointer cannot have an input detached or resized under it by an option's getter, nor see
+// an option change between its check and its use.
 class Options {
  public:
   Options(Napi::Env env, const Napi::Value& value, const char* name, std::initializer_list<const char*> known);
@@ -27,12 +33,12 @@ class Options {
   std::optional<bool> optionalBoolean(const char* key) const;
   // One of `choices`, or nullopt when absent.
   std::optional<std::string> optionalChoice(const char* key, std::initializer_list<const char*> choices) const;
-  Napi::Value get(const char* key) const { return object_.Get(key); }
+  Napi::Value get(const char* key) const;
   Napi::Env env() const { return env_; }
 
  private:
   Napi::Env env_;
-  Napi::Object object_;
+  std::vector<std::pair<std::string, Napi::Value>> values_;  // the known options, as read once
 };
 
 // A Float32Array (TypeError otherwise) of exactly `length` elements (RangeError otherwise).

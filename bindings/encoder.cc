@@ -8,6 +8,7 @@
 #include "infonce.h"
 #include "infonce_bag_encoder.h"
 #include "owned_copy.h"
+#include "owned_tables.h"
 #include "worker.h"
 
 namespace infonce::bindings {
@@ -16,7 +17,8 @@ namespace {
 // (ids, offsets, parameters, shape, threads?): everything a forward or backward needs, checked:
 // offsets start at 0, never decrease, give every text an id, end at ids.length; ids index the table.
 // The ids and offsets are copied (owned_copy.h) and checked on the copy, which is what the worker
-// reads: a caller rewriting batch.ids mid-call cannot make it index outside the tables.
+// reads: a caller rewriting batch.ids mid-call cannot make it index outside the tables. The tables
+// are read in place when the addon owns their memory (the encoder's, owned_tables.h), else copied.
 struct BagCall {
   std::vector<int32_t> ids, offsets;
   std::vector<float> weights;  // per token id (idf pooling), or empty
@@ -24,7 +26,7 @@ struct BagCall {
   BagParameters parameters;
   BagBatch batch;
   int threads = 0;
-  std::vector<Napi::Value> pins;
+  TableView tokens, bigrams, projection;  // alive until the call is done
 };
 
 BagCall parseBag(const Napi::CallbackInfo& info) {
@@ -63,9 +65,11 @@ BagCall parseBag(const Napi::CallbackInfo& info) {
     if (id[i] < 0 || id[i] >= call.shape.vocabulary)
       throwRangeError(env, "ids[" + std::to_string(i) + "]: expected a token id in [0, " +
                                std::to_string(call.shape.vocabulary) + "), got " + std::to_string(id[i]));
-  call.parameters = {tokens.Data(), bigrams.Data(), projection.Data()};
+  call.tokens = ownedTable(env, tokens, "parameters.tokens");
+  call.bigrams = ownedTable(env, bigrams, "parameters.bigrams");
+  call.projection = ownedTable(env, projection, "parameters.projection");
+  call.parameters = {call.tokens.data, call.bigrams.data, call.projection.data};
   call.batch = {id, o, texts};
-  call.pins = {tokens, bigrams, projection};
   if (parameters.has("weights") && !parameters.get("weights").IsUndefined()) {
     // Copied and checked on the copy (owned_copy.h): a text's Σ w must never be 0 (a division), nor
     // a weight NaN, whatever the caller writes into its array mid-call.
@@ -103,9 +107,7 @@ Napi::Value bagForward(const Napi::CallbackInfo& info) {
   Napi::Float32Array out = Napi::Float32Array::New(env, size_t(texts * call->shape.dim));
   float* pooledData = pooled.Data();
   float* outData = out.Data();
-  auto pins = call->pins;
-  pins.push_back(pooled);
-  pins.push_back(out);
+  std::vector<Napi::Value> pins = {pooled, out};
   auto pooledRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(pooled)));
   auto outRef = std::make_shared<Napi::ObjectReference>(Napi::Persistent(static_cast<Napi::Object>(out)));
   return TaskWorker::queue(
@@ -131,7 +133,6 @@ Napi::Value bagBackward(const Napi::CallbackInfo& info) {
   auto gradients = std::make_shared<BagGradients>();
   auto pooledCopy = std::make_shared<const std::vector<float>>(ownedCopy(env, pooled, "pooled"));
   auto gradCopy = std::make_shared<const std::vector<float>>(ownedCopy(env, gradOut, "gradOut"));
-  auto pins = call->pins;
   return TaskWorker::queue(
       env, "infonce:bagBackward",
       [call, gradients, pooledCopy, gradCopy] {
@@ -146,8 +147,7 @@ Napi::Value bagBackward(const Napi::CallbackInfo& info) {
         result.Set("bigramRows", copyOut(env, gradients->bigrams.rows));
         result.Set("bigramGrads", copyOut(env, gradients->bigrams.grads));
         return static_cast<Napi::Value>(result);
-      },
-      pins);
+      });
 }
 
 }  // namespace infonce::bindings

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -12,6 +13,7 @@
 #include "errors.h"
 #include "infonce.h"
 #include "owned_copy.h"
+#include "worker.h"
 #include "infonce_cuda.h"
 
 namespace infonce::bindings {
@@ -74,10 +76,10 @@ void requireMatrix(Napi::Env env, const Napi::Value& value, const char* name, co
 }
 
 // x or y (of a type requireMatrix accepted): a Float32Array of rows × dim, or a DeviceTensor of rows
-// rows and dim columns.
+// rows and dim columns. Checks the shape; a Float32Array's memory is taken later, by hostData, once
+// every option has been read (an option's getter may detach or resize the array).
 CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName,
-                          int64_t rows, int64_t dim, Napi::ObjectReference& pin, std::vector<float>* owned,
-                          LossCall& call) {
+                          int64_t rows, int64_t dim, Napi::ObjectReference& pin, LossCall& call) {
   CudaMatrix m;
   if (DeviceTensor* tensor = DeviceTensor::from(value)) {
     if (tensor->disposed()) throwRangeError(env, std::string(name) + ": the DeviceTensor has been disposed");
@@ -91,18 +93,21 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
     call.cuda.device = tensor->device();
     call.hold(tensor);
   } else {
-    Napi::Float32Array array = float32Array(env, value, name, rows * dim,
-                                            std::string(rowsName) + " × dim = " + std::to_string(rows) + " × " +
-                                                std::to_string(dim));
-    if (owned) {
-      *owned = ownedCopy(env, array, name);
-      m.data = owned->data();
-    } else {
-      m.data = array.Data();
-    }
+    float32Array(env, value, name, rows * dim,
+                 std::string(rowsName) + " × dim = " + std::to_string(rows) + " × " + std::to_string(dim));
   }
   pin = Napi::Persistent(value.As<Napi::Object>());
   return m;
+}
+
+// A host matrix's memory, checked again (nothing may have changed it since matrixArgument, but the
+// length is cheap to check): the caller's own for a synchronous call, a copy for an asynchronous one.
+const float* hostData(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
+                      std::vector<float>* owned) {
+  Napi::Float32Array array = float32Array(env, value, name, length, std::string(name) == "x" ? "rows × dim, as when the call began" : "cols × dim, as when the call began");
+  if (!owned) return array.Data();
+  *owned = ownedCopy(env, array, name);
+  return owned->data();
 }
 
 // `groups`: an Int32Array of one group per pair (rows = cols; column t(i) gets row i's group), or
@@ -146,12 +151,10 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   if (p.cols < p.rows)
     throwRangeError(env, "cols: expected at least rows = " + std::to_string(p.rows) +
                              " (every query's positive is among the documents), got " + std::to_string(p.cols));
-  call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, ownInputs ? &call.ownedX : nullptr, call);
-  call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, ownInputs ? &call.ownedY : nullptr, call);
+  call.cuda.x = matrixArgument(env, info[0], "x", "rows", p.rows, p.dim, call.x, call);
+  call.cuda.y = matrixArgument(env, info[1], "y", "cols", p.cols, p.dim, call.y, call);
   if (call.cuda.x.onDevice && call.cuda.y.onDevice && DeviceTensor::from(info[0])->device() != DeviceTensor::from(info[1])->device())
     throwRangeError(env, "y: expected a DeviceTensor on the same GPU as x");
-  p.x = call.cuda.x.onDevice ? nullptr : static_cast<const float*>(call.cuda.x.data);
-  p.y = call.cuda.y.onDevice ? nullptr : static_cast<const float*>(call.cuda.y.data);
   p.logScale = options.optionalNumber("logScale").value_or(kDefaultLogScale);
   p.symmetric = options.optionalBoolean("symmetric").value_or(true);
   if (options.has("targets")) {
@@ -244,6 +247,11 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   } catch (const Error& e) {
     throw toJsError(env, e);
   }
+  // Every option has been read (Options runs the getters once, at its making): only now the memory.
+  if (!call.cuda.x.onDevice)
+    call.cuda.x.data = p.x = hostData(env, info[0], "x", p.rows * p.dim, ownInputs ? &call.ownedX : nullptr);
+  if (!call.cuda.y.onDevice)
+    call.cuda.y.data = p.y = hostData(env, info[1], "y", p.cols * p.dim, ownInputs ? &call.ownedY : nullptr);
 
   if (call.onGpu && anyTensor) {
     // Gradients stay on the device, as fp32 DeviceTensors.
@@ -301,33 +309,6 @@ Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
   return out;
 }
 
-class LossWorker : public Napi::AsyncWorker {
- public:
-  LossWorker(Napi::Env env, LossCall&& call)
-      : Napi::AsyncWorker(env, "infonce:contrastiveLoss"), deferred_(Napi::Promise::Deferred::New(env)),
-        call_(std::move(call)) {}
-
-  Napi::Promise promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      execute(call_, result_);
-    } catch (const Error& e) {
-      error_.emplace(e);
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(toJs(Env(), call_, result_)); }
-  void OnError(const Napi::Error&) override { deferred_.Reject(toJsError(Env(), *error_).Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  LossCall call_;
-  LossResult result_;
-  std::optional<Error> error_;
-};
-
 }  // namespace
 
 Napi::Object lossResultObject(Napi::Env env, const LossResult& r, Napi::Value gradX, Napi::Value gradY,
@@ -362,10 +343,11 @@ Napi::Value contrastiveLossSync(const Napi::CallbackInfo& info) {
 
 Napi::Value contrastiveLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new LossWorker(env, parse(info, true));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  auto call = std::make_shared<LossCall>(parse(info, true));
+  auto result = std::make_shared<LossResult>();
+  return TaskWorker::queue(
+      env, "infonce:contrastiveLoss", [call, result] { execute(*call, *result); },
+      [call, result](Napi::Env env) { return static_cast<Napi::Value>(toJs(env, *call, *result)); });
 }
 
 }  // namespace infonce::bindings

@@ -12,6 +12,18 @@ namespace infonce::bindings {
 // adamwRows(table, m, v, width, rows | null, grads, options): in place, synchronous (touched rows only).
 Napi::Value adamwRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  // The options first: their getters run here, before any memory is taken or any row checked.
+  const Options o(env, info[6], "options",
+                  {"learningRate", "beta1", "beta2", "epsilon", "weightDecay", "step", "gradientScale", "threads"});
+  AdamW step;
+  step.learningRate = o.optionalNumber("learningRate").value_or(step.learningRate);
+  step.beta1 = o.optionalNumber("beta1").value_or(step.beta1);
+  step.beta2 = o.optionalNumber("beta2").value_or(step.beta2);
+  step.epsilon = o.optionalNumber("epsilon").value_or(step.epsilon);
+  step.weightDecay = o.optionalNumber("weightDecay").value_or(step.weightDecay);
+  step.step = o.optionalInteger("step", 1, int64_t(1) << 53).value_or(1);
+  step.gradientScale = o.optionalNumber("gradientScale").value_or(1.0);
+  const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(cpuInfo().hardwareThreads));
   Napi::Float32Array table = anyFloat32Array(env, info[0], "table");
   const int64_t size = int64_t(table.ElementLength());
   Napi::Float32Array m = float32Array(env, info[1], "m", size, "table.length");
@@ -32,17 +44,6 @@ Napi::Value adamwRows(const Napi::CallbackInfo& info) {
                                  "), got " + std::to_string(rows[k]));
   }
   Napi::Float32Array grads = float32Array(env, info[5], "grads", count * width, "rows × width");
-  const Options o(env, info[6], "options",
-                  {"learningRate", "beta1", "beta2", "epsilon", "weightDecay", "step", "gradientScale", "threads"});
-  AdamW step;
-  step.learningRate = o.optionalNumber("learningRate").value_or(step.learningRate);
-  step.beta1 = o.optionalNumber("beta1").value_or(step.beta1);
-  step.beta2 = o.optionalNumber("beta2").value_or(step.beta2);
-  step.epsilon = o.optionalNumber("epsilon").value_or(step.epsilon);
-  step.weightDecay = o.optionalNumber("weightDecay").value_or(step.weightDecay);
-  step.step = o.optionalInteger("step", 1, int64_t(1) << 53).value_or(1);
-  step.gradientScale = o.optionalNumber("gradientScale").value_or(1.0);
-  const int threads = static_cast<int>(o.optionalInteger("threads", 1, 1024).value_or(cpuInfo().hardwareThreads));
   infonce::adamwRows(step, table.Data(), m.Data(), v.Data(), width, rows, count, grads.Data(), threads);
   return env.Undefined();
 }

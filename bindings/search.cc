@@ -14,8 +14,13 @@
 
 namespace infonce::bindings {
 
+// The most results (an index and a score each: 8 bytes) one search returns: 2^27, 1 GiB.
+constexpr int64_t kMaxResults = int64_t(1) << 27;
+
 // topK(queries, corpus, { dim, k, threads? }) → Promise<{ indices, scores, k }>: k is clamped to the
-// corpus size (it is the stride of indices and scores), so a huge k cannot ask for a huge result.
+// corpus size (it is the stride of indices and scores), and a result of more than kMaxResults
+// entries (queries × k) is refused before anything is allocated: one call, however its arguments are
+// chosen, never asks for more than 1 GiB of results.
 Napi::Value topK(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Options o(env, info[2], "options", {"dim", "k", "threads"});
@@ -33,6 +38,11 @@ Napi::Value topK(const Napi::CallbackInfo& info) {
                                " elements (rows × dim), got " + std::to_string(array.ElementLength()));
   const int64_t queryCount = int64_t(queries.ElementLength()) / dim, corpusCount = int64_t(corpus.ElementLength()) / dim;
   const int64_t k = std::max<int64_t>(1, std::min(requestedK, corpusCount));
+  if (queryCount * k > kMaxResults)
+    throwRangeError(env, "k: queries × k = " + std::to_string(queryCount) + " × " + std::to_string(k) + " = " +
+                             std::to_string(queryCount * k) + " results (" + std::to_string(queryCount * k * 8) +
+                             " bytes) is more than one call returns (" + std::to_string(kMaxResults) +
+                             "); ask for a smaller k or search the queries in parts");
   Napi::Int32Array indices = Napi::Int32Array::New(env, size_t(queryCount * k));
   Napi::Float32Array scores = Napi::Float32Array::New(env, size_t(queryCount * k));
   auto q = std::make_shared<const std::vector<float>>(ownedCopy(env, queries, "queries"));

@@ -48,6 +48,18 @@ class TaskWorker : public Napi::AsyncWorker {
   }
   void OnOK() override { deferred_.Resolve(result_(Env())); }
   void OnError(const Napi::Error&) override { deferred_.Reject(toJsError(Env(), *error_).Value()); }
+  // The completion runs JavaScript (the result, the promise). While the environment is shutting
+  // down (a worker terminated with this call in flight, process.exit in a worker, a call made in an
+  // 'exit' handler) it cannot, and node-addon-api's rethrow of that failure would escape into libuv
+  // and std::terminate the whole process. Nobody is left to see the promise then: drop it.
+  void OnWorkComplete(Napi::Env env, napi_status status) override {
+    try {
+      Napi::AsyncWorker::OnWorkComplete(env, status);
+    } catch (...) {
+      // The environment is going away; AsyncWorker::OnWorkComplete had not yet destroyed this worker.
+      delete this;
+    }
+  }
 
  private:
   Napi::Promise::Deferred deferred_;

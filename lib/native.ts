@@ -165,6 +165,9 @@ interface Addon {
     pooled: Float32Array,
     gradOut: Float32Array,
   ): Promise<BagGradients>;
+  /** A zeroed Float32Array over memory the addon owns: a call reading it keeps it alive (bindings/owned_tables.h). */
+  newTable(length: number): Float32Array;
+  isOwnedTable(array: Float32Array): boolean;
   adamwRows(
     table: Float32Array,
     m: Float32Array,
@@ -236,6 +239,11 @@ export function packageRoot(): string {
     if (parent === dir) throw new Error('infonce: cannot find the package root above ' + fileURLToPath(import.meta.url));
     dir = parent;
   }
+}
+
+/** This package's version (package.json). */
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
 }
 
 // The CUDA backend ships as a package of its own (a CPU user never downloads it): if it is installed,

@@ -5,7 +5,10 @@ import { addon } from './native.js';
 export interface SearchOptions {
   /** The embedding dimension (row length of queries and corpus). */
   dim: number;
-  /** Results per query. Default 10; at most the corpus size (the result's `k`). */
+  /**
+   * Results per query. Default 10; at most the corpus size (the result's `k`). queries × k may be at
+   * most 2²⁷ (134,217,728 results, 1 GiB): beyond, a RangeError (search the queries in parts).
+   */
   k?: number;
   threads?: number;
 }

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 
 import { BagEncoder } from '../lib/encoder/bag.js';
 import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
+import { addon } from '../lib/native.js';
 import { search } from '../lib/search.js';
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
 
@@ -112,6 +113,17 @@ test('search: a NaN in the corpus or the queries is a RangeError naming its plac
   assert.match(queryError!.message, /^queries: expected finite values, got Infinity at row 0, column 1/);
 });
 
+test('search: a result beyond 2^27 entries is a RangeError giving its size, before anything is allocated', async () => {
+  // 4,096 queries × k = 2^20 over a corpus of 2^20 one-dimensional rows: 32 GiB of results once.
+  const corpus = new Float32Array(2 ** 20).fill(1);
+  const error = await search(new Float32Array(4096).fill(1), corpus, { dim: 1, k: 2 ** 20 }).then(() => undefined, (e: Error) => e);
+  assert.instance(error, RangeError);
+  assert.match(error!.message, /^k: queries × k = 4096 × 1048576 = 4294967296 results \(34359738368 bytes\) is more than one call returns \(134217728\)/);
+  // At the limit it runs.
+  const r = await search(new Float32Array(2).fill(1), new Float32Array(64).fill(1), { dim: 1, k: 64 });
+  assert.is(r.k, 64);
+});
+
 test('search: k far beyond the corpus is clamped to it', async () => {
   const r = await search(Float32Array.of(1, 0, 0, 1), Float32Array.of(3, 4), { dim: 2, k: 2 ** 20 });
   assert.is(r.k, 1);
@@ -126,6 +138,115 @@ test('encoder: batch.ids rewritten mid-forward: the checked ids are the ones use
   const pending = encoder.forward(batch);
   batch.ids.fill(2 ** 31 - 1);
   batch.offsets.fill(0);
+  assert.equal((await pending).out, expected.out);
+});
+
+// Sync calls: an option's getter is the one place JavaScript runs inside them. Every option is read
+// once, before any input's memory is taken, so a getter that detaches, shrinks or rewrites an input
+// makes a clean error or a result of the input as it then is: never a read of freed memory (ASan
+// reported a heap-use-after-free in rowNorms before).
+test('contrastiveLossSync: an options getter that detaches x gets a RangeError, no read of freed memory', () => {
+  const x = gaussianMatrix(64, 32, freshSeed());
+  const y = gaussianMatrix(64, 32, freshSeed());
+  let reads = 0;
+  const options = {
+    rows: 64,
+    dim: 32,
+    backend: 'cpu' as const,
+    get logScale() {
+      reads++;
+      detach(x);
+      return 2;
+    },
+  };
+  assert.throws(() => contrastiveLossSync(x, y, options), (e: Error) => e instanceof RangeError && /^x: expected/.test(e.message));
+  assert.is(reads, 1, 'each option is read once');
+});
+
+test('contrastiveLossSync: a getter that changes its answer is read once (checked value = used value)', () => {
+  const seed = freshSeed();
+  const x = gaussianMatrix(16, 8, seed);
+  const y = gaussianMatrix(16, 8, seed + 1);
+  let reads = 0;
+  const options = { rows: 16, dim: 8, backend: 'cpu' as const, get logScale() { return reads++ === 0 ? 1 : 1e9; } };
+  assert.is(contrastiveLossSync(x, y, options).loss, contrastiveLossSync(x, y, { rows: 16, dim: 8, backend: 'cpu', logScale: 1 }).loss);
+});
+
+test('adamwRows: a getter that rewrites rows out of range after the check cannot, and one that detaches the table errs', () => {
+  const width = 4;
+  const table = new Float32Array(8 * width);
+  const rows = Int32Array.of(1, 3);
+  const grads = new Float32Array(2 * width).fill(1);
+  const options = {
+    get learningRate() {
+      rows[0] = 1e9; // an out-of-bounds write if the rows had been checked before this ran
+      return 1e-3;
+    },
+  };
+  assert.throws(() => addon.adamwRows(table, new Float32Array(table.length), new Float32Array(table.length), width, rows, grads, options as never), /rows\[0\]: expected a row in \[0, 8\), got 1000000000/);
+  const detaching = {
+    get step() {
+      detach(table);
+      return 1;
+    },
+  };
+  assert.throws(() => addon.adamwRows(table, new Float32Array(32), new Float32Array(32), width, Int32Array.of(1), new Float32Array(width), detaching as never), RangeError);
+});
+
+test('options given as a Proxy: each known option is asked for once, before any input is read', () => {
+  const seed = freshSeed();
+  const x = gaussianMatrix(8, 4, seed);
+  const y = gaussianMatrix(8, 4, seed + 1);
+  const asked: string[] = [];
+  const options = new Proxy({ rows: 8, dim: 4, backend: 'cpu' } as Record<string, unknown>, {
+    get(target, key) {
+      asked.push(String(key));
+      return target[key as string];
+    },
+  });
+  const r = contrastiveLossSync(x, y, options as never);
+  assert.ok(Number.isFinite(r.loss));
+  assert.is(new Set(asked).size, asked.length, `asked twice: ${asked.join(', ')}`);
+});
+
+// The encoder's tables live in memory the addon owns; a forward in flight holds it, so nothing
+// JavaScript does to the views (a BYOB read detaches any buffer it is handed, a resizable buffer in
+// a table's place) reaches the memory the worker reads.
+test('encoder: a BYOB stream read detaches a table mid-forward: the forward reads the table as it was', async () => {
+  const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024 });
+  assert.ok(addon.isOwnedTable(encoder.tokens) && addon.isOwnedTable(encoder.bigrams) && addon.isOwnedTable(encoder.projection));
+  const texts = Array.from({ length: 3000 }, (_, i) => `text number ${i} about splitting arrays and reading files`);
+  const batch = encoder.tokenize(texts, 'document');
+  const expected = await encoder.forward(batch);
+  const pending = encoder.forward(batch);
+  for (const table of [encoder.tokens, encoder.bigrams, encoder.projection]) {
+    const stream = new ReadableStream({
+      type: 'bytes',
+      pull(controller) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      },
+    });
+    await stream.getReader({ mode: 'byob' }).read(new Uint8Array(table.buffer, table.byteOffset, table.byteLength));
+  }
+  collectGarbage();
+  assert.is(encoder.tokens.length, 0, 'the BYOB read did not detach the table');
+  assert.equal((await pending).out, expected.out);
+});
+
+test('encoder: a table swapped for a resizable view that shrinks mid-forward: the call read a copy', async () => {
+  const encoder = await BagEncoder.create({ init: 'random', width: 16, dim: 8, buckets: 1024 });
+  const texts = Array.from({ length: 3000 }, (_, i) => `a text ${i} on trees and graphs`);
+  const batch = encoder.tokenize(texts, 'document');
+  const expected = await encoder.forward(batch);
+  const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => ArrayBuffer & { resize(length: number): void };
+  const buffer = new Resizable(encoder.tokens.byteLength, { maxByteLength: encoder.tokens.byteLength });
+  const view = new Float32Array(buffer);
+  view.set(encoder.tokens);
+  (encoder as unknown as { tokens: Float32Array }).tokens = view;
+  const pending = encoder.forward(batch);
+  buffer.resize(0);
+  collectGarbage();
   assert.equal((await pending).out, expected.out);
 });
 

@@ -1,5 +1,4 @@
 // `infonce eval`: models and baselines scored on the paper's task families, from the formats users have.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { InvalidArgumentError, type Command } from 'commander';
@@ -9,7 +8,7 @@ import { Encoder } from '../encoder/encoders.js';
 import { encoderEmbedder, wordVectorEmbedder, type Embedder } from '../eval/embedders.js';
 import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
 import { writeReport } from '../eval/report.js';
-import { packageRoot } from '../native.js';
+import { packageVersion } from '../native.js';
 import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
 import { defaultSuite } from '../eval/suite.js';
 import type { Model, Task } from '../eval/tasks.js';
@@ -90,7 +89,7 @@ export function addEvalCommand(program: Command): void {
       else console.log(formatEval(results));
       if (o.report) {
         const command = `infonce ${process.argv.slice(2).map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`;
-        const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+        const version = packageVersion();
         const files = writeReport(o.report, results, tasks, models.flatMap((m) => (m.dir ? [m.dir] : [])), { command, version });
         say(`report: ${files.join(', ')}`);
       }

@@ -2,12 +2,11 @@
 // The `infonce` command line: one file a command in this folder, each a thin shell over the library.
 // `infonce bench` runs the benchmarks' own program (bench/cli.ts) as a separate process, so that the
 // library never imports the benchmarks.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { Command } from 'commander';
 
-import { packageRoot } from '../native.js';
+import { packageRoot, packageVersion } from '../native.js';
 import { addDemoCommand } from './demo.js';
 import { addEmbedCommand } from './embed.js';
 import { addEvalCommand } from './eval.js';
@@ -15,7 +14,7 @@ import { addPairsCommands } from './pairs.js';
 import { addSearchCommand } from './search.js';
 import { addTrainCommand } from './train.js';
 
-const version = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')).version as string;
+const version = packageVersion();
 const program = new Command('infonce')
   .description('Fused contrastive-loss kernels: train and evaluate text and code embeddings.')
   .version(version)

@@ -1,9 +1,9 @@
 // What the commands share: messages on stderr (stdout stays for data), and reading and writing the
 // line-oriented files they take.
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import { writeFileAtomic } from '../io/atomic.js';
+import { readTextFile, regularFileStream } from '../io/read-file.js';
 import type { Pair } from '../pairs/pair.js';
 
 /** A message for the person at the terminal, on stderr. */
@@ -21,7 +21,7 @@ export function writePairs(pairs: Pair[], out: string | undefined): void {
 
 // Texts, one per line (blank lines skipped), from a file or from stdin.
 export async function readLines(file: string | undefined): Promise<string[]> {
-  const input = file ? (await import('node:fs')).createReadStream(file, 'utf8') : process.stdin;
+  const input = file ? regularFileStream(file) : process.stdin;
   const lines: string[] = [];
   for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
     const line = lines.length === 0 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not text
@@ -41,7 +41,7 @@ export function corpusFormat(file: string, format?: string): CorpusFormat {
 }
 
 export function readCorpus(file: string, format: CorpusFormat = corpusFormat(file)): string[] {
-  const lines = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l.trim() !== '');
+  const lines = readTextFile(file).split(/\r?\n/).filter((l) => l.trim() !== '');
   return lines.map((line, i) => {
     if (format === 'lines') return line;
     try {

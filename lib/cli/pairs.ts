@@ -1,5 +1,5 @@
 // `infonce pairs text|corpus|suite|code`: training pairs from the user's documents, the suite, or source code.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -8,6 +8,7 @@ import { suiteTrainingPairs } from '../eval/suite.js';
 import { codePairs, functionsOf } from '../pairs/code.js';
 import { corpusPairs } from '../pairs/corpus.js';
 import { readCorpusDocuments } from '../pairs/corpus-files.js';
+import { NotRegularFile, readTextFile } from '../io/read-file.js';
 import { textPairs } from '../pairs/text.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { say, writePairs } from './io.js';
@@ -38,8 +39,13 @@ export function addPairsCommands(program: Command): void {
     .addOption(minWordsOption())
     .addOption(maxWordsOption())
     .action((files: string[], o) => {
-      const documents = files.map((f) => readFileSync(f, 'utf8'));
-      writePairs(textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords }), o.out);
+      const documents = files.map((f) => readTextFile(f));
+      const made = textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords });
+      if (made.length === 0)
+        throw new InvalidArgumentError(
+          `${files.join(', ')}: no pairs (a pair needs two passages of --min-words ${o.minWords} words, words counted between spaces)`,
+        );
+      writePairs(made, o.out);
     });
   pairs
     .command('corpus')
@@ -51,7 +57,7 @@ export function addPairsCommands(program: Command): void {
     .option('--seed <n>', 'where the spans are taken', positiveInteger('--seed'), 1)
     .addHelpText('after', '\nExamples:\n  infonce pairs corpus docs/ --out pairs.jsonl\n  infonce pairs corpus scifact/corpus.jsonl --out pairs.jsonl')
     .action((path: string, o) => {
-      const documents = readCorpusDocuments(path);
+      const documents = readCorpusDocuments(path, (file, kind) => say(`skipped ${file}: ${kind}, not a regular file`));
       const { pairs: made, counts } = corpusPairs(documents, { minWords: o.minWords, maxWords: o.maxWords, seed: o.seed });
       say(`${documents.length} documents: ${counts.title} title → body, ${counts.span} span → rest, ${counts.neighbours} neighbouring-passage pairs`);
       if (made.length === 0) throw new InvalidArgumentError(`${path}: no pairs (documents too short: a pair needs a title, three sentences, or two passages of --min-words)`);
@@ -74,7 +80,15 @@ export function addPairsCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  infonce pairs code src/ --out code.jsonl')
     .action((dir: string, o) => {
       if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`${dir} is not a folder`);
-      const functions = [...sourceFiles(dir)].flatMap((file) => functionsOf(file, readFileSync(file, 'utf8')));
+      const functions = [...sourceFiles(dir)].flatMap((file) => {
+        try {
+          return functionsOf(file, readTextFile(file));
+        } catch (error) {
+          if (!(error instanceof NotRegularFile)) throw error;
+          say(`skipped ${file}: ${error.kind}, not a regular file`);
+          return [];
+        }
+      });
       say(`${functions.length} documented functions under ${relative(process.cwd(), dir) || '.'}`);
       writePairs(codePairs(functions), o.out);
     });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { addon, type BagShapeArgument } from '../native.js';
+import { addon, packageVersion, type BagShapeArgument } from '../native.js';
 import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';
 import { Encoder, type EncoderConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
@@ -92,14 +92,15 @@ export class BagEncoder extends Encoder {
   private constructor(config: BagConfig, tokens: Float32Array, bigrams: Float32Array, projection: Float32Array, weights?: Float32Array) {
     super();
     this.config = config;
-    this.tokens = tokens;
-    this.bigrams = bigrams;
-    this.projection = projection;
+    // Native workers read these tables in place (copying ~50 MB a call would cost more than the
+    // forward itself), so they live in memory the addon owns: a call in flight keeps it alive
+    // whatever JavaScript does to the views (bindings/owned_tables.h). Marked untransferable too, so
+    // that a postMessage with a transfer list copies a table instead of emptying the encoder's view.
+    this.tokens = ownedTable(tokens);
+    this.bigrams = ownedTable(bigrams);
+    this.projection = ownedTable(projection);
     this.weights = weights;
-    // Native workers read these tables in place (copying ~100 MB a call would cost more than the
-    // forward itself): they must never be detached under a worker. Marked untransferable, a
-    // postMessage or structuredClone with a transfer list copies them instead of moving them.
-    for (const table of [tokens, bigrams, projection]) markAsUntransferable(table.buffer);
+    for (const table of [this.tokens, this.bigrams, this.projection]) markAsUntransferable(table.buffer);
   }
 
   static async create(options: BagOptions = {}): Promise<BagEncoder> {
@@ -126,7 +127,7 @@ export class BagEncoder extends Encoder {
     const weights =
       config.pooling === 'idf' ? idfWeights(options.corpus!, config.maxTokens, config.identifiers ?? 'none') : undefined;
     const E = config.width;
-    const tokens = new Float32Array(config.vocabulary * E);
+    const tokens = addon.newTable(config.vocabulary * E);
     // Random rows at the typical scale of the word vectors (a component's standard deviation ~0.4).
     fillGaussian(tokens, config.seed, 0.4);
     if (config.init === 'wink') {
@@ -135,8 +136,8 @@ export class BagEncoder extends Encoder {
       options.progress?.(`initialised ${covered} of ${config.vocabulary} token rows from word vectors`);
     }
     // Bigram rows start at zero: the untrained encoder is then the mean of its tokens' rows.
-    const bigrams = new Float32Array(config.buckets * E);
-    const projection = fillGaussian(new Float32Array(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
+    const bigrams = addon.newTable(config.buckets * E);
+    const projection = fillGaussian(addon.newTable(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
     return new BagEncoder(config, tokens, bigrams, projection, weights);
   }
 
@@ -208,7 +209,7 @@ export class BagEncoder extends Encoder {
         projection: { dtype: 'F32', shape: [E, this.config.dim], data: this.projection },
         ...(this.weights ? { idf: { dtype: 'F32' as const, shape: [this.config.vocabulary, 1], data: this.weights } } : {}),
       },
-      { format: 'infonce-bag', ...metadata },
+      { format: 'infonce-bag', 'infonce.version': packageVersion(), ...metadata },
     );
     writeFileAtomic(join(dir, 'config.json'), JSON.stringify(this.config, null, 2) + '\n');
   }
@@ -242,6 +243,14 @@ function idfWeights(corpus: readonly string[], maxTokens: number, identifiers: '
   const markerWeight = count > 0 ? sum / count : 1;
   for (const marker of Object.values(SIDE_MARKERS)) weights[marker] = markerWeight;
   return weights;
+}
+
+// `table` itself when its memory is the addon's, else a copy in such memory.
+function ownedTable(table: Float32Array): Float32Array {
+  if (addon.isOwnedTable(table)) return table;
+  const owned = addon.newTable(table.length);
+  owned.set(table);
+  return owned;
 }
 
 function checkedWeights(weights: Float32Array, file: string): Float32Array {

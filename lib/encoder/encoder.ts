@@ -2,12 +2,13 @@
 // tokenises, runs forward and backward on a batch, and lists its parameters; the bag encoder
 // (bag.ts) is the one this package trains, and a transformer could take its place without the
 // trainer changing.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { addon } from '../native.js';
 import { invalidFile, invalidType, outOfRange } from '../util/errors.js';
 import type { Side, TokenBatch } from './tokenizer.js';
+import { NotRegularFile, readTextFile } from '../io/read-file.js';
 
 /** What every encoder's config.json holds: its kind (the registry's key) and its output dimension. */
 export interface EncoderConfig {
@@ -88,8 +89,9 @@ export abstract class Encoder {
       throw new RangeError(`model: no config.json in ${dir} (expected a folder written by \`infonce train\` or Encoder.save)`);
     let config: EncoderConfig;
     try {
-      config = JSON.parse(readFileSync(configFile, 'utf8')) as EncoderConfig;
+      config = JSON.parse(readTextFile(configFile)) as EncoderConfig;
     } catch (error) {
+      if (error instanceof NotRegularFile) throw invalidFile(configFile, `${error.kind}, not a regular file`);
       throw invalidFile(configFile, `not JSON (${(error as Error).message})`);
     }
     if (typeof config !== 'object' || config === null) throw invalidFile(configFile, 'expected a JSON object');

@@ -1,16 +1,17 @@
 // Evaluation data in the formats users already have: a BEIR folder (corpus.jsonl, queries.jsonl,
 // qrels/test.tsv), query → positive pairs (JSONL), labelled texts (JSONL {"text", "label"}) and
 // scored pairs (JSONL {"a", "b", "score"}). Errors name the file and the line.
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { readTextFile, regularFileStream } from '../io/read-file.js';
 import { readPairs } from '../train/pairs-file.js';
 import type { ClassificationTask, CodeSearchTask, Document, SearchTask, SimilarityTask } from './tasks.js';
 
 function jsonLines(file: string): Array<{ value: Record<string, unknown>; line: number }> {
   if (!existsSync(file)) throw new RangeError(`${file}: no such file`);
-  return readFileSync(file, 'utf8')
+  return readTextFile(file)
     .split('\n')
     .map((text, i) => ({ text, line: i + 1 }))
     .filter((l) => l.text.trim() !== '')
@@ -39,7 +40,7 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
   const qrelsFile = join(dir, 'qrels', `${split}.tsv`);
   for (const f of [corpusFile, join(dir, 'queries.jsonl'), qrelsFile]) if (!existsSync(f)) throw new RangeError(`beir: ${f} is missing`);
   const qrels = new Map<string, Map<string, number>>();
-  readFileSync(qrelsFile, 'utf8')
+  readTextFile(qrelsFile)
     .split('\n')
     .forEach((line, i) => {
       const cells = line.trim().split('\t');
@@ -68,8 +69,9 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
     let batch: Document[] = [];
     let line = 0;
     const seen = new Set<string>();
-    for await (const text of createInterface({ input: createReadStream(corpusFile, 'utf8'), crlfDelay: Infinity })) {
+    for await (const raw of createInterface({ input: regularFileStream(corpusFile), crlfDelay: Infinity })) {
       line++;
+      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not content
       if (text.trim() === '') continue;
       let value: Record<string, unknown>;
       try {
@@ -90,6 +92,7 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
         batch = [];
       }
     }
+    if (seen.size === 0) throw new RangeError(`${corpusFile}: no documents (expected one JSON object {"_id", "title"?, "text"} a line)`);
     if (batch.length) yield batch;
   }
   // The name says how many queries are scored: those with judgements, out of all.

@@ -1,10 +1,11 @@
 // `--report DIR`: report.md (what was run, by which version, when; the scores; what each metric
 // means), metrics.svg (each task's headline metric per model) and, for every model that `infonce
 // train` made, the curve of its run (training-<k>.svg). The charts are in charts.ts.
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
+import { readStepLog } from '../train/step-log.js';
 import { barChart, trainingCurve } from './charts.js';
 import { formatEval, type EvalResult } from './run.js';
 import type { Task } from './tasks.js';
@@ -45,7 +46,7 @@ export function writeReport(dir: string, results: EvalResult[], tasks: Task[], m
   for (const modelDir of modelDirs) {
     const log = join(dirname(modelDir), 'train.jsonl');
     if (!existsSync(log)) continue;
-    const records = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const records = readStepLog<{ step: number; loss: number; accuracy: number }>(log).records;
     if (records.length < 2) continue;
     const file = `training-${++curves}.svg`;
     writeFileAtomic(join(dir, file), trainingCurve(records, `Training of ${modelDir} (${records.length} steps)`));

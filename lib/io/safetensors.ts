@@ -1,15 +1,26 @@
 // The safetensors format (https://huggingface.co/docs/safetensors): an 8-byte little-endian header
 // length, a JSON header naming each tensor's dtype, shape and byte range, then the raw data. Small
 // enough to implement here; npm's "safetensors" package is an unmaintained 0.0.1.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 import { invalidFile } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { NotRegularFile, readRegularFile } from './read-file.js';
 
 export type Tensor = { dtype: 'F32'; shape: number[]; data: Float32Array } | { dtype: 'I32'; shape: number[]; data: Int32Array };
 
+// Each tensor's checksum, in the metadata under this prefix and its name: a flipped bit in the
+// weights is refused on load instead of training or embedding on silently. Files without them
+// (written before 0.1.1, or by other writers) load unchecked.
+const CHECKSUM = 'infonce.sha256.';
+
+function checksum(data: Float32Array | Int32Array): string {
+  return createHash('sha256').update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)).digest('hex');
+}
+
 export function writeSafetensors(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  const sums = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [CHECKSUM + name, checksum(t.data)]));
+  const header: Record<string, unknown> = { __metadata__: { ...metadata, ...sums } };
   let offset = 0;
   const names = Object.keys(tensors).sort();
   for (const name of names) {
@@ -33,7 +44,7 @@ export function writeSafetensors(path: string, tensors: Record<string, Tensor>, 
 // range (inside the data, no two overlapping, exactly the bytes its shape needs) are checked, and an
 // error names the file and the tensor.
 export function readSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
-  const file = readFileSync(path);
+  const file = readModelFile(path);
   if (file.length < 8) throw invalidFile(path, `not a safetensors file (${file.length} bytes)`);
   const headerLength = file.readBigUInt64LE(0);
   if (headerLength < 2n || 8n + headerLength > BigInt(file.length))
@@ -74,5 +85,23 @@ export function readSafetensors(path: string): { tensors: Record<string, Tensor>
     if (ranges[k]!.begin < ranges[k - 1]!.end) throw invalidFile(path, `tensors "${ranges[k - 1]!.name}" and "${ranges[k]!.name}" overlap`);
   const metadata = (header as Record<string, unknown>).__metadata__ ?? {};
   if (typeof metadata !== 'object' || metadata === null) throw invalidFile(path, '__metadata__ is not an object');
+  for (const [key, sum] of Object.entries(metadata as Record<string, unknown>)) {
+    if (!key.startsWith(CHECKSUM)) continue;
+    const name = key.slice(CHECKSUM.length);
+    if (!tensors[name]) throw invalidFile(path, `the metadata holds a checksum of tensor "${name}", which the file lacks`);
+    if (sum !== checksum(tensors[name]!.data))
+      throw invalidFile(path, `tensor "${name}" does not match its checksum (sha256): the file is corrupt`);
+  }
   return { tensors, metadata: metadata as Record<string, string> };
+}
+
+// The file's bytes; a missing file, a folder or a FIFO in its place is an invalid model file.
+function readModelFile(path: string): Buffer {
+  try {
+    return readRegularFile(path, 2 ** 32 - 1);  // Node's largest Buffer
+  } catch (error) {
+    if (error instanceof NotRegularFile) throw invalidFile(path, `${error.kind}, not a safetensors file`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw invalidFile(path, 'missing');
+    throw error;
+  }
 }

@@ -1,9 +1,10 @@
 // The documents of `infonce pairs corpus`: a plain-text file (one document), a folder of them (every
 // .txt/.md/.rst/.text file below it, each a document named by its path), or a JSON Lines corpus
 // (.jsonl/.ndjson: objects with "text", optional "title" and "_id"/"id", as a BEIR corpus.jsonl).
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { NotRegularFile, readTextFile } from '../io/read-file.js';
 import type { CorpusDocument } from './corpus.js';
 
 const TEXT_FILE = /\.(txt|md|rst|text)$/i;
@@ -19,8 +20,7 @@ function* textFiles(dir: string): Generator<string> {
 
 function jsonlDocuments(file: string): CorpusDocument[] {
   const docs: CorpusDocument[] = [];
-  readFileSync(file, 'utf8')
-    .replace(/^\uFEFF/, '')
+  readTextFile(file)
     .split(/\r?\n/)
     .forEach((line, i) => {
       if (line.trim() === '') return;
@@ -40,14 +40,32 @@ function jsonlDocuments(file: string): CorpusDocument[] {
   return docs;
 }
 
-/** The documents at `path` (a file or a folder); a RangeError naming the path when there are none. */
-export function readCorpusDocuments(path: string): CorpusDocument[] {
+/**
+ * The documents at `path` (a file or a folder); a RangeError naming the path when there are none. In
+ * a folder, entries that are not regular files (a FIFO, a link to a device) are skipped and passed
+ * to `skipped` with the reason; a file or JSON Lines corpus named directly must be a regular file.
+ */
+export function readCorpusDocuments(path: string, skipped?: (path: string, reason: string) => void): CorpusDocument[] {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) throw new RangeError(`${path}: no such file or folder`);
   let docs: CorpusDocument[];
-  if (stat.isDirectory()) docs = [...textFiles(path)].map((file) => ({ id: relative(path, file), text: readFileSync(file, 'utf8') }));
+  if (stat.isDirectory()) docs = readFolder(path, [...textFiles(path)], skipped);
   else if (/\.(jsonl|ndjson)$/i.test(path)) docs = jsonlDocuments(path);
-  else docs = [{ id: path, text: readFileSync(path, 'utf8') }];
+  else docs = [{ id: path, text: readTextFile(path) }];
   if (docs.length === 0) throw new RangeError(`${path}: no documents (a folder needs .txt, .md, .rst or .text files)`);
+  return docs;
+}
+
+// The folder's files as documents named by their relative paths, skipping what is not a regular file.
+function readFolder(root: string, files: string[], skipped?: (path: string, reason: string) => void): CorpusDocument[] {
+  const docs: CorpusDocument[] = [];
+  for (const file of files) {
+    try {
+      docs.push({ id: relative(root, file), text: readTextFile(file) });
+    } catch (error) {
+      if (!(error instanceof NotRegularFile)) throw error;
+      skipped?.(file, error.kind);
+    }
+  }
   return docs;
 }

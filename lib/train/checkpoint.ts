@@ -1,13 +1,16 @@
 // Checkpoints: the encoder's weights, the optimiser's moments and θ, and where the run stands, so
 // that `--resume` continues an interrupted run exactly where the last checkpoint left it. A
-// checkpoint is written into a temporary folder, renamed into place, and only then named in
-// `checkpoints/latest`: an interruption at any moment leaves the previous checkpoint intact.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+// checkpoint is written into a temporary folder and renamed into place: a folder step-NNNNNNN is
+// complete, and an interruption at any moment leaves the previous one intact. `checkpoints/latest`
+// names the newest for people; a resume takes the newest complete folder whatever `latest` says
+// (a kill between the rename and the write of `latest` loses nothing).
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Parameter } from '../encoder/encoder.js';
 import { Encoder } from '../encoder/encoders.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readTextFile } from '../io/read-file.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../io/safetensors.js';
 import { invalidFile } from '../util/errors.js';
 import type { OptimizerState } from './optimizer.js';
@@ -60,15 +63,59 @@ export interface Checkpoint {
   run: RunState;
 }
 
-/** The latest checkpoint under `out`, or undefined when there is none. */
-export async function loadLatestCheckpoint(out: string, parameters?: (e: Encoder) => Parameter[]): Promise<Checkpoint | undefined> {
-  const latest = join(checkpointFolder(out), 'latest');
-  if (!existsSync(latest)) return undefined;
-  // `latest` may only name a checkpoint folder of this run, never a path elsewhere.
-  const name = readFileSync(latest, 'utf8').trim();
-  if (!CHECKPOINT_NAME.test(name) || !existsSync(join(checkpointFolder(out), name)))
-    throw invalidFile(latest, `names ${JSON.stringify(name)}; expected a checkpoint folder step-NNNNNNN in ${checkpointFolder(out)}`);
-  const dir = join(checkpointFolder(out), name);
+// Temporaries an interrupted write leaves (a checkpoint folder not yet renamed, writeFileAtomic's
+// hidden files): never complete, removed when a run starts or resumes in `out`.
+const TEMPORARY = /^(step-\d{7}\.tmp|\.[0-9a-f]{12}\.tmp)$/;
+
+export function removeTemporaries(out: string): string[] {
+  const removed: string[] = [];
+  for (const dir of [out, checkpointFolder(out), join(out, 'model')]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir))
+      if (TEMPORARY.test(name)) {
+        rmSync(join(dir, name), { recursive: true, force: true });
+        removed.push(join(dir, name));
+      }
+  }
+  return removed;
+}
+
+/** The complete checkpoint folders under `out`, newest first. */
+export function checkpointFolders(out: string): string[] {
+  const folder = checkpointFolder(out);
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((name) => CHECKPOINT_NAME.test(name) && statSync(join(folder, name)).isDirectory())
+    .sort()
+    .reverse()
+    .map((name) => join(folder, name));
+}
+
+/**
+ * The newest complete checkpoint under `out`, or undefined when there is none. One that cannot be
+ * read (a corrupt file) is passed over for the one before it, and `log` says so; when none can be
+ * read, the newest one's error is thrown.
+ */
+export async function loadLatestCheckpoint(
+  out: string,
+  parameters?: (e: Encoder) => Parameter[],
+  log: (message: string) => void = () => {},
+): Promise<Checkpoint | undefined> {
+  const folders = checkpointFolders(out);
+  let firstError: unknown;
+  for (const dir of folders) {
+    try {
+      return await loadCheckpoint(dir, parameters);
+    } catch (error) {
+      firstError ??= error;
+      log(`${dir} cannot be read (${(error as Error).message})${dir === folders.at(-1) ? '' : '; trying the checkpoint before it'}`);
+    }
+  }
+  if (firstError !== undefined) throw firstError;
+  return undefined;
+}
+
+async function loadCheckpoint(dir: string, parameters?: (e: Encoder) => Parameter[]): Promise<Checkpoint> {
   const encoder = await Encoder.load(dir);
   const optimizerFile = join(dir, 'optimizer.safetensors');
   const { tensors } = readSafetensors(optimizerFile);
@@ -86,11 +133,20 @@ export async function loadLatestCheckpoint(out: string, parameters?: (e: Encoder
   const runFile = join(dir, 'run.json');
   let run: RunState;
   try {
-    run = JSON.parse(readFileSync(runFile, 'utf8')) as RunState;
+    run = JSON.parse(readTextFile(runFile)) as RunState;
   } catch (error) {
     throw invalidFile(runFile, `not JSON (${(error as Error).message})`);
   }
-  if (!Number.isSafeInteger(run?.step) || run.step < 0 || typeof run.options !== 'object' || typeof run.pairs?.fingerprint !== 'string')
-    throw invalidFile(runFile, 'expected {"step", "options", "pairs"} as the trainer writes it');
+  const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (
+    !isObject(run) ||
+    !Number.isSafeInteger(run.step) ||
+    run.step < 0 ||
+    !isObject(run.options) ||
+    !isObject(run.pairs) ||
+    typeof run.pairs.fingerprint !== 'string' ||
+    !Number.isSafeInteger(run.pairs.count)
+  )
+    throw invalidFile(runFile, 'expected {"step", "options": {…}, "pairs": {"count", "fingerprint"}} as the trainer writes it');
   return { dir, encoder, optimizer: state, run };
 }

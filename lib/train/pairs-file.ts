@@ -1,8 +1,8 @@
 // Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […], "group"?: …} object a line.
 // A malformed line is an error naming the file and the line; blank lines are skipped.
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
+import { regularFileStream } from '../io/read-file.js';
 import type { Pair } from '../pairs/pair.js';
 
 export type { Pair };
@@ -28,7 +28,7 @@ function checkPair(value: unknown, where: string): Pair {
 /** All pairs of a JSONL file, checked. */
 export async function readPairs(file: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  const lines = createInterface({ input: regularFileStream(file), crlfDelay: Infinity });
   let number = 0;
   for await (const raw of lines) {
     number++;

@@ -3,7 +3,7 @@
 // runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
 // run resumable with nothing lost.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { BagEncoder, type BagOptions } from '../encoder/bag.js';
@@ -17,7 +17,9 @@ import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
 import { pairGroups } from './pair-groups.js';
-import { loadLatestCheckpoint, saveCheckpoint, type RunState } from './checkpoint.js';
+import { loadLatestCheckpoint, removeTemporaries, saveCheckpoint, type RunState } from './checkpoint.js';
+import { readRunManifest, writeRunManifest, RUN_ENTRIES } from './run-manifest.js';
+import { readStepLog } from './step-log.js';
 import { AdamWOptimizer } from './optimizer.js';
 import type { Pair } from '../pairs/pair.js';
 import { progressBar } from './progress.js';
@@ -93,6 +95,9 @@ export interface StepRecord {
   seconds: number;
 }
 
+// The encoder options that shape the model: a resume must not ask for other values than it has.
+const ENCODER_SHAPE = ['width', 'dim', 'buckets', 'pooling', 'maxTokens', 'identifiers', 'init'];
+
 /** The parts of the options a resumed run must share with the run it continues (steps may grow). */
 function identity(o: TrainOptions) {
   return {
@@ -132,9 +137,6 @@ function sliceBatch(batch: TokenBatch, first: number, last: number): TokenBatch 
   for (let t = 0; t < offsets.length; t++) offsets[t]! -= begin;
   return { ids: batch.ids.subarray(begin, batch.offsets[last]!), offsets };
 }
-
-// What a run writes into `out`: a fresh run refuses to start over them unless told to overwrite.
-const RUN_ENTRIES = ['checkpoints', 'model', 'train.jsonl'];
 
 function checkOptions(o: TrainOptions & { microBatch: number; learningRate: number; weightDecay: number; clip: number; seed: number; checkpointEvery: number; backend: Backend }): void {
   const integer = (name: string, value: unknown, min: number) => {
@@ -196,8 +198,10 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   checkOptions({ ...o, backend });
   const pairs = o.pairs;
   const batchSize = Math.min(o.batchSize, pairs.length);
+  if (batchSize < o.batchSize) say(`batch size ${o.batchSize} is more than the ${pairs.length} pairs: each step takes all ${pairs.length}`);
   const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
-  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out) : undefined;
+  for (const file of existsSync(o.out) ? removeTemporaries(o.out) : []) say(`removed ${file}, left by an interrupted write`);
+  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out, undefined, say) : undefined;
   if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
   const earlier = RUN_ENTRIES.filter((entry) => existsSync(join(o.out, entry)));
   if (!checkpoint && earlier.length > 0) {
@@ -206,10 +210,19 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
         `out: ${o.out} holds an earlier run (${earlier.join(', ')}); continue it with resume (--resume), ` +
           `or start afresh with overwrite (--overwrite), which deletes them`,
       );
+    // Only what a run of ours wrote there: a folder the user put in `out` is never deleted.
+    const ours = readRunManifest(o.out);
+    const foreign = earlier.filter((entry) => !ours.includes(entry));
+    if (foreign.length > 0)
+      throw outOfRange(
+        `out: ${o.out} holds ${foreign.join(', ')}, which no infonce run wrote there (its run manifest does not list ` +
+          `${foreign.length === 1 ? 'it' : 'them'}); overwrite deletes only a run's own files: choose another out, or move ${foreign.length === 1 ? 'it' : 'them'} away`,
+      );
     for (const entry of earlier) rmSync(join(o.out, entry), { recursive: true, force: true });
     say(`overwrite: deleted ${earlier.join(', ')} in ${o.out}`);
   }
   mkdirSync(o.out, { recursive: true });
+  writeRunManifest(o.out);
   // A resumed run keeps its warm-up unless it is given explicitly (the default is 5% of the steps,
   // which would move when a finished run is extended).
   const earlierWarmup = checkpoint?.run.options.warmupSteps;
@@ -221,14 +234,23 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   let start = 0;
   const optimizerOptions = { learningRate: o.learningRate, weightDecay: o.weightDecay, warmupSteps, totalSteps: o.steps, clip: o.clip };
   if (checkpoint) {
+    // The data first: other pairs change the batch size too, and that is not what differs.
+    if (checkpoint.run.pairs.fingerprint !== data.fingerprint)
+      throw outOfRange(
+        `resume: ${checkpoint.dir} was trained on other pairs (${checkpoint.run.pairs.count} pairs, fingerprint ` +
+          `${checkpoint.run.pairs.fingerprint}); these are ${data.count} pairs, fingerprint ${data.fingerprint}`,
+      );
     const before = checkpoint.run.options as Record<string, unknown>;
     for (const [key, value] of Object.entries(runIdentity))
       if (JSON.stringify(before[key]) !== JSON.stringify(value))
         throw outOfRange(`resume: ${checkpoint.dir} was made with ${key} ${JSON.stringify(before[key])}, this run asks for ${JSON.stringify(value)}`);
+    // The encoder comes from the checkpoint: an encoder option given now must be what it was made with.
+    const made = (checkpoint.encoder as unknown as { config: Record<string, unknown> }).config;
+    for (const [key, value] of Object.entries(o.encoder ?? {}))
+      if (ENCODER_SHAPE.includes(key) && value !== undefined && JSON.stringify(made[key]) !== JSON.stringify(value))
+        throw outOfRange(`resume: ${checkpoint.dir} holds an encoder with ${key} ${JSON.stringify(made[key])}, this run asks for ${JSON.stringify(value)}`);
     if (checkpoint.run.step > o.steps)
       throw outOfRange(`steps: ${checkpoint.dir} is at step ${checkpoint.run.step} already; ask for at least that many to resume`);
-    if (checkpoint.run.pairs.fingerprint !== data.fingerprint)
-      throw outOfRange(`resume: ${checkpoint.dir} was trained on other pairs (${checkpoint.run.pairs.count} pairs, fingerprint ${checkpoint.run.pairs.fingerprint})`);
     encoder = checkpoint.encoder;
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), 0, checkpoint.optimizer);
     start = checkpoint.run.step;
@@ -240,9 +262,9 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
 
   // The step log: keep what the checkpoint covers, drop what came after it (it will be redone).
   const logFile = join(o.out, 'train.jsonl');
-  const history: StepRecord[] = existsSync(logFile)
-    ? readFileSync(logFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as StepRecord).filter((r) => r.step <= start)
-    : [];
+  const log = readStepLog<StepRecord>(logFile);
+  if (log.torn !== undefined) say(`${logFile}: dropped a torn last line (${log.torn.length} characters, an interrupted append)`);
+  const history = log.records.filter((r) => r.step <= start);
   writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
 
   // Duplicates masked in the loss, where it can: the trainer's fp32 CUDA loss cannot (a GPU run says so).
