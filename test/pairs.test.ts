@@ -29,6 +29,26 @@ test('text: passages of at least minWords, paired with their successor, duplicat
   assert.ok(textPairs([same], { minWords: 20 }).every((p) => p.query !== p.positive));
 });
 
+test('text in scripts without spaces (Chinese, Thai): words and sentences by Intl.Segmenter, so it makes pairs', () => {
+  const sentence = (k: number) => `今天我们在图书馆里读了第${k}本关于河流和山脉的书，然后讨论了很久。`;
+  const document = Array.from({ length: 12 }, (_, k) => sentence(k)).join('');
+  // One paragraph without a single space: before, it counted as one word and made no passage.
+  const parts = passages(document, { minWords: 20, maxWords: 40 });
+  assert.ok(parts.length >= 3, `passages: ${parts.length}`);
+  for (const part of parts) assert.ok(part.includes('图书馆'), part);
+  assert.ok(textPairs([document], { minWords: 20, maxWords: 40 }).length >= 2);
+  // Thai: words by the dictionary (16 a paragraph, not 4 between spaces); paragraphs make the passages.
+  const thai = Array.from({ length: 6 }, (_, k) => `วันนี้เราอ่านหนังสือเล่มที่ ${k} เกี่ยวกับแม่น้ำและภูเขาในห้องสมุด`).join('\n\n');
+  assert.is(passages(thai, { minWords: 10, maxWords: 40 }).length, 6);
+});
+
+test('text in spaced scripts is cut as before: words between spaces, sentences at . ! ? before a capital', () => {
+  const words = Array.from({ length: 50 }, (_, k) => `word${k}`).join(' ');
+  const paragraph = `${words}. Then ${words}! And well-known 1,200 U.S. ${words}? ${words}.`;
+  const parts = passages(paragraph, { minWords: 20, maxWords: 60 });
+  assert.equal(parts.map((p) => p.split(' ').length), [50, 51, 104]); // no cut before a lower-case word
+});
+
 test('code: JSDoc functions, declarations and arrow functions, braces in strings and comments', () => {
   const source = `
 /**

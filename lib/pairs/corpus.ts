@@ -9,6 +9,7 @@
 import { generator } from '../util/random.js';
 import type { Pair } from './pair.js';
 import { passages } from './text.js';
+import { sentences as sentencesOf, wordCount as words } from './words.js';
 
 export interface CorpusDocument {
   id: string;
@@ -30,12 +31,12 @@ export interface CorpusPairCounts {
   neighbours: number;
 }
 
+// . ! ? before a capital or a digit: the span's sentence boundaries.
 const SENTENCE_END = /(?<=[.!?]["')\]]?)\s+(?=[A-Z0-9"'(\[])/;
-const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
 
 // One or two sentences of the document (about a sixth of it, 8 to 60 words) and the document without them.
 function spanAndRest(text: string, random: () => number): { span: string; rest: string } | undefined {
-  const sentences = text.replace(/\s+/g, ' ').trim().split(SENTENCE_END);
+  const sentences = sentencesOf(text.replace(/\s+/g, ' ').trim(), SENTENCE_END);
   if (sentences.length < 3) return undefined;
   const first = Math.floor(random() * sentences.length);
   let last = first;

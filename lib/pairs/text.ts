@@ -1,6 +1,7 @@
 // Neighbouring-text pairs, the cpt paper's unsupervised data for text: a document is cut into
 // passages of a few sentences, and each passage is paired with the next one.
 import type { Pair } from './pair.js';
+import { sentences as sentencesOf, wordCount } from './words.js';
 
 export interface TextPairOptions {
   /** Passages grow to at least this many words (merging paragraphs). Default 30. */
@@ -9,7 +10,8 @@ export interface TextPairOptions {
   maxWords?: number;
 }
 
-const wordCount = (text: string) => text.split(/\s+/).filter(Boolean).length;
+// . ! ? (and a closing quote or bracket) before a capital: where a long paragraph is cut.
+const SENTENCE_END = /(?<=[.!?]["')\]]?)\s+(?=[A-Z"'(\[])/;
 
 /** A document's passages: paragraphs merged up to minWords, long ones cut at sentence ends. */
 export function passages(document: string, options: TextPairOptions = {}): string[] {
@@ -19,7 +21,7 @@ export function passages(document: string, options: TextPairOptions = {}): strin
     .split(/\n\s*\n/)
     .map((p) => p.replace(/\s+/g, ' ').trim())
     .filter(Boolean);
-  const sentences = paragraphs.flatMap((p) => (wordCount(p) > maxWords ? p.split(/(?<=[.!?]["')\]]?)\s+(?=[A-Z"'(\[])/) : [p]));
+  const sentences = paragraphs.flatMap((p) => (wordCount(p) > maxWords ? sentencesOf(p, SENTENCE_END) : [p]));
   const out: string[] = [];
   let current = '';
   for (const piece of sentences) {
