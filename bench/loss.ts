@@ -5,6 +5,8 @@
 //   the best sgemm of the same M×N×D shape (NumPy's OpenBLAS or PyTorch's matmul) as the roofline.
 // Our variants alternate after a warm-up; each result is checked before it is timed.
 import { contrastiveLoss } from '../lib/loss.js';
+import { allocateFloat32 } from '../lib/memory.js';
+import { fillGaussian } from '../lib/util/random.js';
 import type { ContrastiveLossResult, InternalLossOptions } from '../lib/types.js';
 import { worstGradientCosine } from './invariants.js';
 import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
@@ -100,8 +102,10 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
   for (const M of options.sizes) {
     const N = M;
     const D = options.dim;
-    const x = gaussianMatrix(M, D, options.seed);
-    const y = gaussianMatrix(N, D, options.seed + 1);
+    // In memory the addon owns, as a user with inputs this large should hold them: read in place,
+    // not copied (the peak RSS below is then the kernel's, not a copy's).
+    const x = fillGaussian(allocateFloat32(M * D), options.seed);
+    const y = fillGaussian(allocateFloat32(N * D), options.seed + 1);
     const base = { rows: M, cols: N, dim: D, threads: options.threads, backend: 'cpu' as const };
     const row: LossBenchRow = { rows: M, cols: N, dim: D, threads: options.threads, kernels: [], skipped: [], check: '' };
 

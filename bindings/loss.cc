@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "infonce.h"
 #include "owned_copy.h"
+#include "owned_tables.h"
 #include "worker.h"
 #include "infonce_cuda.h"
 
@@ -56,8 +57,9 @@ struct LossCall {
   Napi::ObjectReference x, y, gradX, gradY;
   TensorHolds holds;
   // Host inputs the call owns (see owned_copy.h): the targets always (checked once, then never read
-  // from the caller's array again), x and y for the asynchronous call.
-  std::vector<float> ownedX, ownedY;
+  // from the caller's array again); x and y for the asynchronous call, copied, or held in place when
+  // their memory is the addon's (owned_tables.h: no copy, and a write during the call is refused).
+  TableView ownedX, ownedY;
   std::vector<int32_t> ownedTargets;
   std::vector<int32_t> ownedRowGroups, ownedColumnGroups;
   bool groupsPerPair = false;  // one array for both sides: the column groups follow the targets
@@ -100,14 +102,14 @@ CudaMatrix matrixArgument(Napi::Env env, const Napi::Value& value, const char* n
   return m;
 }
 
-// A host matrix's memory, checked again (nothing may have changed it since matrixArgument, but the
-// length is cheap to check): the caller's own for a synchronous call, a copy for an asynchronous one.
-const float* hostData(Napi::Env env, const Napi::Value& value, const char* name, int64_t length,
-                      std::vector<float>* owned) {
+// A host matrix's memory, checked again (an option's getter may have changed it since
+// matrixArgument): the caller's own for a synchronous call; for an asynchronous one, held in place
+// when the addon owns it, else a copy.
+const float* hostData(Napi::Env env, const Napi::Value& value, const char* name, int64_t length, TableView* owned) {
   Napi::Float32Array array = float32Array(env, value, name, length, std::string(name) == "x" ? "rows × dim, as when the call began" : "cols × dim, as when the call began");
   if (!owned) return array.Data();
-  *owned = ownedCopy(env, array, name);
-  return owned->data();
+  *owned = ownedTable(env, array, name);
+  return owned->data;
 }
 
 // `groups`: an Int32Array of one group per pair (rows = cols; column t(i) gets row i's group), or
@@ -279,6 +281,11 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   return call;
 }
 
+// The fingerprints of the inputs read in place (0 for a copy, which nobody else can write).
+std::pair<uint64_t, uint64_t> inPlaceFingerprints(const LossCall& call) {
+  return {call.ownedX.inPlace ? fingerprint(call.ownedX) : 0, call.ownedY.inPlace ? fingerprint(call.ownedY) : 0};
+}
+
 // Runs the kernel on plain memory (safe off the main thread); core errors pass through as
 // infonce::Error, anything else becomes one.
 void execute(const LossCall& call, LossResult& result) {
@@ -345,8 +352,20 @@ Napi::Value contrastiveLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto call = std::make_shared<LossCall>(parse(info, true));
   auto result = std::make_shared<LossResult>();
+  // Taken here, on the main thread, like the copy it replaces: a write after the call was made
+  // (before or while the worker reads) is what the check must catch.
+  const auto before = inPlaceFingerprints(*call);
+  auto work = [call, result, before] {
+    execute(*call, *result);
+    const auto after = inPlaceFingerprints(*call);
+    for (auto [name, changed] : {std::pair{"x", before.first != after.first}, std::pair{"y", before.second != after.second}})
+      if (changed)
+        throw Error(ErrorCode::InvalidArgument,
+                    std::string(name) + ": written while the call read it (an array from allocateFloat32 is read in place, "
+                                        "not copied: leave it alone until the promise settles); the result is refused");
+  };
   return TaskWorker::queue(
-      env, "infonce:contrastiveLoss", [call, result] { execute(*call, *result); },
+      env, "infonce:contrastiveLoss", work,
       [call, result](Napi::Env env) { return static_cast<Napi::Value>(toJs(env, *call, *result)); });
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <new>
@@ -84,9 +85,11 @@ Napi::Value isOwnedTable(const Napi::CallbackInfo& info) {
 
 TableView ownedTable(Napi::Env env, const Napi::Float32Array& array, const char* name) {
   TableView view;
+  view.length = array.ElementLength();
   if (array.ByteLength() > 0)
     if (std::shared_ptr<TableMemory> block = blockHolding(array.Data(), array.ByteLength())) {
       view.data = array.Data();
+      view.inPlace = true;
       view.keepAlive = std::move(block);
       return view;
     }
@@ -94,6 +97,28 @@ TableView ownedTable(Napi::Env env, const Napi::Float32Array& array, const char*
   view.data = copy->data();
   view.keepAlive = std::move(copy);
   return view;
+}
+
+uint64_t fingerprint(const TableView& view) {
+  // Four independent multiply-rotate lanes over 64-bit words: memory speed, and a change of any
+  // bit moves the result (not a cryptographic hash: it guards against mistakes, not adversaries).
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(view.data);
+  const size_t size = view.length * sizeof(float);
+  uint64_t lane[4] = {0x9E3779B97F4A7C15ull, 0xC2B2AE3D27D4EB4Full, 0x165667B19E3779F9ull, 0x27D4EB2F165667C5ull};
+  auto mix = [](uint64_t h, uint64_t word) {
+    h ^= word * 0x9E3779B97F4A7C15ull;
+    return ((h << 31) | (h >> 33)) * 0xC2B2AE3D27D4EB4Full;
+  };
+  size_t k = 0;
+  for (; k + 32 <= size; k += 32)
+    for (int l = 0; l < 4; ++l) {
+      uint64_t word;
+      std::memcpy(&word, bytes + k + 8 * l, 8);
+      lane[l] = mix(lane[l], word);
+    }
+  uint64_t h = mix(mix(mix(lane[0], lane[1]), lane[2]), lane[3]) ^ size;
+  for (; k < size; ++k) h = mix(h, bytes[k]);
+  return h;
 }
 
 }  // namespace infonce::bindings

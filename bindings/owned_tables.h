@@ -10,6 +10,7 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace infonce::bindings {
@@ -19,8 +20,14 @@ struct TableMemory;
 // A table a worker may read: the memory, and the reference that keeps it alive (or the copy).
 struct TableView {
   const float* data = nullptr;
+  size_t length = 0;
+  bool inPlace = false;  // the addon's memory, read where JavaScript can still write it
   std::shared_ptr<const void> keepAlive;
 };
+
+// A fingerprint of the floats a view reads (64-bit, every byte counted): an in-place input whose
+// fingerprint differs after the work was written during it, and the work's result is refused.
+uint64_t fingerprint(const TableView& view);
 
 // newTable(length) → a zeroed Float32Array over memory the addon owns.
 Napi::Value newTable(const Napi::CallbackInfo& info);

@@ -1,5 +1,6 @@
 // infonce: fused contrastive-loss kernels for Node.js.
 export { contrastiveLoss, contrastiveLossSync, DEFAULT_LOG_SCALE } from './loss.js';
+export { allocateFloat32 } from './memory.js';
 export { isDeviceTensor, toDevice } from './device-tensor.js';
 export { backendInfo } from './info.js';
 export type { BackendInfo, CpuBackendInfo, CudaBackendInfo, CudaDeviceInfo } from './native.js';

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 
 import { BagEncoder } from '../lib/encoder/bag.js';
 import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
+import { allocateFloat32 } from '../lib/memory.js';
 import { addon } from '../lib/native.js';
 import { search } from '../lib/search.js';
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
@@ -139,6 +140,61 @@ test('encoder: batch.ids rewritten mid-forward: the checked ids are the ones use
   batch.ids.fill(2 ** 31 - 1);
   batch.offsets.fill(0);
   assert.equal((await pending).out, expected.out);
+});
+
+// Arrays from allocateFloat32 are read in place (no copy); the call holds their memory, and a write
+// during the call is refused rather than mixed into the result.
+const owned = (values: Float32Array) => {
+  const array = allocateFloat32(values.length);
+  array.set(values);
+  return array;
+};
+
+test('allocateFloat32 inputs: read in place, the same result as a copied call, bit for bit', async () => {
+  const seed = freshSeed();
+  const x = gaussianMatrix(M, D, seed);
+  const y = gaussianMatrix(M, D, seed + 1);
+  const expected = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  const both = owned(new Float32Array([...x, ...y]));
+  const r = await contrastiveLoss(both.subarray(0, M * D), both.subarray(M * D), { rows: M, dim: D, backend: 'cpu' });
+  assert.is(r.loss, expected.loss, `seed ${seed}`);
+  assert.equal(r.gradX, expected.gradX);
+  assert.equal(r.gradY, expected.gradY);
+});
+
+test('allocateFloat32 inputs detached (a BYOB read) and collected mid-call: the call read memory it held', async () => {
+  const seed = freshSeed();
+  const x = owned(gaussianMatrix(M, D, seed));
+  const y = owned(gaussianMatrix(M, D, seed + 1));
+  const expected = contrastiveLossSync(x.slice(), y.slice(), { rows: M, dim: D, backend: 'cpu' });
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  for (const array of [x, y]) {
+    const stream = new ReadableStream({
+      type: 'bytes',
+      pull(controller) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      },
+    });
+    await stream.getReader({ mode: 'byob' }).read(new Uint8Array(array.buffer));
+  }
+  collectGarbage();
+  assert.is(x.length, 0, 'not detached');
+  assert.is((await pending).loss, expected.loss, `seed ${seed}`);
+});
+
+test('allocateFloat32 inputs written mid-call: the call rejects naming the input, never a mixed result', async () => {
+  const seed = freshSeed();
+  const x = owned(gaussianMatrix(M, D, seed));
+  const y = owned(gaussianMatrix(M, D, seed + 1));
+  const pending = contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  y[12345] += 1;
+  const error = await pending.then(() => undefined, (e: Error & { code?: string }) => e);
+  assert.instance(error, RangeError);
+  assert.is(error!.code, 'ERR_INVALID_ARG_VALUE');
+  assert.match(error!.message, /^y: written while the call read it/);
+  assert.throws(() => allocateFloat32(0), RangeError);
+  assert.throws(() => allocateFloat32('8' as never), TypeError);
 });
 
 // Sync calls: an option's getter is the one place JavaScript runs inside them. Every option is read

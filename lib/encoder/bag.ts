@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { addon, packageVersion, type BagShapeArgument } from '../native.js';
+import { allocateFloat32 } from '../memory.js';
 import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';
 import { Encoder, type EncoderConfig, type Forward, type Gradient, type Parameter } from './encoder.js';
@@ -127,7 +128,7 @@ export class BagEncoder extends Encoder {
     const weights =
       config.pooling === 'idf' ? idfWeights(options.corpus!, config.maxTokens, config.identifiers ?? 'none') : undefined;
     const E = config.width;
-    const tokens = addon.newTable(config.vocabulary * E);
+    const tokens = allocateFloat32(config.vocabulary * E);
     // Random rows at the typical scale of the word vectors (a component's standard deviation ~0.4).
     fillGaussian(tokens, config.seed, 0.4);
     if (config.init === 'wink') {
@@ -136,8 +137,8 @@ export class BagEncoder extends Encoder {
       options.progress?.(`initialised ${covered} of ${config.vocabulary} token rows from word vectors`);
     }
     // Bigram rows start at zero: the untrained encoder is then the mean of its tokens' rows.
-    const bigrams = addon.newTable(config.buckets * E);
-    const projection = fillGaussian(addon.newTable(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
+    const bigrams = allocateFloat32(config.buckets * E);
+    const projection = fillGaussian(allocateFloat32(E * config.dim), config.seed + 1, 1 / Math.sqrt(E));
     return new BagEncoder(config, tokens, bigrams, projection, weights);
   }
 
@@ -248,7 +249,7 @@ function idfWeights(corpus: readonly string[], maxTokens: number, identifiers: '
 // `table` itself when its memory is the addon's, else a copy in such memory.
 function ownedTable(table: Float32Array): Float32Array {
   if (addon.isOwnedTable(table)) return table;
-  const owned = addon.newTable(table.length);
+  const owned = allocateFloat32(table.length);
   owned.set(table);
   return owned;
 }

@@ -12,6 +12,7 @@ import type { TokenBatch } from '../encoder/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { backendInfo } from '../info.js';
 import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
+import { allocateFloat32 } from '../memory.js';
 import { invalidType, outOfRange } from '../util/errors.js';
 import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
@@ -301,7 +302,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     const tokens = concatBatches(encoder.tokenize(queries, 'query'), encoder.tokenize(documents, 'document'));
     const texts = tokens.offsets.length - 1;
     const D = encoder.dim;
-    const out = new Float32Array(texts * D);
+    const out = allocateFloat32(texts * D); // read in place by the loss (no copy of the batch's embeddings)
     const forwards: Array<{ first: number; last: number; forward: Forward }> = [];
     for (let t = 0; t < texts; t += o.microBatch) {
       const last = Math.min(texts, t + o.microBatch);
