@@ -22,7 +22,8 @@ function loads(file) {
 
 function buildFromSource(reason) {
   console.log(`infonce: ${reason}; building from source with cmake-js (needs cmake >= 3.18 and a C++20 compiler;`);
-  console.log('infonce: nvcc on PATH adds the CUDA backend, for the GPUs nvidia-smi shows, INFONCE_CUDA=0 leaves it out).');
+  console.log('infonce: the CUDA backend is built only where nvcc is found and nvidia-smi shows a GPU, for those GPUs;');
+  console.log('infonce: INFONCE_CUDA=1 builds it without a GPU, INFONCE_CUDA=0 never).');
   let cmakeJs;
   try {
     cmakeJs = require.resolve('cmake-js/bin/cmake-js');

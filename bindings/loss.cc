@@ -189,7 +189,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
 
   // Where it runs. Device tensors need the GPU; 'auto' takes the GPU when one is usable.
   const bool anyTensor = call.cuda.x.onDevice || call.cuda.y.onDevice;
-  // `backend` was `device` up to 0.1.0 (accepted until the release after next) (a name now kept for the GPU index of DeviceTensors).
+  // `backend` was `device` up to 0.1.0 (accepted until 0.3.0; `device` now names a DeviceTensor's GPU index).
   const char* backendKey = options.renamed("backend", "device");
   const std::string device = options.optionalChoice(backendKey, {"cpu", "cuda", "auto"}).value_or("auto");
   const std::string tensorDtype = call.cuda.x.onDevice ? dtypeName(call.cuda.x.dtype) : "float32";

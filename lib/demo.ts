@@ -2,14 +2,14 @@
 // Neighbouring-passage pairs from the State of the Union addresses and Moby-Dick, docstring → code
 // pairs from lodash; a tenth of the documents (and functions) held back; retrieval on the held-back
 // pairs (each query against all held-back positives) before training, after, and by BM25.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { BagEncoder } from './encoder/bag.js';
 import type { Encoder } from './encoder/encoder.js';
 import { Bm25Index } from './eval/bm25.js';
+import { folderBytes, megabytes } from './io/folder-size.js';
 import { retrievalScores, type RetrievalScores } from './eval/metrics.js';
 import { codePairs, javascriptFunctions } from './pairs/code.js';
 import { textPairs } from './pairs/text.js';
@@ -19,7 +19,11 @@ import { train, type StepRecord } from './train/trainer.js';
 import { permutation } from './util/random.js';
 
 export interface DemoOptions {
-  /** Keep the trained model (and checkpoints, log) here; default: a temporary folder, removed. */
+  /**
+   * The folder the trained model is kept in (out/model, with the step log; default 'demo'). An earlier
+   * demo there is replaced; a folder of yours is never deleted. The checkpoint is removed once the
+   * run is done (it is twice the model, and only an interrupted run needs it).
+   */
   out?: string;
   steps?: number;
   batchSize?: number;
@@ -43,7 +47,8 @@ export interface DemoResult {
   trainPairs: number;
   steps: StepRecord[];
   seconds: number;
-  model?: string;
+  /** Where the trained model is. */
+  model: string;
 }
 
 function load(name: string): unknown {
@@ -96,47 +101,48 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const trainPairs = [...textPairs(trainDocs), ...trainCode, ...trainCode, ...trainCode, ...trainCode];
   say(`${trainPairs.length} training pairs; held back: ${heldTextSample.length} text pairs, ${heldCode.length} code pairs`);
 
-  const out = options.out ?? mkdtempSync(join(tmpdir(), 'infonce-demo-'));
-  try {
-    // idf pooling over the training texts, as `infonce train` makes its encoders.
-    const encoderOptions = { init: 'wink' as const, seed, dim: 256, pooling: 'idf' as const };
-    const corpus = trainPairs.flatMap((p) => [p.query, p.positive]);
-    const untrained = await BagEncoder.create({ ...encoderOptions, corpus, progress: say });
-    const sets = [
-      { name: 'text: next passage', pairs: heldTextSample },
-      { name: 'code: docstring → function', pairs: heldCode },
-    ];
-    options.signal?.throwIfAborted();
-    say('scoring the untrained encoder and BM25 on the held-back pairs');
-    const before = await Promise.all(sets.map((s) => encoderScores(untrained, s.pairs)));
-    const bm25 = sets.map((s) => bm25Scores(s.pairs));
-    const { encoder, steps } = await train({
-      initialEncoder: untrained,
-      pairs: trainPairs,
-      out,
-      steps: options.steps ?? 120,
-      batchSize: options.batchSize ?? 4096,
-      learningRate: 3e-3,
-      seed,
-      encoder: encoderOptions,
-      checkpointEvery: 1000,
-      progress: options.progress,
-      log: say,
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-    options.signal?.throwIfAborted();
-    say('scoring the trained encoder');
-    const after = await Promise.all(sets.map((s) => encoderScores(encoder, s.pairs)));
-    return {
-      sets: sets.map((s, i) => ({ name: s.name, queries: s.pairs.length, bm25: bm25[i]!, untrained: before[i]!, trained: after[i]! })),
-      trainPairs: trainPairs.length,
-      steps,
-      seconds: (Date.now() - started) / 1000,
-      ...(options.out ? { model: join(out, 'model') } : {}),
-    };
-  } finally {
-    if (!options.out) rmSync(out, { recursive: true, force: true });
-  }
+  const out = options.out ?? 'demo';
+  // idf pooling over the training texts, as `infonce train` makes its encoders.
+  const encoderOptions = { init: 'wink' as const, seed, dim: 256, pooling: 'idf' as const };
+  const corpus = trainPairs.flatMap((p) => [p.query, p.positive]);
+  const untrained = await BagEncoder.create({ ...encoderOptions, corpus, progress: say });
+  const sets = [
+    { name: 'text: next passage', pairs: heldTextSample },
+    { name: 'code: docstring → function', pairs: heldCode },
+  ];
+  options.signal?.throwIfAborted();
+  say('scoring the untrained encoder and BM25 on the held-back pairs');
+  const before = await Promise.all(sets.map((s) => encoderScores(untrained, s.pairs)));
+  const bm25 = sets.map((s) => bm25Scores(s.pairs));
+  const { encoder, steps } = await train({
+    initialEncoder: untrained,
+    pairs: trainPairs,
+    out,
+    steps: options.steps ?? 120,
+    batchSize: options.batchSize ?? 4096,
+    learningRate: 3e-3,
+    seed,
+    encoder: encoderOptions,
+    checkpointEvery: 1000,
+    overwrite: true, // an earlier demo's run (the run manifest keeps any other folder safe)
+    progress: options.progress,
+    log: say,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const checkpoints = join(out, 'checkpoints');
+  const checkpointBytes = folderBytes(checkpoints);
+  rmSync(checkpoints, { recursive: true, force: true });
+  say(`kept the model in ${join(out, 'model')} (${megabytes(folderBytes(join(out, 'model')))} MB); removed the finished run's checkpoint (${megabytes(checkpointBytes)} MB)`);
+  options.signal?.throwIfAborted();
+  say('scoring the trained encoder');
+  const after = await Promise.all(sets.map((s) => encoderScores(encoder, s.pairs)));
+  return {
+    sets: sets.map((s, i) => ({ name: s.name, queries: s.pairs.length, bm25: bm25[i]!, untrained: before[i]!, trained: after[i]! })),
+    trainPairs: trainPairs.length,
+    steps,
+    seconds: (Date.now() - started) / 1000,
+    model: join(out, 'model'),
+  };
 }
 
 export function formatDemo(result: DemoResult): string {
@@ -161,6 +167,6 @@ export function formatDemo(result: DemoResult): string {
     `trained ${result.steps.length} steps on ${result.trainPairs} pairs: ${perStep.toFixed(2)} s a step` +
       (last ? `, final loss ${last.loss.toFixed(3)}, batch accuracy ${last.accuracy.toFixed(3)}, temperature ${last.temperature.toFixed(4)}` : '') +
       `; ${result.seconds.toFixed(0)} s in all` +
-      (result.model ? `; model in ${result.model}` : ''),
+      `; model in ${result.model}`,
   ].join('\n');
 }

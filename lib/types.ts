@@ -3,7 +3,7 @@
 /** Where the loss runs. `'auto'` uses a GPU when the CUDA backend and a GPU are available, else the CPU. */
 /** Where the loss runs: the CPU, the GPU, or the GPU when one is usable. */
 export type Backend = 'cpu' | 'cuda' | 'auto';
-/** @deprecated The old name of {@link Backend} (renamed after 0.1.0; accepted until the release after next). */
+/** @deprecated The old name of {@link Backend} (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
 export type Device = Backend;
 
 /** CPU micro-kernel family; `'auto'` picks the best this CPU supports. For tests and benchmarks. */
@@ -30,7 +30,7 @@ export interface DeviceTensor {
   readonly dtype: Dtype;
   /** The GPU's index. */
   readonly gpu: number;
-  /** @deprecated The old name of `gpu` (renamed after 0.1.0; accepted until the release after next). */
+  /** @deprecated The old name of `gpu` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
   readonly device: number;
   readonly disposed: boolean;
   /** Copies the tensor to the host as fp32, on a worker thread. */
@@ -47,7 +47,7 @@ export interface DeviceTensorOptions {
   dtype?: Dtype;
   /** GPU index. Default 0. */
   gpu?: number;
-  /** @deprecated The old name of `gpu` (renamed after 0.1.0; accepted until the release after next). */
+  /** @deprecated The old name of `gpu` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
   device?: number;
 }
 
@@ -80,7 +80,7 @@ export interface ContrastiveLossOptions {
    * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
    */
   backend?: Backend;
-  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next); giving both is a RangeError. */
+  /** @deprecated The old name of `backend` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0); giving both is a RangeError. */
   device?: Backend;
   /**
    * Operand precision of the products. Default `'fp32'`, or the dtype of DeviceTensor inputs. The CPU
@@ -149,7 +149,7 @@ export interface ContrastiveLossResult<G = Float32Array> {
   meanLogSumExp: number;
   /** Where it ran. */
   backend: 'cpu' | 'cuda';
-  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next). */
+  /** @deprecated The old name of `backend` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
   device: 'cpu' | 'cuda';
   /** What the fused CPU kernel did: S kept between the passes, tiles the gradient filter skipped. */
   kernel?: { logitsCached: boolean; tiles: number; tilesSkipped: number };

@@ -41,6 +41,32 @@ else {
     assert.is(architectures(false), `${ALL}|every supported GPU`);
   });
 
+  // Whether the backend is built at all (cmake/cuda_wanted.cmake): a user's source build only with a GPU.
+  const wanted = (args: string[], env: Record<string, string> = {}) => {
+    const cmake = spawnSync('sh', ['-c', 'command -v cmake'], { encoding: 'utf8' }).stdout.trim();
+    const result = spawnSync(cmake, [...args, '-P', join(packageRoot(), 'cmake', 'print_cuda_wanted.cmake')], {
+      encoding: 'utf8',
+      env: { PATH: `${work}:${cmake.replace(/\/cmake$/, '')}`, ...env },
+    });
+    assert.is(result.status, 0, result.stderr);
+    return result.stderr.trim();
+  };
+
+  test("a user's source build compiles CUDA only when nvidia-smi shows a GPU, or INFONCE_CUDA=1 asks", () => {
+    rmSync(join(work, 'nvidia-smi'), { force: true });
+    assert.is(wanted(['-DINFONCE_CUDA_NATIVE=ON']), 'OFF|no GPU visible (nvidia-smi); INFONCE_CUDA=1 builds it anyway');
+    writeFileSync(join(work, 'nvidia-smi'), '#!/bin/sh\nexit 9\n', { mode: 0o755 }); // a driver that fails
+    assert.is(wanted(['-DINFONCE_CUDA_NATIVE=ON']), 'OFF|no GPU visible (nvidia-smi); INFONCE_CUDA=1 builds it anyway');
+    writeFileSync(join(work, 'nvidia-smi'), '#!/bin/sh\necho "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1)"\n', { mode: 0o755 });
+    assert.is(wanted(['-DINFONCE_CUDA_NATIVE=ON']), 'ON|a GPU is visible (nvidia-smi)');
+    rmSync(join(work, 'nvidia-smi'));
+    assert.is(wanted(['-DINFONCE_CUDA_NATIVE=ON'], { INFONCE_CUDA: '1' }), 'ON|INFONCE_CUDA=1');
+    assert.is(wanted(['-DINFONCE_CUDA_NATIVE=ON', '-DINFONCE_CUDA=ON']), 'ON|INFONCE_CUDA=1');
+    assert.is(wanted([], { INFONCE_CUDA: '0' }), 'OFF|INFONCE_CUDA=0');
+    // Not a user's source build (a developer's build:native): nvcc decides, as before.
+    assert.is(wanted([]), 'ON|nvcc found');
+  });
+
   test('INFONCE_CUDA_ARCHITECTURES names the list, over the GPUs present', () => {
     assert.is(architectures(true, { INFONCE_CUDA_ARCHITECTURES: '80-real;90-virtual' }), '80-real;90-virtual|INFONCE_CUDA_ARCHITECTURES');
   });

@@ -88,6 +88,9 @@ if (!nvcc) {
   // Two compiles at a time (this machine's cores); each runs ptxas for every architecture.
   const reports = new Map<string, Promise<{ status: number | null; output: string }>>();
   const queue = [...sources];
+  // These compiles take minutes on 2 cores: each one done is said on stderr, with an estimate of the rest.
+  const started = Date.now();
+  let done = 0;
   const compileNext = async (): Promise<void> => {
     const source = queue.shift();
     if (!source) return;
@@ -95,6 +98,12 @@ if (!nvcc) {
     const result = run(nvcc, args);
     reports.set(source, result);
     await result;
+    const seconds = (Date.now() - started) / 1000;
+    done++;
+    process.stderr.write(
+      `  cuda budgets: ${source} compiled for ${budgets.architectures.length} architectures (${done} of ${sources.length}, ` +
+        `${seconds.toFixed(0)} s${done < sources.length ? `, about ${((seconds / done) * (sources.length - done)).toFixed(0)} s left` : ''})\n`,
+    );
     return compileNext();
   };
   const compiled = Promise.all([compileNext(), compileNext()]);

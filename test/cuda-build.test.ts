@@ -14,7 +14,7 @@ const library = join(packageRoot(), 'build', 'Release', 'infonce_cuda.so');
 const readelf = spawnSync('readelf', ['--version'], { stdio: 'ignore' }).status === 0;
 
 if (!existsSync(library)) {
-  test.skip(`infonce_cuda.so links no CUDA library (skipped: not built here: no nvcc, or INFONCE_CUDA=0)`, () => {});
+  test.skip(`infonce_cuda.so links no CUDA library (skipped: not built here: no nvcc, no GPU visible to a source build without INFONCE_CUDA=1, or INFONCE_CUDA=0)`, () => {});
 } else if (!readelf) {
   test.skip('infonce_cuda.so links no CUDA library (skipped: no readelf)', () => {});
 } else {

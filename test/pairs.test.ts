@@ -3,6 +3,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { codePairs, javascriptFunctions, pythonFunctions } from '../lib/pairs/code.js';
+import { checkedCompiler } from '../lib/pairs/javascript.js';
+import { usableVersion } from '../lib/util/optional-packages.js';
+import * as typescriptPackage from 'typescript';
 import { corpusPairs } from '../lib/pairs/corpus.js';
 import { readCorpusDocuments } from '../lib/pairs/corpus-files.js';
 import { passages, textPairs } from '../lib/pairs/text.js';
@@ -94,6 +97,24 @@ class Stack<T> {
   assert.equal(fns.map((f) => f.name), ['add', 'push']);
   assert.is(fns[0]!.code, 'export function add(a: number, opts: { x?: number } = {}): number {\n  return a + (opts.x ?? 0);\n}');
   assert.is(fns[1]!.code, 'push(item: T): void {\n    this.items.push(item);\n  }');
+});
+
+test('code: a typescript without the compiler API (TypeScript 7) is an error naming the version and the install line', () => {
+  // TypeScript 7's package: no createSourceFile, no SyntaxKind (a stand-in with its shape).
+  const error = (() => {
+    try {
+      checkedCompiler({ version: '7.0.1' } as never);
+    } catch (e) {
+      return e as Error & { code?: string };
+    }
+    return undefined;
+  })();
+  assert.is(error?.code, 'ERR_MISSING_PACKAGES');
+  assert.match(error!.message, /typescript 7\.0\.1 does not export \(no createSourceFile, .*SyntaxKind\): npm install 'typescript@>=5 <7'/);
+  assert.is(checkedCompiler(typescriptPackage as never), typescriptPackage, 'the installed typescript has the API');
+  assert.ok(usableVersion('typescript', '5.9.3') && usableVersion('typescript', '6.0.0'));
+  assert.not.ok(usableVersion('typescript', '7.0.0') || usableVersion('typescript', '4.9.5'));
+  assert.ok(usableVersion('lodash', '99.0.0'), 'a package without a range');
 });
 
 test('code: Python docstrings are removed from the code', () => {

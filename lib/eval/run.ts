@@ -1,4 +1,5 @@
 // Runs models over tasks and lays the scores out as a table (terminal, Markdown) and JSON.
+import { progressNote } from '../util/eta.js';
 import { headlineMetric, modelName, scoreTask, type Model, type Scores, type Task } from './tasks.js';
 
 export interface EvalResult {
@@ -13,12 +14,15 @@ export interface EvalResult {
 /** Every model on every task; `signal` stops it between one (task, model) and the next (an AbortError). */
 export async function evaluate(models: Model[], tasks: Task[], progress?: (message: string) => void, signal?: AbortSignal): Promise<EvalResult[]> {
   const results: EvalResult[] = [];
+  const began = Date.now();
   for (const task of tasks)
     for (const model of models) {
       signal?.throwIfAborted();
-      progress?.(`${task.name}: ${modelName(model)}`);
+      // Which (task, model) of how many, and the rest estimated from those done.
+      const count = `[${progressNote(results.length, tasks.length * models.length, began)}]`;
+      progress?.(`${count} ${task.name}: ${modelName(model)}`);
       const started = Date.now();
-      const scores = await scoreTask(model, task, progress);
+      const scores = await scoreTask(model, task, progress && ((message) => progress(`${count} ${message}`)));
       results.push({ task: task.name, kind: task.kind, model: modelName(model), ...(scores ? { scores } : {}), seconds: (Date.now() - started) / 1000 });
     }
   return results;

@@ -11,7 +11,7 @@ export type Tensor = { dtype: 'F32'; shape: number[]; data: Float32Array } | { d
 
 // Each tensor's checksum, in the metadata under this prefix and its name: a flipped bit in the
 // weights is refused on load instead of training or embedding on silently. Files without them
-// (written before 0.1.1, or by other writers) load unchecked.
+// (written before 0.2.0, or by other writers) load unchecked.
 const CHECKSUM = 'infonce.sha256.';
 
 function checksum(data: Float32Array | Int32Array): string {

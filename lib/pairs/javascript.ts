@@ -12,9 +12,34 @@ let compiler: typeof TS | undefined;
 function typescript(): typeof TS {
   if (!compiler) {
     requirePackages('reading JavaScript and TypeScript functions', OPTIONAL_PACKAGES.javascript);
-    compiler = createRequire(import.meta.url)('typescript') as typeof TS;
+    compiler = checkedCompiler(createRequire(import.meta.url)('typescript') as Partial<typeof TS>);
   }
   return compiler;
+}
+
+// The parts of the compiler API this file uses.
+const USED_FUNCTIONS = [
+  'createSourceFile', 'forEachChild', 'getJSDocCommentsAndTags', 'getTextOfJSDocComment', 'isArrowFunction',
+  'isFunctionDeclaration', 'isFunctionExpression', 'isIdentifier', 'isMethodDeclaration', 'isVariableStatement',
+] as const;
+const USED_ENUMS = ['ScriptKind', 'ScriptTarget', 'SyntaxKind'] as const;
+
+/**
+ * `loaded` (the typescript package) when it has every part this reader uses; otherwise an error
+ * (code ERR_MISSING_PACKAGES) naming the version and what to install: TypeScript 7's package exports
+ * no compiler API, which would otherwise surface as "reading properties of undefined".
+ */
+export function checkedCompiler(loaded: Partial<typeof TS>): typeof TS {
+  const lacking = [...USED_FUNCTIONS.filter((name) => typeof loaded[name] !== 'function'), ...USED_ENUMS.filter((name) => typeof loaded[name] !== 'object')];
+  if (lacking.length > 0)
+    throw Object.assign(
+      new Error(
+        `reading JavaScript and TypeScript functions needs TypeScript's compiler API, which the installed typescript ` +
+          `${loaded.version ?? '(version unknown)'} does not export (no ${lacking.join(', ')}): npm install 'typescript@>=5 <7'`,
+      ),
+      { code: 'ERR_MISSING_PACKAGES', missing: ['typescript'] },
+    );
+  return loaded as typeof TS;
 }
 
 function scriptKind(ts: typeof TS, fileName: string): TS.ScriptKind {

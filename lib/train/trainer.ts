@@ -3,13 +3,14 @@
 // runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
 // run resumable with nothing lost.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { BagEncoder, type BagOptions } from '../encoder/bag.js';
 import type { Encoder, Forward, Gradient } from '../encoder/encoder.js';
 import type { TokenBatch } from '../encoder/tokenizer.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { folderBytes, megabytes } from '../io/folder-size.js';
 import { backendInfo } from '../info.js';
 import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
 import { allocateFloat32 } from '../memory.js';
@@ -74,7 +75,7 @@ export interface TrainOptions {
   maskDuplicates?: boolean;
   /** Where the loss runs: 'cpu', 'cuda' or 'auto' (default). */
   backend?: Backend;
-  /** @deprecated The old name of `backend` (renamed after 0.1.0; accepted until the release after next). */
+  /** @deprecated The old name of `backend` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
   device?: Backend;
   threads?: number;
   progress?: boolean;
@@ -369,7 +370,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     encoder.save(join(o.out, 'model'), { logScale: String(optimizer.logScale), steps: String(o.steps) });
     say(`saved the model to ${join(o.out, 'model')}`);
     // Where the disk went: the model, and the checkpoints (weights and moments) kept for --resume.
-    say(`disk: model ${megabytes(join(o.out, 'model'))} MB, checkpoints ${megabytes(join(o.out, 'checkpoints'))} MB (--keep-checkpoints)`);
+    say(`disk: model ${megabytes(folderBytes(join(o.out, 'model')))} MB, checkpoints ${megabytes(folderBytes(join(o.out, 'checkpoints')))} MB (--keep-checkpoints)`);
   }
   return { encoder, steps: records };
 }
@@ -396,11 +397,4 @@ function batchGroups(group: Int32Array, picked: Int32Array, documents: number): 
   const cols = new Int32Array(documents).fill(-1);
   cols.set(rows);
   return { rows, cols };
-}
-
-// The size of a folder's files (and those of its subfolders), in MB.
-function megabytes(dir: string): string {
-  const bytes = (path: string): number =>
-    statSync(path).isDirectory() ? readdirSync(path).reduce((sum, name) => sum + bytes(join(path, name)), 0) : statSync(path).size;
-  return existsSync(dir) ? (bytes(dir) / 1e6).toFixed(0) : '0';
 }

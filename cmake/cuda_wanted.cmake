@@ -1,0 +1,41 @@
+# Whether to build the CUDA backend (sets INFONCE_CUDA_WANTED and INFONCE_CUDA_WANTED_REASON), from
+# INFONCE_CUDA (AUTO, ON, OFF; the environment variable of that name overrides it: 1/ON or 0/OFF)
+# and INFONCE_CUDA_NATIVE (a user's source build, set by the install step):
+#   - ON: always (CI and the CUDA platform package build it so; no nvcc is then an error);
+#   - OFF: never;
+#   - AUTO in a user's source build: only when nvidia-smi shows a GPU. Compiling the backend takes
+#     minutes (about ten for every architecture on 2 cores) and a machine without a GPU never runs it;
+#   - AUTO otherwise (a developer's `npm run build:native`): when nvcc is found (decided by the caller).
+if(NOT DEFINED INFONCE_CUDA)
+  set(INFONCE_CUDA AUTO)
+endif()
+if(DEFINED ENV{INFONCE_CUDA})
+  if("$ENV{INFONCE_CUDA}" MATCHES "^(0|OFF|off|false|no)$")
+    set(INFONCE_CUDA OFF)
+  elseif("$ENV{INFONCE_CUDA}" MATCHES "^(1|ON|on|true|yes)$")
+    set(INFONCE_CUDA ON)
+  endif()
+endif()
+set(INFONCE_CUDA_WANTED ON)
+set(INFONCE_CUDA_WANTED_REASON "nvcc found")
+if(INFONCE_CUDA STREQUAL "OFF")
+  set(INFONCE_CUDA_WANTED OFF)
+  set(INFONCE_CUDA_WANTED_REASON "INFONCE_CUDA=0")
+elseif(INFONCE_CUDA STREQUAL "ON")
+  set(INFONCE_CUDA_WANTED_REASON "INFONCE_CUDA=1")
+elseif(INFONCE_CUDA_NATIVE)
+  find_program(INFONCE_NVIDIA_SMI_FOR_BUILD nvidia-smi)
+  set(gpus "")
+  if(INFONCE_NVIDIA_SMI_FOR_BUILD)
+    execute_process(COMMAND ${INFONCE_NVIDIA_SMI_FOR_BUILD} -L OUTPUT_VARIABLE gpus RESULT_VARIABLE status ERROR_QUIET)
+    if(NOT status EQUAL 0)
+      set(gpus "")
+    endif()
+  endif()
+  if(gpus MATCHES "GPU [0-9]+")
+    set(INFONCE_CUDA_WANTED_REASON "a GPU is visible (nvidia-smi)")
+  else()
+    set(INFONCE_CUDA_WANTED OFF)
+    set(INFONCE_CUDA_WANTED_REASON "no GPU visible (nvidia-smi); INFONCE_CUDA=1 builds it anyway")
+  endif()
+endif()
