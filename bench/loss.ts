@@ -46,9 +46,12 @@ export interface LossBenchRow {
   kernels: KernelTiming[];
   skipped: Array<{ name: string; reason: string }>;
   torchNaive?: PeerOutcome;
-  /** The faster of NumPy's and PyTorch's sgemm of M×D by D×N, FLOP/s. */
+  /** The faster of NumPy's and PyTorch's sgemm of M×D by D×N, FLOP/s: the fp32 kernels' roofline. */
   roofline?: { flopsPerSecond: number; library: string; blas?: string[] };
   rooflineOutcomes?: PeerOutcome[];
+  /** PyTorch's bf16 matmul of the same shape (fp32 accumulation, oneDNN): the bf16 kernels' roofline. */
+  bf16Roofline?: { flopsPerSecond: number; library: string };
+  bf16RooflineOutcome?: PeerOutcome;
   check: string;
 }
 
@@ -174,6 +177,12 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
       }
       const best = row.rooflineOutcomes.filter(isPeerResult).sort((a, b) => b.flopsPerSecond - a.flopsPerSecond)[0];
       if (best) row.roofline = { flopsPerSecond: best.flopsPerSecond, library: (best as { library?: string }).library ?? 'torch', blas: best.blas };
+      // The bf16 kernels are held to the machine's bf16 product, not to sgemm (which they can exceed).
+      if (variants.some((v) => v.options.precision === 'bf16')) {
+        say(`M=${M}: torch bf16 matmul`);
+        row.bf16RooflineOutcome = await runPeer({ what: 'matmul', library: 'torch', rows: capped, cols: capped, dim: D, device: 'cpu', dtype: 'bfloat16', repeats: 5, threads: options.threads });
+        if (isPeerResult(row.bf16RooflineOutcome)) row.bf16Roofline = { flopsPerSecond: row.bf16RooflineOutcome.flopsPerSecond, library: 'torch' };
+      }
     }
     rows.push(row);
   }
@@ -236,12 +245,14 @@ export function formatLossTable(result: { rows: LossBenchRow[]; filter: FilterRo
     const torch = isPeerResult(r.torchNaive) ? r.torchNaive : undefined;
     for (const k of r.kernels) {
       const rate = k.flops / k.medianSeconds;
+      // Each kernel against the product of its own precision (a bf16 kernel against sgemm reads 150%).
+      const roofline = k.name.includes('bf16') ? r.bf16Roofline : r.roofline;
       lines.push([
         String(r.rows),
         k.name,
         k.medianSeconds.toFixed(3),
         torch ? `${(k.medianSeconds / torch.medianSeconds).toFixed(2)}×` : '-',
-        r.roofline ? `${((100 * rate) / r.roofline.flopsPerSecond).toFixed(0)}%` : '-',
+        roofline ? `${((100 * rate) / roofline.flopsPerSecond).toFixed(0)}%` : '-',
         (rate / 1e9).toFixed(0),
         formatBytes(k.peakResidentBytes),
       ]);
@@ -252,7 +263,11 @@ export function formatLossTable(result: { rows: LossBenchRow[]; filter: FilterRo
     else if (r.torchNaive) lines.push([String(r.rows), 'PyTorch naive', 'skipped', '-', '-', '-', '-']);
     if (r.torchNaive && !isPeerResult(r.torchNaive)) notes.push(`M=${r.rows}: PyTorch naive: ${r.torchNaive.error}${r.torchNaive.detail ? ` (${r.torchNaive.detail})` : ''}`);
     if (r.roofline)
-      lines.push([String(r.rows), `roofline: ${r.roofline.library} sgemm`, '-', '-', '100%', (r.roofline.flopsPerSecond / 1e9).toFixed(0), '-']);
+      lines.push([String(r.rows), `roofline (fp32 kernels): ${r.roofline.library} sgemm`, '-', '-', '100%', (r.roofline.flopsPerSecond / 1e9).toFixed(0), '-']);
+    if (r.bf16Roofline)
+      lines.push([String(r.rows), `roofline (bf16 kernels): ${r.bf16Roofline.library} bf16 matmul`, '-', '-', '100%', (r.bf16Roofline.flopsPerSecond / 1e9).toFixed(0), '-']);
+    else if (r.bf16RooflineOutcome && !isPeerResult(r.bf16RooflineOutcome))
+      notes.push(`M=${r.rows}: bf16 roofline: ${r.bf16RooflineOutcome.error} (the bf16 kernels have no roofline here)`);
     for (const s of r.skipped) notes.push(`M=${r.rows}: ${s.name} skipped: ${s.reason}`);
     notes.push(`M=${r.rows}: checked: ${r.check}`);
     if (r.roofline?.blas) notes.push(`M=${r.rows}: roofline BLAS: ${r.roofline.blas.join(', ')}`);
