@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Prepares a run of bench/gpu-check.sh on the lent GPU machine, which has no Node.js and no registry
-# (see shared/device/README.md). Builds here (nvcc needs no GPU): the addon and TypeScript as usual,
-# and the CUDA backend for the lent card alone (sm_90: H100/H200) with source lines for
-# compute-sanitizer, in build-gpu/. Packs Node (shared/device/pack.sh) and the few node_modules the
-# checks load into .device/ (git-ignored); the device tool carries 64 MiB at most. Then call the
-# device tool with carry [".device", "build/Release/infonce.node", "build-gpu/infonce_cuda.so", "dist"]
-# (and "build-gpu/gemm_check", "build-gpu/wgmma_check") and the command:
-#   tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-check.sh
+# Prepares the runs of bench/gpu-first.sh (and gpu-second.sh) on the lent GPU machine, which has no
+# Node.js and no registry (see shared/device/README.md). Builds here (nvcc needs no GPU): the addon
+# and TypeScript as usual, and the CUDA backend for the lent card alone (sm_90: H100/H200) with source
+# lines for compute-sanitizer, in build-gpu/. Packs Node (shared/device/pack.sh), the node_modules
+# that bench/gpu-modules.ts derives from the run's imports (test/gpu-pack.test.ts checks that they
+# suffice), and the commit, into .device/ (git-ignored); the device tool carries 64 MiB at most. Then
+# call the device tool with carry [".device", "build/Release/infonce.node", "build-gpu", "dist"] and,
+# with timeout_s 330, the command (the second call, gpu-second.sh, with timeout_s 600, if time is left):
+#   tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-first.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 npx cmake-js compile
@@ -25,8 +26,9 @@ nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_90a,code=sm_9
 nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_100a,code=sm_100a -Inative/include -Inative/cuda \
   native/cuda/dev/tcgen05_check.cu -o build-gpu/tcgen05_check
 bash ../shared/device/pack.sh
-modules=(node-gyp-build commander uvu dequal diff kleur sade mri tsx esbuild @esbuild)
-present=()
-for m in "${modules[@]}"; do [ -e "node_modules/$m" ] && present+=("node_modules/$m"); done
-tar -cJf .device/modules.tar.xz "${present[@]}"
-du -ch .device build/Release/infonce.node build-gpu/infonce_cuda.so build-gpu/gemm_check build-gpu/wgmma_check dist | tail -1
+mapfile -t modules < <(node dist/bench/gpu-modules.js)
+tar -cJf .device/modules.tar.xz "${modules[@]}"
+# The commit the run checks ("+uncommitted" when the tree differs from it).
+echo "$(git rev-parse --short HEAD)$([ -z "$(git status --porcelain --untracked-files=no)" ] || echo +uncommitted)" > .device/commit
+echo "packed ${#modules[@]} node_modules folders: ${modules[*]}"
+du -ch .device build/Release/infonce.node build-gpu dist | tail -1

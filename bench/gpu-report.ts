@@ -1,4 +1,4 @@
-// The summary that bench/gpu-check.sh prints on the GPU machine: the benchmark table, the time and
+// The summary that bench/gpu-second.sh prints on the GPU machine: the benchmark table, the time and
 // rate of each phase (from INFONCE_CUDA_PROFILE lines), and the predictions of
 // bench/gpu-predictions.json beside what was measured.
 //   node dist/bench/gpu-report.js bench.jsonl bench.err gpu-predictions.json

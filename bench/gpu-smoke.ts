@@ -5,7 +5,7 @@
 // accesses and shared-memory races that a wrong answer alone would not locate. Exits non-zero if any
 // case is off.
 import { backendInfo } from '../lib/info.js';
-import { contrastiveLoss } from '../lib/loss.js';
+import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { GpuSchedule, Precision } from '../lib/types.js';
 import { gaussianMatrix } from './random.js';
@@ -32,7 +32,13 @@ async function main() {
   // one, at scale 100 with every query near e₀ and the documents near e₀ (the first 32) or −e₀, makes
   // the panel epilogues take one exponential per logit in some warp parts and two in the others
   // (native/cuda/epilogue_math.h; test/cuda-panel.test.ts counts the same case on the host).
-  type Shape = { rows: number; cols: number; dim: number; memoryBudget?: number; logScale?: number; clustered?: boolean };
+  // --multi-tile: shapes with more tiles than the GPU has SMs, so that a persistent block of the sm_90a
+  // and sm_100a loops runs several (2,304² × 1,024: 324 tiles of 128²; 16,384² × 256 beside the
+  // tiles), bf16 only, within the same 1e-2 as the other unrounded shapes. Their reference is the
+  // CPU's fused fp32 loss (checked against float64 by the test suite; a float64 product of this size
+  // in JavaScript would take minutes).
+  const multiTile = process.argv.includes('--multi-tile');
+  type Shape = { rows: number; cols: number; dim: number; memoryBudget?: number; logScale?: number; clustered?: boolean; large?: boolean };
   const shapes: Shape[] = [
     { rows: 37, cols: 53, dim: 19 },
     ...(quick
@@ -42,6 +48,7 @@ async function main() {
           { rows: 300, cols: 1300, dim: 200, memoryBudget: 128 * 1408 * 2 },
           { rows: 128, cols: 160, dim: 16, logScale: Math.log(100), clustered: true },
         ]),
+    ...(multiTile ? [{ rows: 2304, cols: 2304, dim: 1024, large: true }, { rows: 16384, cols: 16384, dim: 256, large: true }] : []),
   ];
   const configs = [
     ...(panelsOnly ? [] : ['fp32', 'tf32', 'bf16', 'fp16'] as Precision[]).flatMap((precision) =>
@@ -62,7 +69,7 @@ async function main() {
   for (const shape of shapes) {
     const x = shape.clustered ? nearAxis(shape.rows, shape.dim, 11, () => 1) : gaussianMatrix(shape.rows, shape.dim, 11);
     const y = shape.clustered ? nearAxis(shape.cols, shape.dim, 12, (k) => (k < 32 ? 1 : -1)) : gaussianMatrix(shape.cols, shape.dim, 12);
-    const { memoryBudget: _budget, clustered: _clustered, ...problem } = shape;
+    const { memoryBudget: _budget, clustered: _clustered, large: _large, ...problem } = shape;
     // False-negative masking (the panel schedule only): a few groups, some rows and columns in none.
     const groups = {
       rows: Int32Array.from({ length: shape.rows }, (_, i) => (i % 6) - 1),
@@ -71,15 +78,22 @@ async function main() {
     // At scale 100 a logit moves by ~0.2 with the operands' 16-bit rounding: that shape runs the panel
     // configs only, against the reference with the same rounding.
     const rounding = (precision: Precision) => (!shape.clustered ? undefined : precision === 'bf16' ? 'bfloat16' : 'float16') as OperandRounding | undefined;
-    const references = new Map<string, ReturnType<typeof referenceContrastiveLoss>>();
+    const references = new Map<string, { loss: number; gradX: ArrayLike<number>; gradY: ArrayLike<number>; gradLogScale: number }>();
     const reference = (precision: Precision, withGroups: boolean) => {
       const key = `${rounding(precision)}/${withGroups}`;
       if (!references.has(key))
-        references.set(key, referenceContrastiveLoss(x, y, { ...problem, ...(withGroups ? { groups } : {}), rounding: rounding(precision) }));
+        references.set(
+          key,
+          shape.large
+            ? contrastiveLossSync(x, y, { ...problem, backend: 'cpu' })
+            : referenceContrastiveLoss(x, y, { ...problem, ...(withGroups ? { groups } : {}), rounding: rounding(precision) }),
+        );
       return references.get(key)!;
     };
     for (const { masked: withGroups, wgmma, ...config } of configs.map((c) => ({ masked: false, wgmma: false, ...c }))) {
       if (shape.clustered && config.gpuSchedule !== 'panels') continue;
+      // The large shapes: bf16 without groups, the panels (on each main loop) beside the tiles.
+      if (shape.large && (config.precision !== 'bf16' || withGroups || config.tiles !== 'auto')) continue;
       const want = reference(config.precision, withGroups);
       // Read by each call (bindings/loss.cc, loss_orchestration.cu); each applies on its own GPU only.
       for (const name of ['INFONCE_CUDA_WGMMA', 'INFONCE_CUDA_TCGEN05'])
