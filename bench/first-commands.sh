@@ -27,6 +27,11 @@ status=0
 npm test > "$work/test.log" 2>&1 || status=$?
 tests=$(seconds "$start")
 echo "first commands: npm test took ${tests%.*} s (exit $status)" >&2
+if [ "$status" -ne 0 ]; then
+  sed 's/\x1b\[[0-9;]*m//g' "$work/test.log" | grep -E -A12 "FAIL" | head -80 >&2
+  cp "$work/test.log" "${TMPDIR:-/tmp}/first-commands-test.log"
+  echo "first commands: the whole log is in ${TMPDIR:-/tmp}/first-commands-test.log" >&2
+fi
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
 node -e '
 const [install, demo, tests, status, commit, cpu, cores, file] = process.argv.slice(1);

@@ -12,7 +12,7 @@ let compiler: typeof TS | undefined;
 function typescript(): typeof TS {
   if (!compiler) {
     requirePackages('reading JavaScript and TypeScript functions', OPTIONAL_PACKAGES.javascript);
-    compiler = checkedCompiler(createRequire(import.meta.url)('typescript') as Partial<typeof TS>);
+    compiler = checkedCompiler(createRequire(import.meta.url)('typescript') as typeof TS);
   }
   return compiler;
 }
@@ -29,17 +29,20 @@ const USED_ENUMS = ['ScriptKind', 'ScriptTarget', 'SyntaxKind'] as const;
  * (code ERR_MISSING_PACKAGES) naming the version and what to install: TypeScript 7's package exports
  * no compiler API, which would otherwise surface as "reading properties of undefined".
  */
-export function checkedCompiler(loaded: Partial<typeof TS>): typeof TS {
-  const lacking = [...USED_FUNCTIONS.filter((name) => typeof loaded[name] !== 'function'), ...USED_ENUMS.filter((name) => typeof loaded[name] !== 'object')];
+export function checkedCompiler<T>(loaded: T): T {
+  // (Typed loosely so that the package's declarations never name typescript's types: a user without
+  // typescript installed type-checks against them.)
+  const api = loaded as Record<string, unknown> & { version?: string };
+  const lacking = [...USED_FUNCTIONS.filter((name) => typeof api[name] !== 'function'), ...USED_ENUMS.filter((name) => typeof api[name] !== 'object')];
   if (lacking.length > 0)
     throw Object.assign(
       new Error(
         `reading JavaScript and TypeScript functions needs TypeScript's compiler API, which the installed typescript ` +
-          `${loaded.version ?? '(version unknown)'} does not export (no ${lacking.join(', ')}): npm install 'typescript@>=5 <7'`,
+          `${api.version ?? '(version unknown)'} does not export (no ${lacking.join(', ')}): npm install 'typescript@>=5 <7'`,
       ),
       { code: 'ERR_MISSING_PACKAGES', missing: ['typescript'] },
     );
-  return loaded as typeof TS;
+  return loaded;
 }
 
 function scriptKind(ts: typeof TS, fileName: string): TS.ScriptKind {
