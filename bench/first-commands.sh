@@ -24,7 +24,8 @@ demo=$(seconds "$start")
 echo "first commands: the demo took ${demo%.*} s; npm test" >&2
 start=$(date +%s.%N)
 status=0
-npm test > "$work/test.log" 2>&1 || status=$?
+# INFONCE_FIRST_COMMANDS: the one test that checks this record against the README waits for it.
+INFONCE_FIRST_COMMANDS=1 npm test > "$work/test.log" 2>&1 || status=$?
 tests=$(seconds "$start")
 echo "first commands: npm test took ${tests%.*} s (exit $status)" >&2
 if [ "$status" -ne 0 ]; then

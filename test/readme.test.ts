@@ -11,7 +11,10 @@ import { packageRoot } from '../lib/native.js';
 const test = suite('readme');
 const root = packageRoot();
 
-test("the first screen's times are bench/results/first-commands.json's, and the record is of a passing run", () => {
+// bench/first-commands.sh runs the suite to measure it (INFONCE_FIRST_COMMANDS=1): this test is then
+// skipped, since the record it checks is the one being made.
+const measuring = process.env.INFONCE_FIRST_COMMANDS === '1';
+(measuring ? test.skip : test)("the first screen's times are bench/results/first-commands.json's, and the record is of a passing run", () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const record = JSON.parse(readFileSync(join(root, 'bench/results/first-commands.json'), 'utf8')) as {
     npm_ci_s: number;
