@@ -23,7 +23,7 @@ const measuring = process.env.INFONCE_FIRST_COMMANDS === '1';
     npm_test_exit: number;
   };
   const firstScreen = readme.slice(0, readme.indexOf('## Use it in a training step'));
-  const claim = /the first line takes about (\d+) min \(`npm ci` (\d+) s, the demo (\d+) s\), the second about (\d+) min/.exec(firstScreen);
+  const claim = /the\s+first\s+line\s+takes\s+about\s+(\d+)\s+min\s+\(`npm ci`\s+(\d+)\s+s,\s+the\s+demo\s+(\d+)\s+s\),\s+the\s+second\s+about\s+(\d+)\s+min/.exec(firstScreen);
   assert.ok(claim, 'the first screen does not state the two commands\' times');
   const [, first, install, demo, second] = claim!.map(Number);
   assert.is(install, record.npm_ci_s);
