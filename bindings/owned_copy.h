@@ -3,7 +3,9 @@
 // with a transfer list detaches it, a resizable buffer can shrink), and a caller may rewrite an
 // array that was checked. So the async entry points copy their inputs here, once, while parsing,
 // and check the copy. The cost is one memcpy of the inputs (4·(M+N)·D bytes for the loss, against
-// 8·M·N·D FLOPs); the synchronous calls read in place, since nothing else can run during them.
+// 8·M·N·D FLOPs); the synchronous calls read in place, since nothing else can run during them (their
+// options, whose getters could, are all read before any memory is taken: arguments.h). Arrays in the
+// addon's own memory are not copied: owned_tables.h.
 #pragma once
 
 #include <napi.h>

@@ -12,8 +12,10 @@ export const DEFAULT_LOG_SCALE: number = addon.defaultLogScale;
  * call: L = ½(CE over rows + CE over columns) of S = exp(θ)·cos(xᵢ, yⱼ), never materialising S.
  *
  * Runs on worker threads; the event loop stays free. `x`, `y` and `targets` are copied before the
- * promise is returned, so the caller may reuse, transfer or resize them at once. With DeviceTensor inputs the gradients come back
- * as float32 DeviceTensors on the same GPU.
+ * promise is returned, so the caller may reuse, transfer or resize them at once; `x` and `y` from
+ * {@link allocateFloat32} are read in place instead (no copy; a write before the promise settles
+ * rejects the call). With DeviceTensor inputs the gradients come back as float32 DeviceTensors on the
+ * same GPU.
  *
  * @param x queries, `rows × dim` floats, row-major.
  * @param y documents, `cols × dim` floats, row-major; row i is query i's positive unless `targets` says otherwise.
