@@ -43,7 +43,7 @@ export function addPairsCommands(program: Command): void {
       const made = textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords });
       if (made.length === 0)
         throw new InvalidArgumentError(
-          `${files.join(', ')}: no pairs (a pair needs two passages of --min-words ${o.minWords} words, words counted between spaces)`,
+          `${files.join(', ')}: no pairs (a pair needs two passages of --min-words ${o.minWords} words; words are counted between spaces, or by Intl.Segmenter in scripts written without them)`,
         );
       writePairs(made, o.out);
     });
