@@ -3,7 +3,7 @@
 // torch.matmul of the same shape as the roofline. Each size's inputs are checked before timing.
 import { toDevice } from '../lib/device-tensor.js';
 import { contrastiveLoss } from '../lib/loss.js';
-import type { DeviceTensor, GpuSchedule, Precision } from '../lib/types.js';
+import type { CudaMainLoop, DeviceTensor, GpuSchedule, Precision } from '../lib/types.js';
 import { worstGradientCosine } from './invariants.js';
 import { median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
@@ -27,6 +27,8 @@ export interface GpuBenchRow {
   dim: number;
   precision: Precision;
   schedule: GpuSchedule;
+  /** The main loop that ran (the result's mainLoop): what the times measure. */
+  mainLoop?: CudaMainLoop;
   medianSeconds?: number;
   /** The first timed call's loss and dL/dx equal the warm-up call's, bit for bit. */
   bitIdentical?: boolean;
@@ -83,6 +85,7 @@ export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]
           (first.gradY as DeviceTensor).dispose();
           if (!Number.isFinite(first.loss) || !(cos < 2e-2)) throw new Error(`check failed: loss ${first.loss}, |cos(grad, x)| ${cos}`);
           row.loss = first.loss;
+          row.mainLoop = first.mainLoop;
           row.check = `|cos(grad, x)| ≤ ${cos.toExponential(1)}`;
           const tilesLoss = losses[`${precision}/tiles`];
           if (schedule === 'panels' && tilesLoss !== undefined)

@@ -14,6 +14,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source bench/gpu-steps.sh
+use_gpu_build
 
 card() {
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,compute_cap --format=csv | tee "$out/nvidia-smi.txt"

@@ -4,10 +4,12 @@
 # and TypeScript as usual, and the CUDA backend for the lent card alone (sm_90: H100/H200) with source
 # lines for compute-sanitizer, in build-gpu/. Packs Node (shared/device/pack.sh), the node_modules
 # that bench/gpu-modules.ts derives from the run's imports (test/gpu-pack.test.ts checks that they
-# suffice), and the commit, into .device/ (git-ignored); the device tool carries 64 MiB at most. Then
-# call the device tool with carry [".device", "build/Release/infonce.node", "build-gpu", "dist"] and,
-# with timeout_s 330, the command (the second call, gpu-second.sh, with timeout_s 600, if time is left):
-#   tar -xJf .device/modules.tar.xz && bash .device/run.sh bash bench/gpu-first.sh
+# suffice), the GPU build's outputs (the backend and the main loops' checks, not its object files),
+# and the commit, into .device/ (git-ignored); the device tool carries 64 MiB at most, which the end
+# of this script checks. Then call the device tool with carry [".device", "build/Release/infonce.node",
+# "dist"] and, with timeout_s 330, the command (the second call, gpu-second.sh, with timeout_s 600, if
+# time is left):
+#   tar -xJf .device/modules.tar.xz && tar -xJf .device/gpu-build.tar.xz && bash .device/run.sh bash bench/gpu-first.sh
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 npx cmake-js compile
@@ -28,7 +30,10 @@ nvcc -std=c++17 --expt-relaxed-constexpr -O3 -gencode arch=compute_100a,code=sm_
 bash ../shared/device/pack.sh
 mapfile -t modules < <(node dist/bench/gpu-modules.js)
 tar -cJf .device/modules.tar.xz "${modules[@]}"
+tar -cJf .device/gpu-build.tar.xz build-gpu/infonce_cuda.so build-gpu/gemm_check build-gpu/wgmma_check build-gpu/tcgen05_check
 # The commit the run checks ("+uncommitted" when the tree differs from it).
 echo "$(git rev-parse --short HEAD)$([ -z "$(git status --porcelain --untracked-files=no)" ] || echo +uncommitted)" > .device/commit
 echo "packed ${#modules[@]} node_modules folders: ${modules[*]}"
-du -ch .device build/Release/infonce.node build-gpu dist | tail -1
+carried=$(du -cb .device build/Release/infonce.node dist | tail -1 | cut -f1)
+echo "carry: $((carried / 1048576)) MiB of the device tool's 64 MiB"
+[ "$carried" -le $((64 * 1048576)) ] || { echo "too much to carry: $carried bytes" >&2; exit 1; }

@@ -2,7 +2,7 @@
 // gpu-<date>.json, to be committed as bench/results/gpu-<date>.json. Every field is read from a log
 // or left null where its step did not run (never guessed):
 //   device, driver, commit (.device/commit, written by bench/gpu-pack.sh), matmul_bf16_tflops (the
-//   bench's torch.matmul), runs[{ m, dim, precision, schedule, loop, fused_s, naive_s, tflops }],
+//   bench's torch.matmul), runs[{ m, dim, precision, schedule, loop, asked, fused_s, naive_s, tflops }],
 //   bit_identical, smoke_passed, racecheck_errors, tests_passed, tests_failed, steps[{ name, status, seconds }].
 //   node dist/bench/gpu-record.js OUT_DIR
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,8 +16,10 @@ export interface GpuRun {
   dim: number;
   precision: string;
   schedule: string;
-  /** The main loop of the panel kernels: 'sm80', or 'sm90a' (INFONCE_CUDA_WGMMA=1); the tile kernel: 'tiles'. */
-  loop: string;
+  /** The main loop that ran, as the call reported it ('tiles', 'sm80', 'sm90a', 'sm100a'); null when it failed before. */
+  loop: string | null;
+  /** The main loop the run asked for (INFONCE_CUDA_WGMMA=1: 'sm90a'). */
+  asked: string;
   fused_s: number | null;
   naive_s: number | null;
   tflops: number | null;
@@ -62,7 +64,8 @@ export function gpuRecord(out: string, commit: string | null, date = new Date())
     dim: r.dim,
     precision: r.precision,
     schedule: r.schedule,
-    loop: r.schedule === 'tiles' ? 'tiles' : wgmma ? 'sm90a' : 'sm80',
+    loop: r.mainLoop ?? null,
+    asked: r.schedule === 'tiles' ? 'tiles' : wgmma ? 'sm90a' : 'sm80',
     fused_s: r.medianSeconds ?? null,
     naive_s: r.naive && isPeerResult(r.naive) ? r.naive.medianSeconds : null,
     tflops: r.teraflops ?? null,

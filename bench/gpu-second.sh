@@ -12,6 +12,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source bench/gpu-steps.sh
+use_gpu_build
 
 sanitize() {  # tool, log, smoke arguments...
   local tool=$1 log=$2

@@ -1,6 +1,7 @@
 // A few small GPU losses against the float64 reference, one line each, every precision, tile shape
 // and gradient schedule (the experimental panels too, with and without group masking, on the sm_80
-// and, on 9.0 GPUs, the sm_90a main loop), each run twice and required bit-identical:
+// and, on 9.0 or 10.0 GPUs, the sm_90a or sm_100a main loop, each row asserting the loop that ran),
+// each run twice and required bit-identical:
 // quick enough to run under compute-sanitizer (memcheck, racecheck), which finds out-of-bounds
 // accesses and shared-memory races that a wrong answer alone would not locate. Exits non-zero if any
 // case is off.
@@ -60,12 +61,26 @@ async function main() {
       ),
     ),
   ];
-  // The panel kernels' sm_90a main loop (in development) runs where the GPU is 9.0, their sm_100a one
-  // where it is 10.0; elsewhere the "wgmma" rows repeat the sm_80 loop.
+  // The panel kernels' newer main loop (in development): sm_90a where the GPU is 9.0, sm_100a where it
+  // is 10.0, each required by its switch (a call it cannot run fails). Elsewhere the "wgmma" rows are
+  // skipped, and every row asserts the loop that ran (result.mainLoop).
   const capability = info.cuda.devices[0]?.computeCapability;
-  if (capability === '10.0') console.log('compute capability 10.0: the "wgmma" rows run the panel kernels on the tcgen05 loop');
-  else if (capability !== '9.0') console.log('not compute capability 9.0: the "wgmma" rows run the sm_80 loop');
-  let failures = 0;
+  const newer =
+    capability === '9.0' ? { variable: 'INFONCE_CUDA_WGMMA', loop: 'sm90a' as const } : capability === '10.0' ? { variable: 'INFONCE_CUDA_TCGEN05', loop: 'sm100a' as const } : undefined;
+  console.log(`built: ${info.cuda.built?.architectures.join(' ')}; main loops ${info.cuda.built?.mainLoops.join(' ')}`);
+  if (!newer) console.log(`compute capability ${capability}: no newer main loop for this card, the "wgmma" rows are skipped`);
+  else if (!info.cuda.built?.mainLoops.includes(newer.loop)) console.log(`FAIL this backend has no ${newer.loop} loop for a ${capability} card`);
+  let failures = newer && !info.cuda.built?.mainLoops.includes(newer.loop) ? 1 : 0;
+  // A switch that cannot be honoured is an error: the sm_90a loop asked for an fp32 tile call.
+  process.env.INFONCE_CUDA_WGMMA = '1';
+  const refused = await contrastiveLoss(gaussianMatrix(8, 16, 1), gaussianMatrix(8, 16, 2), { rows: 8, dim: 16, backend: 'cuda', precision: 'fp32' }).then(
+    (r) => `ran on ${r.mainLoop}`,
+    (e: Error) => e.message,
+  );
+  delete process.env.INFONCE_CUDA_WGMMA;
+  const refusedOk = /INFONCE_CUDA_WGMMA=1 asks for the sm_90a main loop/.test(refused);
+  failures += refusedOk ? 0 : 1;
+  console.log(`${refusedOk ? 'ok  ' : 'FAIL'} INFONCE_CUDA_WGMMA=1 on an fp32 tile call: ${refused}`);
   for (const shape of shapes) {
     const x = shape.clustered ? nearAxis(shape.rows, shape.dim, 11, () => 1) : gaussianMatrix(shape.rows, shape.dim, 11);
     const y = shape.clustered ? nearAxis(shape.cols, shape.dim, 12, (k) => (k < 32 ? 1 : -1)) : gaussianMatrix(shape.cols, shape.dim, 12);
@@ -95,22 +110,23 @@ async function main() {
       // The large shapes: bf16 without groups, the panels (on each main loop) beside the tiles.
       if (shape.large && (config.precision !== 'bf16' || withGroups || config.tiles !== 'auto')) continue;
       const want = reference(config.precision, withGroups);
-      // Read by each call (bindings/loss.cc, loss_orchestration.cu); each applies on its own GPU only.
-      for (const name of ['INFONCE_CUDA_WGMMA', 'INFONCE_CUDA_TCGEN05'])
-        if (wgmma) process.env[name] = '1';
-        else delete process.env[name];
+      if (wgmma && !newer) continue;
+      // Read by each call (bindings/loss.cc).
+      if (wgmma) process.env[newer!.variable] = '1';
+      const expectedLoop = wgmma ? newer!.loop : config.gpuSchedule === 'panels' && config.tiles === 'auto' && Number(capability) >= 8 ? 'sm80' : 'tiles';
       const options = { ...problem, ...(shape.memoryBudget ? { memoryBudget: shape.memoryBudget } : {}), backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
       const got = await contrastiveLoss(x, y, options);
       const again = await contrastiveLoss(x, y, options);
+      if (wgmma) delete process.env[newer!.variable];
       const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&
         Buffer.from(again.gradY.buffer).equals(Buffer.from(got.gradY.buffer));
       const tolerance = config.precision === 'fp32' ? 1e-4 : 1e-2;
       const lossError = Math.abs(got.loss - want.loss) / Math.max(1, want.loss);
       const gradError = Math.max(relativeError(got.gradX, want.gradX), relativeError(got.gradY, want.gradY));
-      const ok = lossError < tolerance && gradError < tolerance && identical;
+      const ok = lossError < tolerance && gradError < tolerance && identical && got.mainLoop === expectedLoop;
       failures += ok ? 0 : 1;
       console.log(
-        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}${wgmma ? ' wgmma' : ''}${withGroups ? ' groups' : ''}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
+        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}${withGroups ? ' groups' : ''} on ${got.mainLoop}${got.mainLoop === expectedLoop ? '' : ` (expected ${expectedLoop})`}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
           `loss error ${lossError.toExponential(2)}, gradient error ${gradError.toExponential(2)}, dθ ${got.gradLogScale.toFixed(6)} vs ${want.gradLogScale.toFixed(6)}` +
           `${identical ? ', bit-identical twice' : ', NOT bit-identical twice'}`,
       );

@@ -6,9 +6,12 @@ mkdir -p "$out"
 export out
 call_began=$(date +%s)
 
-# The sm_90 build with source lines that bench/gpu-pack.sh made, if it is here, where the addon looks
-# (INFONCE_CUDA_LIBRARY would be opened only for explicit GPU requests, not for backend 'auto').
-[ -f build-gpu/infonce_cuda.so ] && mkdir -p build/Release && cp build-gpu/infonce_cuda.so build/Release/infonce_cuda.so
+# use_gpu_build: the sm_90 build with source lines that bench/gpu-pack.sh made, if it is here, put
+# where the addon looks (INFONCE_CUDA_LIBRARY would be opened only for explicit GPU requests, not for
+# backend 'auto'). Called by the device scripts only: sourcing this file changes no build.
+use_gpu_build() {
+  if [ -f build-gpu/infonce_cuda.so ]; then mkdir -p build/Release && cp build-gpu/infonce_cuda.so build/Release/infonce_cuda.so; fi
+}
 
 # step NAME SECONDS COMMAND...: the command (a program, or a function the script exported with
 # export -f) and its output as it comes; "NAME|STATUS|SECONDS" in steps.txt (status 124: timed out).

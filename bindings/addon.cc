@@ -32,6 +32,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaLaunchPlan", Napi::Function::New(env, cudaLaunchPlan, "cudaLaunchPlan"));
   exports.Set("cudaPanelPlan", Napi::Function::New(env, cudaPanelPlan, "cudaPanelPlan"));
   exports.Set("cudaPanelEmulation", Napi::Function::New(env, cudaPanelEmulation, "cudaPanelEmulation"));
+  exports.Set("cudaMainLoopChoice", Napi::Function::New(env, cudaMainLoopChoice, "cudaMainLoopChoice"));
   exports.Set("bagForward", Napi::Function::New(env, bagForward, "bagForward"));
   exports.Set("bagBackward", Napi::Function::New(env, bagBackward, "bagBackward"));
   exports.Set("newTable", Napi::Function::New(env, newTable, "newTable"));

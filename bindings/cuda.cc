@@ -1,6 +1,9 @@
 #include "cuda.h"
 
+#include <cstdio>
+
 #include "schedule/launch_plan.h"
+#include "schedule/main_loop.h"
 #include "schedule/panel_emulation.h"
 #include "schedule/panel_plan.h"
 #include "arguments.h"
@@ -196,6 +199,34 @@ Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info) {
   countsObject.Set("termsOne", double(counts.termsOneExponential));
   countsObject.Set("termsTwo", double(counts.termsTwoExponentials));
   out.Set("epilogueCounts", countsObject);
+  return out;
+}
+
+// cudaMainLoopChoice(required: 'auto' | 'sm90a' | 'sm100a', { panels, sm90aBuilt, sm100aBuilt,
+// computeCapability: '9.0' }) → { loop, refusal }: the GPU's choice of main loop (schedule/main_loop.h),
+// for tests on a machine without a GPU.
+Napi::Value cudaMainLoopChoice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throwTypeError(env, "required: expected 'auto', 'sm90a' or 'sm100a'");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name != "auto" && name != "sm90a" && name != "sm100a")
+    throwRangeError(env, "required: expected 'auto', 'sm90a' or 'sm100a', got '" + name + "'");
+  const Options o(env, info[1], "candidates", {"panels", "sm90aBuilt", "sm100aBuilt", "computeCapability"});
+  cuda::MainLoopCandidates c;
+  c.panels = o.optionalBoolean("panels").value_or(false);
+  c.sm90aBuilt = o.optionalBoolean("sm90aBuilt").value_or(false);
+  c.sm100aBuilt = o.optionalBoolean("sm100aBuilt").value_or(false);
+  if (o.has("computeCapability") && !o.get("computeCapability").IsString())
+    throwTypeError(env, "candidates.computeCapability: expected a string such as '9.0'");
+  const std::string capability =
+      o.has("computeCapability") ? o.get("computeCapability").As<Napi::String>().Utf8Value() : "0.0";
+  if (std::sscanf(capability.c_str(), "%d.%d", &c.major, &c.minor) != 2)
+    throwRangeError(env, "candidates.computeCapability: expected 'major.minor', got '" + capability + "'");
+  const cuda::MainLoopChoice choice = cuda::chooseMainLoop(
+      name == "sm90a" ? INFONCE_MAIN_LOOP_SM90A : name == "sm100a" ? INFONCE_MAIN_LOOP_SM100A : INFONCE_MAIN_LOOP_AUTO, c);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loop", cuda::mainLoopName(choice.loop));
+  out.Set("refusal", choice.refusal.empty() ? env.Null() : Napi::Value(Napi::String::New(env, choice.refusal)));
   return out;
 }
 

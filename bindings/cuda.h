@@ -12,5 +12,6 @@ Napi::Value cudaSelfTest(const Napi::CallbackInfo& info);
 Napi::Value cudaLaunchPlan(const Napi::CallbackInfo& info);
 Napi::Value cudaPanelPlan(const Napi::CallbackInfo& info);
 Napi::Value cudaPanelEmulation(const Napi::CallbackInfo& info);
+Napi::Value cudaMainLoopChoice(const Napi::CallbackInfo& info);
 
 }  // namespace infonce::bindings

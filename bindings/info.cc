@@ -1,6 +1,7 @@
 #include "info.h"
 
 #include <cstdlib>
+#include <sstream>
 
 #include "infonce.h"
 #include "infonce_cuda.h"
@@ -8,6 +9,14 @@
 namespace infonce::bindings {
 
 namespace {
+
+Napi::Array words(Napi::Env env, const std::string& text) {
+  Napi::Array out = Napi::Array::New(env);
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) out.Set(out.Length(), word);
+  return out;
+}
 
 Napi::Object cudaInfo(Napi::Env env) {
   const CudaAvailability& cuda = cudaAvailability();
@@ -40,6 +49,15 @@ Napi::Object cudaInfo(Napi::Env env) {
     }
   }
   out.Set("devices", devices);
+  // What the backend holds, read from the library itself (also on a machine without a GPU).
+  if (cuda.built) {
+    Napi::Object built = Napi::Object::New(env);
+    built.Set("architectures", words(env, cuda.architectures));
+    built.Set("mainLoops", words(env, cuda.mainLoops));
+    out.Set("built", built);
+  } else {
+    out.Set("built", env.Null());
+  }
   return out;
 }
 

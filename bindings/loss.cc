@@ -178,9 +178,16 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   const char* panelFlag = std::getenv("INFONCE_CUDA_PANEL");
   const std::string defaultSchedule = panelFlag && std::string(panelFlag) == "1" ? "panels" : "tiles";
   call.cuda.panelGradients = options.optionalChoice("gpuSchedule", {"tiles", "panels"}).value_or(defaultSchedule) == "panels";
-  // In development, for bench/gpu-check.sh: the panel kernels' sm_90a main loop (no option: not for users yet).
-  const char* wgmmaFlag = std::getenv("INFONCE_CUDA_WGMMA");
-  call.cuda.wgmma = wgmmaFlag && std::string(wgmmaFlag) == "1";
+  // In development, for the GPU runs (bench/gpu-first.sh): the panel kernels on the sm_90a or sm_100a
+  // main loop, required (a call that cannot run there fails; no option: not for users yet).
+  const auto switchedOn = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value && std::string(value) == "1";
+  };
+  const bool wgmma = switchedOn("INFONCE_CUDA_WGMMA"), tcgen05 = switchedOn("INFONCE_CUDA_TCGEN05");
+  if (wgmma && tcgen05)
+    throwRangeError(env, "INFONCE_CUDA_WGMMA=1 and INFONCE_CUDA_TCGEN05=1 ask for two main loops; set one of them");
+  call.cuda.requiredLoop = wgmma ? INFONCE_MAIN_LOOP_SM90A : tcgen05 ? INFONCE_MAIN_LOOP_SM100A : INFONCE_MAIN_LOOP_AUTO;
   p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
   p.gradientFilter = options.optionalNumber("gradientFilter").value_or(0.0);
   if (!(p.gradientFilter >= 0 && p.gradientFilter < 1))
@@ -313,6 +320,7 @@ Napi::Object toJs(Napi::Env env, const LossCall& call, const LossResult& r) {
     kernel.Set("tilesSkipped", double(r.tilesSkipped));
     out.Set("kernel", kernel);
   }
+  if (call.onGpu) out.Set("mainLoop", r.mainLoop);
   return out;
 }
 

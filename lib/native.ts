@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type {
   ContrastiveLossOptions,
   ContrastiveLossResult,
+  CudaMainLoop,
   DeviceTensor,
   DeviceTensorOptions,
   Matrix,
@@ -51,6 +52,12 @@ export interface CudaBackendInfo {
   reason?: string;
   code?: string;
   devices: CudaDeviceInfo[];
+  /**
+   * What the CUDA backend was built with, read from the library (also without a GPU); null when there is
+   * no backend to open. `architectures`: the GPU code it holds ('sm_80' machine code, 'compute_90' PTX,
+   * 'sm_90a'); `mainLoops`: the main loops compiled in ('tiles', 'sm80', 'sm90a', 'sm100a').
+   */
+  built: { architectures: string[]; mainLoops: CudaMainLoop[] } | null;
 }
 
 export interface BackendInfo {
@@ -227,6 +234,11 @@ interface Addon {
     /** Warp parts of statistics tiles and blocks of G, by how many exponentials per logit they took. */
     epilogueCounts: { statisticsOne: number; statisticsTwo: number; termsOne: number; termsTwo: number };
   };
+  /** The GPU's choice of main loop (schedule/main_loop.h), for tests without a GPU. */
+  cudaMainLoopChoice(
+    required: 'auto' | 'sm90a' | 'sm100a',
+    candidates: { panels?: boolean; sm90aBuilt?: boolean; sm100aBuilt?: boolean; computeCapability?: string },
+  ): { loop: CudaMainLoop; refusal: string | null };
 }
 
 /** The package's root directory: the nearest folder above this file whose package.json names infonce. */

@@ -129,6 +129,13 @@ export interface InternalLossOptions extends ContrastiveLossOptions {
 /** The GPU gradient pass: the verified tile kernel, or the experimental panels of GEMMs. */
 export type GpuSchedule = 'tiles' | 'panels';
 
+/**
+ * The GPU code that multiplies: the tile kernels (the verified default), or the panel schedule on its
+ * sm_80 main loop (mma.sync), its sm_90a one (wgmma + TMA, in development) or its sm_100a one (tcgen05 +
+ * TMEM, in development).
+ */
+export type CudaMainLoop = 'tiles' | 'sm80' | 'sm90a' | 'sm100a';
+
 /** What `x` and `y` may be: host memory, or a tensor already on the GPU. */
 export type Matrix = Float32Array | DeviceTensor;
 
@@ -153,4 +160,6 @@ export interface ContrastiveLossResult<G = Float32Array> {
   device: 'cpu' | 'cuda';
   /** What the fused CPU kernel did: S kept between the passes, tiles the gradient filter skipped. */
   kernel?: { logitsCached: boolean; tiles: number; tilesSkipped: number };
+  /** On the GPU: the main loop that ran (a benchmark or check reads it to know what it measured). */
+  mainLoop?: CudaMainLoop;
 }

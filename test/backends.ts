@@ -54,12 +54,15 @@ function withOptions(extra: Partial<InternalLossOptions>) {
 }
 
 // The panel kernels on their sm_90a or sm_100a main loop (in development: INFONCE_CUDA_WGMMA=1 or
-// INFONCE_CUDA_TCGEN05=1, read by each call).
+// INFONCE_CUDA_TCGEN05=1, read by each call), and that loop alone: a result from another is an error.
 function withSwitch(name: 'INFONCE_CUDA_WGMMA' | 'INFONCE_CUDA_TCGEN05', run: Backend['run']): Backend['run'] {
+  const loop = name === 'INFONCE_CUDA_WGMMA' ? 'sm90a' : 'sm100a';
   return async (x, y, options) => {
     process.env[name] = '1';
     try {
-      return await run(x, y, options);
+      const result = await run(x, y, options);
+      if (result.mainLoop !== loop) throw new Error(`${name}=1 ran the ${result.mainLoop} loop, not ${loop}`);
+      return result;
     } finally {
       delete process.env[name];
     }
@@ -88,7 +91,7 @@ function viaDeviceTensors(dtype: 'float32' | 'bfloat16') {
   };
 }
 
-// The GPU's panel gradient pass run on the host (native/cuda/panel_emulation.cpp): its schedule, its
+// The GPU's panel gradient pass run on the host (native/cuda/emulation/panel_emulation.cpp): its schedule, its
 // epilogue and its 16-bit G, with a budget of one 128-row panel, so that every case with M > 128 runs
 // several panels. It runs on every machine; the kernels themselves are the 'cuda-* panels' backends.
 // warpPart: whose statistics epilogue (the part of a tile one warp reduces, where the choice between

@@ -78,11 +78,11 @@ function parsePtxasReport(output: string): Usage[] {
 if (!nvcc) {
   test.skip('every kernel within its ptxas budget (skipped: no nvcc here)', () => {});
 } else {
-  // Every translation unit of the backend, and the development harness beside it (dev/).
-  const sources = [
-    ...readdirSync(join(root, 'native/cuda')).filter((f) => f.endsWith('.cu')),
-    ...readdirSync(join(root, 'native/cuda/dev')).filter((f) => f.endsWith('.cu')).map((f) => `dev/${f}`),
-  ];
+  // Every translation unit of the backend, in every room (tiles/, panels/, sm90a/, sm100a/), and the
+  // development harnesses (dev/).
+  const sources = readdirSync(join(root, 'native/cuda'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.cu'))
+    .sort();
   const work = mkdtempSync(join(tmpdir(), 'infonce-ptxas-'));
   const gencodes = budgets.architectures.flatMap((sm) => ['-gencode', `arch=compute_${sm.slice(3)},code=${sm}`]);
   // Two compiles at a time (this machine's cores); each runs ptxas for every architecture.
@@ -94,7 +94,7 @@ if (!nvcc) {
   const compileNext = async (): Promise<void> => {
     const source = queue.shift();
     if (!source) return;
-    const args = [...flags, '-c', '-Xptxas', '-v', ...gencodes, join(root, 'native/cuda', source), '-o', join(work, `${source.replace('/', '-')}.o`)];
+    const args = [...flags, '-c', '-Xptxas', '-v', ...gencodes, join(root, 'native/cuda', source), '-o', join(work, `${source.replaceAll('/', '-')}.o`)];
     const result = run(nvcc, args);
     reports.set(source, result);
     await result;
@@ -131,7 +131,7 @@ if (!nvcc) {
 
   test('the panel kernels load fragments with ldmatrix, stage with cp.async, multiply with mma.sync (sm_80 PTX)', async () => {
     const ptx = join(work, 'panel_gradients.ptx');
-    const { status, output } = await run(nvcc, [...flags, '-ptx', '-arch=compute_80', join(root, 'native/cuda/panel_gradients.cu'), '-o', ptx]);
+    const { status, output } = await run(nvcc, [...flags, '-ptx', '-arch=compute_80', join(root, 'native/cuda/panels/panel_gradients.cu'), '-o', ptx]);
     assert.is(status, 0, output);
     const text = readFileSync(ptx, 'utf8');
     const entries = [...text.matchAll(/\.entry (\S+)\(([\s\S]*?)\n\}/g)].map((m) => ({ name: kernelName(m[1]!), body: m[2]! }));
@@ -151,8 +151,8 @@ if (!nvcc) {
   // The sm_90a main loop and the panel kernels built on it: their check harness and the loss's kernels.
   const sm90Sources = [
     { file: 'native/cuda/dev/wgmma_check.cu', gemms: /^wgmmaCheckKernel$/, count: 6, transposes: ['00', '01', '11'] },
-    { file: 'native/cuda/panel_gradients_sm90.cu', gemms: /^sm90(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6, transposes: ['00', '01', '11'] },
-    { file: 'native/cuda/statistics_pass_sm90.cu', gemms: /^sm90StatisticsKernel$/, count: 2, transposes: ['00'] },
+    { file: 'native/cuda/sm90a/panel_gradients_sm90.cu', gemms: /^sm90(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6, transposes: ['00', '01', '11'] },
+    { file: 'native/cuda/sm90a/statistics_pass_sm90.cu', gemms: /^sm90StatisticsKernel$/, count: 2, transposes: ['00'] },
   ];
   for (const { file, gemms, count, transposes } of sm90Sources)
     test(`the sm_90a main loop (panel_gemm_sm90.cuh) in ${file}: TMA, mbarriers and wgmma in its PTX; within budgets on sm_90a`, async () => {
@@ -197,8 +197,8 @@ if (!nvcc) {
   // kernels on it.
   const sm100Sources = [
     { file: 'native/cuda/dev/tcgen05_check.cu', gemms: /^tcgen05CheckKernel$/, count: 6 },
-    { file: 'native/cuda/panel_gradients_sm100.cu', gemms: /^sm100(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6 },
-    { file: 'native/cuda/statistics_pass_sm100.cu', gemms: /^sm100StatisticsKernel$/, count: 2 },
+    { file: 'native/cuda/sm100a/panel_gradients_sm100.cu', gemms: /^sm100(Terms|RowGradient|ColumnGradient)Kernel$/, count: 6 },
+    { file: 'native/cuda/sm100a/statistics_pass_sm100.cu', gemms: /^sm100StatisticsKernel$/, count: 2 },
   ];
   for (const { file, gemms, count } of sm100Sources)
     test(`the sm_100a main loop (panel_gemm_sm100.cuh) in ${file}: TMA, mbarriers, tcgen05 and TMEM in its PTX; within budgets on sm_100a`, async () => {

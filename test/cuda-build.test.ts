@@ -1,12 +1,13 @@
 // The CUDA backend as built here: a shared object of its own that needs only the NVIDIA driver at
 // run time (the CUDA runtime linked in, libcuda found by the runtime with dlopen, never linked).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { backendInfo } from '../lib/info.js';
 import { packageRoot } from '../lib/native.js';
 
 const test = suite('cuda build');
@@ -42,6 +43,38 @@ if (!existsSync(library)) {
       assert.match(spawnSync(cuobjdump, ['--list-ptx', library], { encoding: 'utf8' }).stdout, /sm_90/, 'no PTX');
     });
   else test.skip('infonce_cuda.so holds sm_75..120 code and PTX (skipped: no cuobjdump in this CUDA toolkit)', () => {});
+  if (cuobjdump)
+    test("backendInfo().cuda.built lists the machine code cuobjdump finds in infonce_cuda.so, and the loops for it", () => {
+      const built = backendInfo().cuda.built;
+      assert.ok(built, 'backendInfo().cuda.built is null although infonce_cuda.so is here');
+      const elf = spawnSync(cuobjdump, ['--list-elf', library], { encoding: 'utf8' }).stdout;
+      const inElf = [...new Set([...elf.matchAll(/\.(sm_\d+a?)\.cubin/g)].map((m) => m[1]!))].sort();
+      assert.equal(built!.architectures.filter((a) => a.startsWith('sm_')).sort(), inElf);
+      const ptx = spawnSync(cuobjdump, ['--list-ptx', library], { encoding: 'utf8' }).stdout;
+      for (const a of built!.architectures.filter((a) => a.startsWith('compute_')))
+        assert.match(ptx, new RegExp(`\\.sm_${a.slice('compute_'.length)}\\.ptx`), `${a} listed, no such PTX`);
+      assert.ok(built!.mainLoops.includes('tiles') && built!.mainLoops.includes('sm80'), built!.mainLoops.join(' '));
+      assert.is(built!.mainLoops.includes('sm90a'), inElf.includes('sm_90a'), 'the sm90a loop listed iff sm_90a code is in the library');
+      assert.is(built!.mainLoops.includes('sm100a'), inElf.includes('sm_100a'), 'the sm100a loop listed iff sm_100a code is in the library');
+    });
+  else test.skip('backendInfo().cuda.built matches the library (skipped: no cuobjdump)', () => {});
+  // Without cuobjdump (this toolkit has none): the list against the architectures CMake built for.
+  const cache = join(packageRoot(), 'build', 'CMakeCache.txt');
+  const configured = existsSync(cache) ? /^INFONCE_CUDA_ARCHITECTURES:STRING=(.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1] : undefined;
+  if (configured)
+    test(`backendInfo().cuda.built lists the architectures CMake built for (${configured}) and the loops they hold`, () => {
+      const built = backendInfo().cuda.built;
+      assert.ok(built, 'backendInfo().cuda.built is null although infonce_cuda.so is here');
+      const entries = configured.split(';');
+      const expected = entries.flatMap((e) => {
+        const [arch, kind] = e.split('-');
+        return kind === 'virtual' ? [`compute_${arch}`] : kind === 'real' ? [`sm_${arch}`] : [`sm_${arch}`, `compute_${arch}`];
+      });
+      const hopper = entries.some((e) => e.startsWith('90'));
+      const blackwell = entries.some((e) => e.startsWith('100'));
+      assert.equal(built!.architectures, [...expected, ...(hopper ? ['sm_90a'] : []), ...(blackwell ? ['sm_100a'] : [])]);
+      assert.equal(built!.mainLoops, ['tiles', 'sm80', ...(hopper ? ['sm90a'] : []), ...(blackwell ? ['sm100a'] : [])]);
+    });
 }
 
 test.run();

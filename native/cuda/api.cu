@@ -132,8 +132,22 @@ InfonceCudaStatus runSelfTest(int device, char* report, size_t size) {
   return status;
 }
 
-const InfonceCudaApi table = {INFONCE_CUDA_ABI_VERSION, deviceCount, deviceInfo, allocate, release, upload,
-                              download,                 loss,        runSelfTest};
+// The build's own account of itself (CMakeLists.txt defines INFONCE_CUDA_BUILT_ARCHITECTURES from the
+// architectures it compiled for).
+#ifndef INFONCE_CUDA_BUILT_ARCHITECTURES
+#define INFONCE_CUDA_BUILT_ARCHITECTURES "unknown"
+#endif
+constexpr const char* kMainLoops = "tiles sm80"
+#ifdef INFONCE_HAVE_SM90A
+                                   " sm90a"
+#endif
+#ifdef INFONCE_HAVE_SM100A
+                                   " sm100a"
+#endif
+    ;
+
+const InfonceCudaApi table = {INFONCE_CUDA_ABI_VERSION, deviceCount, deviceInfo, allocate, release, upload, download,
+                              loss, runSelfTest, INFONCE_CUDA_BUILT_ARCHITECTURES, kMainLoops};
 
 }  // namespace
 }  // namespace infonce::cuda

@@ -11,11 +11,12 @@
 #include <vector>
 
 #include "failure.h"
-#include "loss_kernels.h"
-#include "panel_gradients.h"
+#include "schedule/main_loop.h"
+#include "tiles/loss_kernels.h"
+#include "panels/panel_gradients.h"
 #ifdef INFONCE_HAVE_SM90A
-#include "panel_gradients_sm90.h"
-#include "panel_gradients_sm100.h"
+#include "sm90a/panel_gradients_sm90.h"
+#include "sm100a/panel_gradients_sm100.h"
 #endif
 #include "row_kernels.h"
 
@@ -129,20 +130,23 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   const int64_t M = a.rows, N = a.cols, D = a.dim;
   int statisticsBlocks = 0, gradientBlocks = 0;
   const bool panels = panelGradientsChosen<Op, Shape>(a, device);
-  // In development (INFONCE_CUDA_WGMMA=1): the panel schedule's kernels on the sm_90a main loop.
+  // The main loop: the sm_80 one for panels, unless a development switch (INFONCE_CUDA_WGMMA=1,
+  // INFONCE_CUDA_TCGEN05=1, read by the bindings) requires sm_90a or sm_100a: then that loop, or an error.
+  MainLoopCandidates candidates;
+  candidates.panels = panels;
 #ifdef INFONCE_HAVE_SM90A
-  const bool sm90 = panels && a.wgmma && device.major == 9 && device.minor == 0;
-#else
-  const bool sm90 = false;
+  candidates.sm90aBuilt = true;
 #endif
-  // In development (INFONCE_CUDA_TCGEN05=1, read here: a switch for development runs, not the API):
-  // the panel schedule's kernels on the sm_100a main loop.
 #ifdef INFONCE_HAVE_SM100A
-  const char* tcgen05Flag = std::getenv("INFONCE_CUDA_TCGEN05");
-  const bool sm100 = panels && tcgen05Flag && std::string(tcgen05Flag) == "1" && device.major == 10 && device.minor == 0;
-#else
-  const bool sm100 = false;
+  candidates.sm100aBuilt = true;
 #endif
+  candidates.major = device.major;
+  candidates.minor = device.minor;
+  const MainLoopChoice choice = chooseMainLoop(a.requiredLoop, candidates);
+  if (!choice.refusal.empty()) throw Failure(INFONCE_CUDA_INVALID, choice.refusal + " (" + device.name + ")");
+  const bool sm90 = choice.loop == INFONCE_MAIN_LOOP_SM90A;
+  const bool sm100 = choice.loop == INFONCE_MAIN_LOOP_SM100A;
+  result.mainLoop = choice.loop;
   if (a.rowGroups && !panels)  // the tile gradient kernel (the verified default) does not mask
     throw Failure(INFONCE_CUDA_INVALID,
                   std::string("groups: the CUDA backend masks groups only in the experimental panel schedule (gpuSchedule "

@@ -3,7 +3,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include "logit_tile.cuh"
+#include "tiles/logit_tile.cuh"
 
 namespace infonce::cuda {
 namespace {

@@ -92,6 +92,8 @@ struct LossResult {
   // gradient products the filter skipped, out of all tiles.
   bool logitsCached = false;
   int64_t tilesSkipped = 0, tiles = 0;
+  // The GPU's main loop that ran: "tiles", or the panel schedule's "sm80", "sm90a", "sm100a".
+  std::string mainLoop;
 };
 
 // Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes

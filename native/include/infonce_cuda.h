@@ -22,6 +22,10 @@ struct CudaAvailability {
   std::string reason;
   std::string library;  // the file that was (or would have been) opened
   int devices = 0;
+  // What the backend was built with, space-separated, when it could be opened (with or without a GPU).
+  bool built = false;
+  std::string architectures;  // "sm_75 sm_80 ... compute_90 sm_90a sm_100a"
+  std::string mainLoops;      // "tiles sm80 sm90a sm100a"
 };
 
 // Opens the backend and counts GPUs, once; later calls return the same answer. Never throws. What
@@ -49,9 +53,9 @@ struct CudaLossCall {
   // Experimental: the gradient pass as panels of GEMM-shaped kernels (16-bit precisions on sm_80+;
   // the tile kernel elsewhere). Opt-in until a GPU run has checked it against the reference.
   bool panelGradients = false;
-  // In development: the panel kernels' sm_90a main loop (wgmma + TMA) on GPUs of compute capability
-  // 9.0 (INFONCE_CUDA_WGMMA=1); elsewhere the sm_80 loop.
-  bool wgmma = false;
+  // In development: a main loop the call must run on, or fail (INFONCE_CUDA_WGMMA=1: the sm_90a loop on
+  // 9.0 GPUs; INFONCE_CUDA_TCGEN05=1: the sm_100a loop on 10.0 GPUs); AUTO: the package's choice.
+  InfonceMainLoop requiredLoop = INFONCE_MAIN_LOOP_AUTO;
 };
 
 // The loss on a GPU: the same problem and result as the CPU kernels (problem.x/y are ignored; the

@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define INFONCE_CUDA_ABI_VERSION 3
+#define INFONCE_CUDA_ABI_VERSION 4
 
 typedef enum {
   INFONCE_CUDA_OK = 0,
@@ -37,6 +37,15 @@ typedef enum {
   INFONCE_PRECISION_BF16 = 2,  /* normalised rows rounded to bf16 */
   INFONCE_PRECISION_FP16 = 3,  /* normalised rows rounded to fp16 (|u| ≤ 1, so no overflow) */
 } InfoncePrecision;
+
+/* The code that multiplies: the tile kernels, or the panel schedule on one of its main loops. */
+typedef enum {
+  INFONCE_MAIN_LOOP_AUTO = 0,    /* in a request: the package's own choice */
+  INFONCE_MAIN_LOOP_TILES = 1,   /* the tile kernels (the verified default) */
+  INFONCE_MAIN_LOOP_SM80 = 2,    /* panels on mma.sync + ldmatrix + cp.async (8.0 and newer) */
+  INFONCE_MAIN_LOOP_SM90A = 3,   /* panels on wgmma + TMA (9.0 only; in development) */
+  INFONCE_MAIN_LOOP_SM100A = 4,  /* panels on tcgen05 + TMEM (10.0 only; in development) */
+} InfonceMainLoop;
 
 typedef struct {
   char name[256];
@@ -69,11 +78,12 @@ typedef struct {
   int forceSmallTiles;             /* tests: use the tile configuration of GPUs with 64 KiB of shared memory */
   int panelGradients;              /* experimental: the panel gradient pass (16-bit precisions, sm_80+) */
   int64_t memoryBudget;            /* bytes for the panel schedule's 16-bit G buffer */
-  int wgmma;                       /* in development: the panel kernels' sm_90a main loop (wgmma + TMA) on 9.0 GPUs */
+  InfonceMainLoop requiredLoop;    /* in development: AUTO, or SM90A / SM100A, which runs or fails with INVALID */
 } InfonceCudaLossArgs;
 
 typedef struct {
   double loss, gradLogScale, accuracyRow, accuracyCol, meanPositiveLogit, meanRowLogSumExp;
+  InfonceMainLoop mainLoop;        /* the loop that ran */
 } InfonceCudaLossResult;
 
 typedef struct {
@@ -92,6 +102,10 @@ typedef struct {
                                        size_t errorSize);
   /* Checks the emulated tensor-core product (the sm_75 path) against the real one on this GPU. */
   InfonceCudaStatus (*selfTest)(int device, char* report, size_t reportSize);
+  /* What the library was built with, space-separated: the GPU code it holds ("sm_80 ... compute_90
+   * sm_90a"), and the main loops ("tiles sm80 sm90a"). Readable without a GPU. */
+  const char* architectures;
+  const char* mainLoops;
 } InfonceCudaApi;
 
 /* The one exported symbol of infonce_cuda.so. */

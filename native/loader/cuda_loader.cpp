@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "infonce_cuda.h"
+#include "schedule/main_loop.h"
 
 namespace infonce {
 namespace {
@@ -71,6 +72,9 @@ CudaAvailability probe() {
                std::to_string(INFONCE_CUDA_ABI_VERSION) + ")";
     return a;
   }
+  a.architectures = table->architectures ? table->architectures : "";
+  a.mainLoops = table->mainLoops ? table->mainLoops : "";
+  a.built = true;
   char error[512] = "";
   const InfonceCudaStatus status = table->deviceCount(&a.devices, error, sizeof error);
   if (status != INFONCE_CUDA_OK) {
@@ -144,7 +148,7 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.gradOnDevice = call.gradOnDevice ? 1 : 0;
   args.forceSmallTiles = call.forceSmallTiles ? 1 : 0;
   args.panelGradients = call.panelGradients ? 1 : 0;
-  args.wgmma = call.wgmma ? 1 : 0;
+  args.requiredLoop = call.requiredLoop;
   args.memoryBudget = p.memoryBudget;
   InfonceCudaLossResult out{};
   char error[1024] = "";
@@ -155,6 +159,7 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   result.accuracyCol = out.accuracyCol;
   result.meanPositiveLogit = out.meanPositiveLogit;
   result.meanRowLogSumExp = out.meanRowLogSumExp;
+  result.mainLoop = cuda::mainLoopName(out.mainLoop);
 }
 
 }  // namespace infonce

@@ -16,8 +16,8 @@
 
 #include <cstdio>
 
-#include "../panel_gemm.cuh"
-#include "product_check.h"
+#include "panels/panel_gemm.cuh"
+#include "dev/product_check.h"
 
 namespace infonce::cuda {
 namespace {

@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "../panel_gemm_sm90.cuh"
+#include "sm90a/panel_gemm_sm90.cuh"
 
 namespace infonce::cuda::sm90 {
 namespace {

@@ -19,9 +19,9 @@
 #include <cstdio>
 #include <type_traits>
 
-#include "../panel_gemm_sm100.cuh"
-#include "../tensor_maps.h"
-#include "product_check.h"
+#include "sm100a/panel_gemm_sm100.cuh"
+#include "sm90a/tensor_maps.h"
+#include "dev/product_check.h"
 
 namespace infonce::cuda {
 namespace {

@@ -23,10 +23,10 @@
 #include "epilogue_math.h"      // oneExponentialFits, mergeTilePartials
 #include "gradient_epilogue.h"  // maskedByGroups, kMaskedLogit
 #include "loss_params.cuh"
-#include "panel_gemm_sm100.cuh"
-#include "panel_gradients_sm100.h"
-#include "panel_launch.h"
-#include "tensor_maps.h"
+#include "sm100a/panel_gemm_sm100.cuh"
+#include "sm100a/panel_gradients_sm100.h"
+#include "sm90a/panel_launch.h"
+#include "sm90a/tensor_maps.h"
 
 namespace infonce::cuda {
 namespace {

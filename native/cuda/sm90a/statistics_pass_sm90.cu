@@ -19,12 +19,12 @@
 
 #include "epilogue_math.h"      // oneExponentialFits, mergeTilePartials
 #include "gradient_epilogue.h"  // maskedByGroups, kMaskedLogit
-#include "logit_tile.cuh"
+#include "tiles/logit_tile.cuh"
 #include "loss_params.cuh"
-#include "panel_gemm_sm90.cuh"
-#include "panel_gradients_sm90.h"
-#include "panel_launch.h"
-#include "tensor_maps.h"
+#include "sm90a/panel_gemm_sm90.cuh"
+#include "sm90a/panel_gradients_sm90.h"
+#include "sm90a/panel_launch.h"
+#include "sm90a/tensor_maps.h"
 
 namespace infonce::cuda {
 namespace {

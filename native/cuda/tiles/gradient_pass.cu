@@ -5,8 +5,8 @@
 // FLOPs: 2·M·N·D (the recompute) + 4·M·N·D (the two products), all on tensor cores. Bytes: besides
 // the staged panels, each tile reads and writes BM×D floats of dU and BN×D of dV (exclusive by the
 // plan, so plain read-modify-writes): 8·(BM + BN)·D bytes per 6·BM·BN·D FLOPs.
-#include "loss_kernels.h"
-#include "logit_tile.cuh"
+#include "tiles/loss_kernels.h"
+#include "tiles/logit_tile.cuh"
 
 namespace infonce::cuda {
 namespace {

@@ -12,9 +12,9 @@
 // P = 8,192: ~30 GB in all, ~7 ms of HBM time on an H100, against 6·M·N·D = 2.6·10¹⁶ FLOPs.
 // The tile kernel it replaces moved ~550 GB (a read-modify-write of dU and dV per tile).
 #include "gradient_epilogue.h"
-#include "panel_gemm.cuh"
-#include "panel_gradients.h"
-#include "term_factors.cuh"
+#include "panels/panel_gemm.cuh"
+#include "panels/panel_gradients.h"
+#include "panels/term_factors.cuh"
 
 namespace infonce::cuda {
 namespace {

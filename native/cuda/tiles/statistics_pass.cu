@@ -8,9 +8,9 @@
 
 #include "epilogue_math.h"      // oneExponentialFits, mergeTilePartials
 #include "gradient_epilogue.h"  // maskedByGroups, kMaskedLogit
-#include "loss_kernels.h"
-#include "logit_tile.cuh"
-#include "panel_gemm.cuh"
+#include "tiles/loss_kernels.h"
+#include "tiles/logit_tile.cuh"
+#include "panels/panel_gemm.cuh"
 
 namespace infonce::cuda {
 namespace {

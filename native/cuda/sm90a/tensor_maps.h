@@ -14,7 +14,7 @@
 #include <string>
 #include <type_traits>
 
-#include "panel_gemm_sm90.cuh"
+#include "sm90a/panel_gemm_sm90.cuh"
 
 namespace infonce::cuda::sm90 {
 

@@ -29,7 +29,7 @@
 
 #include <cuda/ptx>
 
-#include "panel_gemm_sm90.cuh"
+#include "sm90a/panel_gemm_sm90.cuh"
 
 namespace infonce::cuda::sm100 {
 

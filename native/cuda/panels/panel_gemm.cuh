@@ -18,7 +18,7 @@
 
 #include <type_traits>
 
-#include "logit_tile.cuh"  // copy16, copyCommit, copyWait
+#include "tiles/logit_tile.cuh"  // copy16, copyCommit, copyWait
 #include "operand_types.cuh"
 #include "schedule/panel_plan.h"
 

@@ -20,13 +20,13 @@
 #include <string>
 
 #include "gradient_epilogue.h"
-#include "logit_tile.cuh"  // blockSumInOrder
+#include "tiles/logit_tile.cuh"  // blockSumInOrder
 #include "operand_types.cuh"
-#include "panel_gemm_sm100.cuh"
-#include "panel_gradients_sm100.h"
-#include "panel_launch.h"
-#include "tensor_maps.h"
-#include "term_factors.cuh"
+#include "sm100a/panel_gemm_sm100.cuh"
+#include "sm100a/panel_gradients_sm100.h"
+#include "sm90a/panel_launch.h"
+#include "sm90a/tensor_maps.h"
+#include "panels/term_factors.cuh"
 
 namespace infonce::cuda {
 namespace {

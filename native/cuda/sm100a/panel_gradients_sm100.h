@@ -10,7 +10,7 @@
 #include <functional>
 #include <string>
 
-#include "panel_gradients.h"
+#include "panels/panel_gradients.h"
 
 namespace infonce::cuda {
 

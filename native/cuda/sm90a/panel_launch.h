@@ -12,8 +12,8 @@
 #include <string>
 #include <type_traits>
 
-#include "panel_gradients.h"
-#include "tensor_maps.h"
+#include "panels/panel_gradients.h"
+#include "sm90a/tensor_maps.h"
 
 namespace infonce::cuda {
 

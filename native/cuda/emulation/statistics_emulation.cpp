@@ -10,7 +10,7 @@
 //   then merged into the running (max, Σ) with mergeLogSumExp, tile after tile.
 // The sums inside a part run in index order here and in shuffle order on the device: the emulation
 // checks the arithmetic and the choice, not the order of fp32 additions.
-#include "statistics_emulation.h"
+#include "emulation/statistics_emulation.h"
 
 #include <algorithm>
 #include <cmath>

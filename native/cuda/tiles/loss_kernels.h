@@ -5,7 +5,7 @@
 #include <cuda_runtime.h>
 
 #include "loss_params.cuh"
-#include "logit_tile.cuh"
+#include "tiles/logit_tile.cuh"
 #include "operand_types.cuh"
 
 namespace infonce::cuda {

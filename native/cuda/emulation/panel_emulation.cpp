@@ -15,7 +15,7 @@
 
 #include "gradient_epilogue.h"
 #include "schedule/panel_plan.h"
-#include "statistics_emulation.h"
+#include "emulation/statistics_emulation.h"
 
 namespace infonce::cuda {
 namespace {
