@@ -15,6 +15,7 @@ import { evaluate } from '../lib/eval/run.js';
 import { scoreTask } from '../lib/eval/tasks.js';
 import { runDemo } from '../lib/demo.js';
 import { addon } from '../lib/native.js';
+import { rejection } from './caught.js';
 
 const test = suite('evaluation');
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
@@ -66,7 +67,7 @@ test('a BEIR folder, streamed in chunks: the toy model and BM25 find each answer
     writeFileSync(join(dir, 'corpus.jsonl'), words.map((w, i) => JSON.stringify({ _id: `d${i}`, title: w, text: `${w} ${w}` })).join('\n'));
     writeFileSync(join(dir, 'queries.jsonl'), words.map((w, i) => JSON.stringify({ _id: `q${i}`, text: w })).join('\n'));
     writeFileSync(join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\n' + words.map((_, i) => `q${i}\td${i}\t1`).join('\n'));
-    const task = readBeir(dir, 'test', 2);
+    const task = await readBeir(dir, 'test', 2);
     const chunks: number[] = [];
     for await (const chunk of task.corpus()) chunks.push(chunk.length);
     assert.equal(chunks, [2, 2, 1]);
@@ -122,13 +123,13 @@ test('evaluate stops at an aborted signal (between one task and the next), as do
   assert.is(demo?.name, 'AbortError');
 });
 
-test('labelled and scored-pair files: a bad line is named', () => {
+test('labelled and scored-pair files: a bad line is named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'infonce-formats-'));
   try {
     writeFileSync(join(dir, 'labels.jsonl'), '{"text": "a", "label": "x"}\n{"text": "", "label": "y"}\n');
-    assert.throws(() => readLabelled(join(dir, 'labels.jsonl')), /labels\.jsonl:2: "text" must be a non-empty string/);
+    assert.match((await rejection(readLabelled(join(dir, 'labels.jsonl'))))!.message, /labels\.jsonl:2: "text" must be a non-empty string/);
     writeFileSync(join(dir, 'sts.jsonl'), '{"a": "x", "b": "y", "score": 1}\n{"a": "x", "b": "y", "score": "high"}\n');
-    assert.throws(() => readScoredPairs(join(dir, 'sts.jsonl')), /sts\.jsonl:2: "score" must be a finite number/);
+    assert.match((await rejection(readScoredPairs(join(dir, 'sts.jsonl'))))!.message, /sts\.jsonl:2: "score" must be a finite number/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -145,14 +145,14 @@ test('Ctrl-C (SIGINT) during `infonce train`: a final checkpoint, the resume com
   assert.is(latest, `step-${String(steps).padStart(7, '0')}`, 'the checkpoint is not at the last step logged');
 });
 
-test('search --corpus: the format comes from the flag or the extension, never from a leading "{"', () => {
+test('search --corpus: the format comes from the flag or the extension, never from a leading "{"', async () => {
   const text = join(work, 'corpus.txt');
   writeFileSync(text, '{braces} are fine in plain text\nsecond line\n');
-  assert.equal(readCorpus(text), ['{braces} are fine in plain text', 'second line']);
+  assert.equal(await readCorpus(text), ['{braces} are fine in plain text', 'second line']);
   const jsonl = join(work, 'corpus.jsonl');
   writeFileSync(jsonl, '{"text": "a document"}\n');
-  assert.equal(readCorpus(jsonl), ['a document']);
-  assert.equal(readCorpus(text, corpusFormat(text, 'lines')), ['{braces} are fine in plain text', 'second line']);
+  assert.equal(await readCorpus(jsonl), ['a document']);
+  assert.equal(await readCorpus(text, corpusFormat(text, 'lines')), ['{braces} are fine in plain text', 'second line']);
   assert.throws(() => corpusFormat(text, 'csv'), /^--format takes lines or jsonl, got 'csv'/);
 });
 
@@ -235,22 +235,22 @@ function beir(name: string, files: { corpus?: string; queries?: string; qrels?: 
   writeFileSync(join(dir, 'qrels', 'test.tsv'), files.qrels ?? 'query-id\tcorpus-id\tscore\nq1\td1\t1\n');
   return dir;
 }
-const drain = async (task: ReturnType<typeof readBeir>) => {
+const drain = async (task: Awaited<ReturnType<typeof readBeir>>) => {
   for await (const chunk of task.corpus()) void chunk;
 };
 
 test('BEIR: empty qrels, qrels of no query, duplicate ids and a null line are errors naming the file', async () => {
-  assert.match(thrown(() => readBeir(beir('empty', { qrels: 'query-id\tcorpus-id\tscore\n' })))!.message, /test\.tsv: no judgements/);
-  assert.match(thrown(() => readBeir(beir('none', { qrels: 'q9\td1\t1\n' })))!.message, /none of the 2 queries .* has a judgement/);
+  assert.match((await rejection(readBeir(beir('empty', { qrels: 'query-id\tcorpus-id\tscore\n' }))))!.message, /test\.tsv: no judgements/);
+  assert.match((await rejection(readBeir(beir('none', { qrels: 'q9\td1\t1\n' }))))!.message, /none of the 2 queries .* has a judgement/);
   assert.match(
-    thrown(() => readBeir(beir('dupq', { queries: '{"_id": "q1", "text": "a"}\n{"_id": "q1", "text": "b"}\n' })))!.message,
+    (await rejection(readBeir(beir('dupq', { queries: '{"_id": "q1", "text": "a"}\n{"_id": "q1", "text": "b"}\n' }))))!.message,
     /queries\.jsonl:2: "_id" "q1" is also the id of line 1/,
   );
-  const duplicateDocs = readBeir(beir('dupd', { corpus: '{"_id": "d1", "text": "a"}\n{"_id": "d1", "text": "b"}\n' }));
+  const duplicateDocs = await readBeir(beir('dupd', { corpus: '{"_id": "d1", "text": "a"}\n{"_id": "d1", "text": "b"}\n' }));
   assert.match((await rejection(drain(duplicateDocs)))!.message, /corpus\.jsonl:2: "_id" "d1" appears twice/);
-  const nullLine = readBeir(beir('null', { corpus: '{"_id": "d1", "text": "a"}\nnull\n' }));
+  const nullLine = await readBeir(beir('null', { corpus: '{"_id": "d1", "text": "a"}\nnull\n' }));
   assert.match((await rejection(drain(nullLine)))!.message, /corpus\.jsonl:2: expected a JSON object/);
-  assert.match(readBeir(beir('partial', {})).name, /1 of 2 queries judged/);
+  assert.match((await readBeir(beir('partial', {}))).name, /1 of 2 queries judged/);
 });
 
 if (!backendInfo().cuda.available)

@@ -12,6 +12,7 @@ import { passages, textPairs } from '../lib/pairs/text.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rejection } from './caught.js';
 
 const test = suite('pairs');
 
@@ -159,28 +160,38 @@ test('corpus: title → body, a span → the rest of its document, neighbouring 
   assert.equal(corpusPairs(docs, { minWords: 20, maxWords: 40, seed: 3 }).pairs, pairs);
 });
 
-test('corpus files: a text file, a folder of them, a JSONL corpus (BEIR fields); bad lines are named', () => {
+test('corpus files: a text file, a folder of them, a JSONL corpus (BEIR fields); bad lines are named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'infonce-corpus-'));
   try {
     mkdirSync(join(dir, 'notes', 'deep'), { recursive: true });
     writeFileSync(join(dir, 'notes', 'one.txt'), 'first');
     writeFileSync(join(dir, 'notes', 'deep', 'two.md'), 'second');
     writeFileSync(join(dir, 'notes', 'image.png'), 'not text');
-    assert.equal(readCorpusDocuments(join(dir, 'notes')), [
+    assert.equal(await readCorpusDocuments(join(dir, 'notes')), [
       { id: join('deep', 'two.md'), text: 'second' },
       { id: 'one.txt', text: 'first' },
     ]);
-    assert.equal(readCorpusDocuments(join(dir, 'notes', 'one.txt')), [{ id: join(dir, 'notes', 'one.txt'), text: 'first' }]);
+    assert.equal(await readCorpusDocuments(join(dir, 'notes', 'one.txt')), [{ id: join(dir, 'notes', 'one.txt'), text: 'first' }]);
     writeFileSync(join(dir, 'corpus.jsonl'), '{"_id": "d1", "title": "T", "text": "body"}\n{"text": "untitled"}\n');
-    assert.equal(readCorpusDocuments(join(dir, 'corpus.jsonl')), [
+    assert.equal(await readCorpusDocuments(join(dir, 'corpus.jsonl')), [
       { id: 'd1', title: 'T', text: 'body' },
       { id: 'line 2', text: 'untitled' },
     ]);
     writeFileSync(join(dir, 'bad.jsonl'), '{"text": "fine"}\n{"title": "no text"}\n');
-    assert.throws(() => readCorpusDocuments(join(dir, 'bad.jsonl')), /bad\.jsonl:2: "text" must be a string/);
+    assert.match((await rejection(readCorpusDocuments(join(dir, 'bad.jsonl'))))!.message, /bad\.jsonl:2: "text" must be a string/);
     mkdirSync(join(dir, 'empty'));
-    assert.throws(() => readCorpusDocuments(join(dir, 'empty')), /no documents/);
-    assert.throws(() => readCorpusDocuments(join(dir, 'missing')), /no such file or folder/);
+    assert.match((await rejection(readCorpusDocuments(join(dir, 'empty'))))!.message, /no documents/);
+    assert.match((await rejection(readCorpusDocuments(join(dir, 'missing'))))!.message, /no such file or folder/);
+    // Markdown is read as its prose: badges, URLs, raw HTML and link definitions are not text.
+    writeFileSync(
+      join(dir, 'README.md'),
+      '# infonce\n\n[![npm](https://img.shields.io/npm/v/x.svg)](https://npmjs.com/x) <img src="logo.png">\n\n' +
+        'Train [embedding models](https://example.com/e) by contrastive pre-training, see https://arxiv.org/abs/2201.10005.\n\n' +
+        '| option | meaning |\n| --- | --- |\n| `--steps` | how many |\n\n[ref]: https://ref.example\n',
+    );
+    assert.equal(await readCorpusDocuments(join(dir, 'README.md')), [
+      { id: join(dir, 'README.md'), text: 'infonce\n\nTrain embedding models by contrastive pre-training, see.\n\noption meaning\n\n--steps how many' },
+    ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -37,15 +37,15 @@ test('a FIFO and a /dev/zero link given as a file: refused at once, naming the k
     assert.instance(error, NotRegularFile);
     assert.is(error!.code, 'ERR_NOT_REGULAR_FILE');
     assert.match(error!.message, path === pipe ? /a FIFO/ : /a character device/);
-    assert.instance(thrown(() => readCorpusDocuments(path)), NotRegularFile);
-    assert.instance(thrown(() => readCorpus(path)), NotRegularFile);
-    assert.instance(thrown(() => readLabelled(path)), NotRegularFile);
+    assert.instance(await rejection(readCorpusDocuments(path)), NotRegularFile);
+    assert.instance(await rejection(readCorpus(path)), NotRegularFile);
+    assert.instance(await rejection(readLabelled(path)), NotRegularFile);
     assert.instance(await rejection(readPairs(path)), NotRegularFile);
     assert.instance(await rejection(readLines(path)), NotRegularFile);
   }
 });
 
-test('a corpus folder with a FIFO and a /dev/zero link among its files: they are skipped and named', () => {
+test('a corpus folder with a FIFO and a /dev/zero link among its files: they are skipped and named', async () => {
   const dir = join(work, 'corpus');
   mkdirSync(dir);
   writeFileSync(join(dir, 'a.txt'), 'The first document.');
@@ -53,7 +53,7 @@ test('a corpus folder with a FIFO and a /dev/zero link among its files: they are
   symlinkSync('/dev/zero', join(dir, 'c.md'));
   writeFileSync(join(dir, 'd.md'), 'The second document.');
   const skipped: string[] = [];
-  const docs = readCorpusDocuments(dir, (path, kind) => skipped.push(`${path}: ${kind}`));
+  const docs = await readCorpusDocuments(dir, (path, kind) => skipped.push(`${path}: ${kind}`));
   assert.equal(docs.map((d) => d.id), ['a.txt', 'd.md']);
   assert.equal(skipped, [`${join(dir, 'b.txt')}: a FIFO`, `${join(dir, 'c.md')}: a character device`]);
 });
@@ -100,13 +100,13 @@ test('a BEIR folder whose files carry a byte-order mark reads as one without; an
   writeFileSync(join(dir, 'corpus.jsonl'), '\uFEFF{"_id": "d1", "text": "apples"}\n{"_id": "d2", "text": "rivers"}\n');
   writeFileSync(join(dir, 'queries.jsonl'), '\uFEFF{"_id": "q1", "text": "fruit"}\n');
   writeFileSync(join(dir, 'qrels', 'test.tsv'), '\uFEFFquery-id\tcorpus-id\tscore\nq1\td1\t1\n');
-  const task = readBeir(dir);
+  const task = await readBeir(dir);
   assert.equal(task.queries.map((q) => q.id), ['q1']);
   const ids: string[] = [];
   for await (const chunk of task.corpus()) ids.push(...chunk.map((d) => d.id));
   assert.equal(ids, ['d1', 'd2']);
   writeFileSync(join(dir, 'corpus.jsonl'), '\n');
-  const empty = readBeir(dir);
+  const empty = await readBeir(dir);
   const error = await rejection((async () => {
     for await (const chunk of empty.corpus()) void chunk;
   })());

@@ -58,10 +58,10 @@ export function addEvalCommand(program: Command): void {
         if (o.suite !== 'default') throw new InvalidArgumentError(`--suite takes 'default', got '${o.suite}'`);
         tasks.push(...defaultSuite());
       }
-      if (o.beir) tasks.push(readBeir(o.beir));
+      if (o.beir) tasks.push(await readBeir(o.beir));
       if (o.pairs) tasks.push(await readPairsTask(o.pairs, o.distractors));
-      if (o.classify) tasks.push(readLabelled(o.classify));
-      if (o.sts) tasks.push(readScoredPairs(o.sts));
+      if (o.classify) tasks.push(await readLabelled(o.classify));
+      if (o.sts) tasks.push(await readScoredPairs(o.sts));
       if (tasks.length === 0) throw new InvalidArgumentError('name the data: --suite default, --beir, --pairs, --classify or --sts');
       const status = statusLine();
       const models: Array<{ model: Model; dir?: string }> = [];

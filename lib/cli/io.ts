@@ -1,9 +1,7 @@
 // What the commands share: messages on stderr (stdout stays for data), and reading and writing the
 // line-oriented files they take.
-import { createInterface } from 'node:readline';
-
 import { writeFileAtomic } from '../io/atomic.js';
-import { readTextFile, regularFileStream } from '../io/read-file.js';
+import { jsonObjectLines, textLines } from '../io/lines.js';
 import type { Pair } from '../pairs/pair.js';
 
 /** A message for the person at the terminal, on stderr. */
@@ -21,12 +19,8 @@ export function writePairs(pairs: Pair[], out: string | undefined): void {
 
 // Texts, one per line (blank lines skipped), from a file or from stdin.
 export async function readLines(file: string | undefined): Promise<string[]> {
-  const input = file ? regularFileStream(file) : process.stdin;
   const lines: string[] = [];
-  for await (const raw of createInterface({ input, crlfDelay: Infinity })) {
-    const line = lines.length === 0 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not text
-    if (line.trim() !== '') lines.push(line);
-  }
+  for await (const { text } of textLines(file ?? process.stdin)) lines.push(text);
   return lines;
 }
 
@@ -40,19 +34,18 @@ export function corpusFormat(file: string, format?: string): CorpusFormat {
   return /\.(jsonl|ndjson|json)$/i.test(file) ? 'jsonl' : 'lines';
 }
 
-export function readCorpus(file: string, format: CorpusFormat = corpusFormat(file)): string[] {
-  const lines = readTextFile(file).split(/\r?\n/).filter((l) => l.trim() !== '');
-  return lines.map((line, i) => {
-    if (format === 'lines') return line;
-    try {
-      const value = JSON.parse(line) as { text?: unknown; positive?: unknown };
-      const text = value.text ?? value.positive;
-      if (typeof text !== 'string') throw new Error('no "text" field');
-      return text;
-    } catch (error) {
-      throw new RangeError(`${file}:${i + 1}: ${(error as Error).message}`);
-    }
-  });
+export async function readCorpus(file: string, format: CorpusFormat = corpusFormat(file)): Promise<string[]> {
+  const texts: string[] = [];
+  if (format === 'lines') {
+    for await (const { text } of textLines(file)) texts.push(text);
+    return texts;
+  }
+  for await (const { value, line } of jsonObjectLines(file, '{"text"}')) {
+    const text = value.text ?? value.positive;
+    if (typeof text !== 'string') throw new RangeError(`${file}:${line}: no "text" field`);
+    texts.push(text);
+  }
+  return texts;
 }
 
 /**

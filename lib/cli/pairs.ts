@@ -8,6 +8,7 @@ import { suiteTrainingPairs } from '../eval/suite.js';
 import { codePairs, functionsOf } from '../pairs/code.js';
 import { corpusPairs } from '../pairs/corpus.js';
 import { readCorpusDocuments } from '../pairs/corpus-files.js';
+import { MARKDOWN_FILE, markdownText } from '../pairs/markdown.js';
 import { NotRegularFile, readTextFile } from '../io/read-file.js';
 import { textPairs } from '../pairs/text.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
@@ -33,13 +34,13 @@ export function addPairsCommands(program: Command): void {
   pairs
     .command('text')
     .description('neighbouring-passage pairs from text files (each file a document)')
-    .argument('<files...>', 'text files')
+    .argument('<files...>', 'text files (.md: Markdown, read as its prose: no badges, URLs or HTML)')
     .addHelpText('after', '\nExample:\n  infonce pairs text notes/*.txt --out pairs.jsonl')
     .addOption(outOption())
     .addOption(minWordsOption())
     .addOption(maxWordsOption())
     .action((files: string[], o) => {
-      const documents = files.map((f) => readTextFile(f));
+      const documents = files.map((f) => (MARKDOWN_FILE.test(f) ? markdownText(readTextFile(f)) : readTextFile(f)));
       const made = textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords });
       if (made.length === 0)
         throw new InvalidArgumentError(
@@ -50,14 +51,14 @@ export function addPairsCommands(program: Command): void {
   pairs
     .command('corpus')
     .description('pairs from your unlabelled documents: title → body, a span → the rest of its document, neighbouring passages (each pair grouped by its document)')
-    .argument('<path>', 'a text file, a folder of .txt/.md/.rst files, or a JSON Lines corpus ("text", optional "title", "_id": a BEIR corpus.jsonl)')
+    .argument('<path>', 'a text file, a folder of .txt/.md/.rst files (Markdown read as its prose: no badges, URLs or HTML), or a JSON Lines corpus ("text", optional "title", "_id": a BEIR corpus.jsonl)')
     .addOption(outOption())
     .addOption(minWordsOption())
     .addOption(maxWordsOption())
     .option('--seed <n>', 'where the spans are taken', positiveInteger('--seed'), 1)
     .addHelpText('after', '\nExamples:\n  infonce pairs corpus docs/ --out pairs.jsonl\n  infonce pairs corpus scifact/corpus.jsonl --out pairs.jsonl')
-    .action((path: string, o) => {
-      const documents = readCorpusDocuments(path, (file, kind) => say(`skipped ${file}: ${kind}, not a regular file`));
+    .action(async (path: string, o) => {
+      const documents = await readCorpusDocuments(path, (file, kind) => say(`skipped ${file}: ${kind}, not a regular file`));
       const { pairs: made, counts } = corpusPairs(documents, { minWords: o.minWords, maxWords: o.maxWords, seed: o.seed });
       say(`${documents.length} documents: ${counts.title} title → body, ${counts.span} span → rest, ${counts.neighbours} neighbouring-passage pairs`);
       if (made.length === 0) throw new InvalidArgumentError(`${path}: no pairs (documents too short: a pair needs a title, three sentences, or two passages of --min-words)`);

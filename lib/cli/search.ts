@@ -33,7 +33,7 @@ export function addSearchCommand(program: Command): void {
     .action(async (o) => {
       const format = corpusFormat(o.corpus, o.format);
       const encoder = await Encoder.load(o.model);
-      const corpus = readCorpus(o.corpus, format);
+      const corpus = await readCorpus(o.corpus, format);
       const [query, documents] = await Promise.all([encoder.embed([o.query], { side: 'query' }), encoder.embed(corpus)]);
       const show = (r: number, index: number, score: number) =>
         console.log(`${(r + 1).toString().padStart(3)}  ${score.toFixed(4)}  ${corpus[index]!.slice(0, 160).replace(/\s+/g, ' ')}`);

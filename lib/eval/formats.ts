@@ -3,27 +3,14 @@
 // scored pairs (JSONL {"a", "b", "score"}). Errors name the file and the line.
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { createInterface } from 'node:readline';
 
-import { readTextFile, regularFileStream } from '../io/read-file.js';
+import { collect, jsonObjectLines, tsvRows } from '../io/lines.js';
 import { readPairs } from '../train/pairs-file.js';
 import type { ClassificationTask, CodeSearchTask, Document, SearchTask, SimilarityTask } from './tasks.js';
 
-function jsonLines(file: string): Array<{ value: Record<string, unknown>; line: number }> {
+function jsonLines(file: string, expected: string): Promise<Array<{ value: Record<string, unknown>; line: number }>> {
   if (!existsSync(file)) throw new RangeError(`${file}: no such file`);
-  return readTextFile(file)
-    .split('\n')
-    .map((text, i) => ({ text, line: i + 1 }))
-    .filter((l) => l.text.trim() !== '')
-    .map(({ text, line }) => {
-      try {
-        const value = JSON.parse(text) as unknown;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-        return { value: value as Record<string, unknown>, line };
-      } catch (error) {
-        throw new RangeError(`${file}:${line}: not a JSON object (${(error as Error).message})`);
-      }
-    });
+  return collect(jsonObjectLines(file, expected));
 }
 
 function field<T>(file: string, line: number, value: Record<string, unknown>, name: string, check: (v: unknown) => v is T, expected: string): T {
@@ -35,25 +22,22 @@ const isText = (v: unknown): v is string => typeof v === 'string' && v.trim() !=
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** A BEIR dataset folder; the corpus is read in chunks of `chunk` documents (memory stays bounded). */
-export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask {
+export async function readBeir(dir: string, split = 'test', chunk = 8192): Promise<SearchTask> {
   const corpusFile = join(dir, 'corpus.jsonl');
   const qrelsFile = join(dir, 'qrels', `${split}.tsv`);
   for (const f of [corpusFile, join(dir, 'queries.jsonl'), qrelsFile]) if (!existsSync(f)) throw new RangeError(`beir: ${f} is missing`);
   const qrels = new Map<string, Map<string, number>>();
-  readTextFile(qrelsFile)
-    .split('\n')
-    .forEach((line, i) => {
-      const cells = line.trim().split('\t');
-      if (cells.length < 3 || (i === 0 && !/^\d/.test(cells[2]!))) return; // blank lines and the header
-      const grade = Number(cells[2]);
-      if (!Number.isFinite(grade)) throw new RangeError(`${qrelsFile}:${i + 1}: the score "${cells[2]}" is not a number`);
-      if (!qrels.has(cells[0]!)) qrels.set(cells[0]!, new Map());
-      qrels.get(cells[0]!)!.set(cells[1]!, grade);
-    });
+  for await (const { cells, line } of tsvRows(qrelsFile)) {
+    if (cells.length < 3 || (line === 1 && !/^\d/.test(cells[2]!))) continue; // short lines and the header
+    const grade = Number(cells[2]);
+    if (!Number.isFinite(grade)) throw new RangeError(`${qrelsFile}:${line}: the score "${cells[2]}" is not a number`);
+    if (!qrels.has(cells[0]!)) qrels.set(cells[0]!, new Map());
+    qrels.get(cells[0]!)!.set(cells[1]!, grade);
+  }
   if (qrels.size === 0) throw new RangeError(`${qrelsFile}: no judgements (expected lines "query-id<TAB>corpus-id<TAB>score")`);
   const queriesFile = join(dir, 'queries.jsonl');
   const firstLine = new Map<string, number>();
-  const allQueries = jsonLines(queriesFile).map(({ value, line }) => {
+  const allQueries = (await jsonLines(queriesFile, '{"_id", "text"}')).map(({ value, line }) => {
     const id = String(field(queriesFile, line, value, '_id', (v): v is string | number => typeof v === 'string' || typeof v === 'number', 'a string'));
     if (firstLine.has(id)) throw new RangeError(`${queriesFile}:${line}: "_id" ${JSON.stringify(id)} is also the id of line ${firstLine.get(id)}`);
     firstLine.set(id, line);
@@ -67,20 +51,8 @@ export function readBeir(dir: string, split = 'test', chunk = 8192): SearchTask 
     );
   async function* corpus(): AsyncIterable<Document[]> {
     let batch: Document[] = [];
-    let line = 0;
     const seen = new Set<string>();
-    for await (const raw of createInterface({ input: regularFileStream(corpusFile), crlfDelay: Infinity })) {
-      line++;
-      const text = line === 1 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark is not content
-      if (text.trim() === '') continue;
-      let value: Record<string, unknown>;
-      try {
-        value = JSON.parse(text) as Record<string, unknown>;
-      } catch (error) {
-        throw new RangeError(`${corpusFile}:${line}: not valid JSON (${(error as Error).message})`);
-      }
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw new RangeError(`${corpusFile}:${line}: expected a JSON object {"_id", "title"?, "text"}, got ${text.trim().slice(0, 40)}`);
+    for await (const { value, line } of jsonObjectLines(corpusFile, '{"_id", "title"?, "text"}')) {
       const id = value._id;
       const body = [value.title, value.text].filter((v) => typeof v === 'string' && v.trim() !== '').join('. ');
       if ((typeof id !== 'string' && typeof id !== 'number') || body === '') throw new RangeError(`${corpusFile}:${line}: needs "_id" and a non-empty "text"`);
@@ -107,8 +79,8 @@ export async function readPairsTask(file: string, distractors?: number): Promise
 }
 
 /** Labelled texts: a seeded 80/20 split (by line) into training and test examples. */
-export function readLabelled(file: string): ClassificationTask {
-  const rows = jsonLines(file).map(({ value, line }) => ({
+export async function readLabelled(file: string): Promise<ClassificationTask> {
+  const rows = (await jsonLines(file, '{"text", "label"}')).map(({ value, line }) => ({
     text: field(file, line, value, 'text', isText, 'a non-empty string'),
     label: String(field(file, line, value, 'label', (v): v is string | number => typeof v === 'string' || typeof v === 'number', 'a string or a number')),
   }));
@@ -125,8 +97,8 @@ export function readLabelled(file: string): ClassificationTask {
 }
 
 /** Scored pairs for similarity (Spearman). */
-export function readScoredPairs(file: string): SimilarityTask {
-  const pairs = jsonLines(file).map(({ value, line }) => ({
+export async function readScoredPairs(file: string): Promise<SimilarityTask> {
+  const pairs = (await jsonLines(file, '{"a", "b", "score"}')).map(({ value, line }) => ({
     a: field(file, line, value, 'a', isText, 'a non-empty string'),
     b: field(file, line, value, 'b', isText, 'a non-empty string'),
     score: field(file, line, value, 'score', isNumber, 'a finite number'),

@@ -4,10 +4,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
+import { jsonObjectLines } from '../io/lines.js';
 import { NotRegularFile, readTextFile } from '../io/read-file.js';
 import type { CorpusDocument } from './corpus.js';
+import { MARKDOWN_FILE, markdownText } from './markdown.js';
 
-const TEXT_FILE = /\.(txt|md|rst|text)$/i;
+const TEXT_FILE = /\.(txt|md|markdown|rst|text)$/i;
 
 function* textFiles(dir: string): Generator<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -18,40 +20,33 @@ function* textFiles(dir: string): Generator<string> {
   }
 }
 
-function jsonlDocuments(file: string): CorpusDocument[] {
+async function jsonlDocuments(file: string): Promise<CorpusDocument[]> {
   const docs: CorpusDocument[] = [];
-  readTextFile(file)
-    .split(/\r?\n/)
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      let value: Record<string, unknown>;
-      try {
-        value = JSON.parse(line) as Record<string, unknown>;
-        if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not an object');
-      } catch (error) {
-        throw new RangeError(`${file}:${i + 1}: not a JSON object (${(error as Error).message})`);
-      }
-      const { text, title } = value;
-      if (typeof text !== 'string') throw new RangeError(`${file}:${i + 1}: "text" must be a string`);
-      if (title !== undefined && typeof title !== 'string') throw new RangeError(`${file}:${i + 1}: "title" must be a string`);
-      const id = value._id ?? value.id ?? `line ${i + 1}`;
-      docs.push({ id: String(id), text, ...(title ? { title } : {}) });
-    });
+  for await (const { value, line } of jsonObjectLines(file, '{"text", "title"?, "_id"?}')) {
+    const { text, title } = value;
+    if (typeof text !== 'string') throw new RangeError(`${file}:${line}: "text" must be a string`);
+    if (title !== undefined && typeof title !== 'string') throw new RangeError(`${file}:${line}: "title" must be a string`);
+    const id = value._id ?? value.id ?? `line ${line}`;
+    docs.push({ id: String(id), text, ...(title ? { title } : {}) });
+  }
   return docs;
 }
+
+// A text file's document: Markdown as its prose (markdown.ts), anything else as it is.
+const fileText = (file: string) => (MARKDOWN_FILE.test(file) ? markdownText(readTextFile(file)) : readTextFile(file));
 
 /**
  * The documents at `path` (a file or a folder); a RangeError naming the path when there are none. In
  * a folder, entries that are not regular files (a FIFO, a link to a device) are skipped and passed
  * to `skipped` with the reason; a file or JSON Lines corpus named directly must be a regular file.
  */
-export function readCorpusDocuments(path: string, skipped?: (path: string, reason: string) => void): CorpusDocument[] {
+export async function readCorpusDocuments(path: string, skipped?: (path: string, reason: string) => void): Promise<CorpusDocument[]> {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (!stat) throw new RangeError(`${path}: no such file or folder`);
   let docs: CorpusDocument[];
   if (stat.isDirectory()) docs = readFolder(path, [...textFiles(path)], skipped);
-  else if (/\.(jsonl|ndjson)$/i.test(path)) docs = jsonlDocuments(path);
-  else docs = [{ id: path, text: readTextFile(path) }];
+  else if (/\.(jsonl|ndjson)$/i.test(path)) docs = await jsonlDocuments(path);
+  else docs = [{ id: path, text: fileText(path) }];
   if (docs.length === 0) throw new RangeError(`${path}: no documents (a folder needs .txt, .md, .rst or .text files)`);
   return docs;
 }
@@ -61,7 +56,7 @@ function readFolder(root: string, files: string[], skipped?: (path: string, reas
   const docs: CorpusDocument[] = [];
   for (const file of files) {
     try {
-      docs.push({ id: relative(root, file), text: readTextFile(file) });
+      docs.push({ id: relative(root, file), text: fileText(file) });
     } catch (error) {
       if (!(error instanceof NotRegularFile)) throw error;
       skipped?.(file, error.kind);

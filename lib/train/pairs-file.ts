@@ -1,8 +1,6 @@
 // Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […], "group"?: …} object a line.
 // A malformed line is an error naming the file and the line; blank lines are skipped.
-import { createInterface } from 'node:readline';
-
-import { regularFileStream } from '../io/read-file.js';
+import { jsonObjectLines } from '../io/lines.js';
 import type { Pair } from '../pairs/pair.js';
 
 export type { Pair };
@@ -28,20 +26,7 @@ function checkPair(value: unknown, where: string): Pair {
 /** All pairs of a JSONL file, checked. */
 export async function readPairs(file: string): Promise<Pair[]> {
   const pairs: Pair[] = [];
-  const lines = createInterface({ input: regularFileStream(file), crlfDelay: Infinity });
-  let number = 0;
-  for await (const raw of lines) {
-    number++;
-    const line = number === 1 ? raw.replace(/^\uFEFF/, '') : raw; // a byte-order mark (Windows editors) is not content
-    if (line.trim() === '') continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new RangeError(`${file}:${number}: not valid JSON (${(error as Error).message})`);
-    }
-    pairs.push(checkPair(value, `${file}:${number}`));
-  }
+  for await (const { value, line } of jsonObjectLines(file, '{"query", "positive", "negatives"?, "group"?}')) pairs.push(checkPair(value, `${file}:${line}`));
   if (pairs.length === 0) throw new RangeError(`${file}: no pairs (expected one JSON object a line)`);
   return pairs;
 }
