@@ -6,6 +6,7 @@ import { join } from 'node:path';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
+import { statusLine } from '../lib/cli/io.js';
 import { integerList, positiveInteger } from '../lib/cli/options.js';
 import { backendInfo } from '../lib/info.js';
 import { addon, packageVersion } from '../lib/native.js';
@@ -30,15 +31,6 @@ function scheduleList(text: string): GpuSchedule[] {
     if (s !== 'tiles' && s !== 'panels') throw new InvalidArgumentError(`--gpu-schedule takes tiles, panels; got '${s}'`);
     return s;
   });
-}
-
-/** Progress on stderr: one rewritten line on a terminal, nothing when piped (stdout stays clean). */
-function progressLine(): { update: (message: string) => void; done: () => void } {
-  if (!process.stderr.isTTY) return { update: () => {}, done: () => {} };
-  return {
-    update: (message) => process.stderr.write(`\r\x1b[K${message}`),
-    done: () => process.stderr.write('\r\x1b[K'),
-  };
 }
 
 const version = packageVersion();
@@ -66,7 +58,8 @@ const program = new Command('infonce-bench')
   .action(async (options) => {
     const threads: number = options.threads ?? backendInfo().cpu.threads;
     const seed: number = options.seed ?? freshSeed();
-    const progress = progressLine();
+    // One rewritten line on a terminal; in a log or a pipe, a line every 5 s (stdout stays for the table).
+    const progress = statusLine();
     const backend: string = options.device ?? options.backend;
     if (backend === 'cuda') {
       const rows = await benchCuda({

@@ -8,6 +8,7 @@ import { contrastiveLoss } from '../lib/loss.js';
 import { allocateFloat32 } from '../lib/memory.js';
 import { fillGaussian } from '../lib/util/random.js';
 import type { ContrastiveLossResult, InternalLossOptions } from '../lib/types.js';
+import { workNote } from '../lib/util/eta.js';
 import { worstGradientCosine } from './invariants.js';
 import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
@@ -100,7 +101,11 @@ function checkInvariants(r: ContrastiveLossResult, x: Float32Array, dim: number)
 }
 
 export async function benchLoss(options: LossBenchOptions): Promise<{ rows: LossBenchRow[]; filter: FilterRow[] }> {
-  const say = options.progress ?? (() => {});
+  // Each size costs about M²·D: the time left is estimated from the time per unit of the sizes done.
+  const started = Date.now();
+  const total = options.sizes.reduce((sum, m) => sum + m * m * options.dim, 0);
+  let done = 0;
+  const say = (message: string) => options.progress?.(`${message} (${workNote(done, total, started)})`);
   const rows: LossBenchRow[] = [];
   for (const M of options.sizes) {
     const N = M;
@@ -185,6 +190,7 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
       }
     }
     rows.push(row);
+    done += M * M * D;
   }
 
   const filter: FilterRow[] = [];

@@ -15,6 +15,7 @@ import { backendInfo } from '../../lib/info.js';
 import { writeFileAtomic } from '../../lib/io/atomic.js';
 import { describeMachine } from '../machine.js';
 import { timeGpuSteps } from './gpu-steps.js';
+import { duration, progressNote } from '../../lib/util/eta.js';
 import { experimentPairs } from './pairs.js';
 import { markdownTable, plot, summarise } from './report.js';
 import type { RunResult, RunSpec } from './run-one.js';
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
       const elapsed = (Date.now() - started) / 1000;
       console.error(
         `  ${Object.entries(result.scores).map(([t, v]) => `${t}: ${v.toFixed(3)}`).join(', ')}; ` +
-          `${result.trainSeconds.toFixed(0)} s, peak ${(result.peakRssBytes / 1024 ** 3).toFixed(2)} GiB; ${(elapsed / 60).toFixed(1)} min so far`,
+          `${result.trainSeconds.toFixed(0)} s, peak ${(result.peakRssBytes / 1024 ** 3).toFixed(2)} GiB; ` +
+          `${todo.length - i - 1 ? progressNote(i + 1, todo.length, started) : `all ${todo.length} done in ${duration(elapsed)}`}`,
       );
     }
   }
