@@ -1,8 +1,8 @@
-// wink-bm25-text-search, the BM25 package the index in lib/eval/bm25.ts replaced, configured as it
-// was (k1 = 1.2, b = 0.75, the same tokeniser): the yardstick of its test and its benchmark.
+// wink-bm25-text-search, the BM25 package the index in lib/eval/bm25.ts replaced, with the same
+// parameters and tokeniser: the yardstick of its scoring formula in the test and the benchmark.
 import { createRequire } from 'node:module';
 
-import { bm25Words } from '../lib/eval/bm25.js';
+import { BM25_DEFAULTS, bm25Words, type Bm25Parameters } from '../lib/eval/bm25.js';
 
 export interface WinkBm25 {
   search(text: string, limit?: number): Array<[string, number]>;
@@ -15,10 +15,11 @@ interface WinkEngine extends WinkBm25 {
   consolidate(): void;
 }
 
-export function winkBm25(corpus: readonly string[]): WinkBm25 {
+export function winkBm25(corpus: readonly string[], parameters: Bm25Parameters = {}): WinkBm25 {
   const engine = (createRequire(import.meta.url)('wink-bm25-text-search') as () => WinkEngine)();
-  engine.defineConfig({ fldWeights: { body: 1 }, bm25Params: { k1: 1.2, b: 0.75 } });
-  engine.definePrepTasks([bm25Words]);
+  const { k1 = BM25_DEFAULTS.k1, b = BM25_DEFAULTS.b, identifiers = false } = parameters;
+  engine.defineConfig({ fldWeights: { body: 1 }, bm25Params: { k1, b } });
+  engine.definePrepTasks([(text) => bm25Words(text, identifiers)]);
   corpus.forEach((text, i) => engine.addDoc({ body: text }, i));
   engine.consolidate(); // the package needs at least 3 documents
   return engine;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { BagEncoder } from './encoder/bag.js';
 import type { Encoder } from './encoder/encoder.js';
-import { Bm25Index } from './eval/bm25.js';
+import { Bm25Index, EVAL_BM25 } from './eval/bm25.js';
 import { folderBytes, megabytes } from './io/folder-size.js';
 import { retrievalScores, type RetrievalScores } from './eval/metrics.js';
 import { codePairs, javascriptFunctions } from './pairs/code.js';
@@ -77,7 +77,7 @@ async function encoderScores(encoder: Encoder, pairs: Pair[]): Promise<Retrieval
 }
 
 function bm25Scores(pairs: Pair[]): RetrievalScores {
-  const index = new Bm25Index(pairs.map((p) => p.positive));
+  const index = new Bm25Index(pairs.map((p) => p.positive), EVAL_BM25);
   const rankings = pairs.map((p) => index.rank(p.query, 100));
   return retrievalScores(rankings, pairs.map((_, i) => new Map([[i, 1]])));
 }

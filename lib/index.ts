@@ -29,7 +29,7 @@ export { corpusPairs, type CorpusDocument, type CorpusPairOptions } from './pair
 export { readCorpusDocuments } from './pairs/corpus-files.js';
 export { codePairs, javascriptFunctions, pythonFunctions, functionsOf, type CodeFunction } from './pairs/code.js';
 export { evaluate, formatEval, type EvalResult } from './eval/run.js';
-export { Bm25Index, type Bm25Hits, type Bm25Parameters } from './eval/bm25.js';
+export { Bm25Index, BM25_DEFAULTS, EVAL_BM25, type Bm25Hits, type Bm25Parameters } from './eval/bm25.js';
 export { fuseRankings, crossFit, RRF_K, type FusedHit } from './eval/hybrid.js';
 export { scoreTask, type HybridModel, type Task, type Model, type SearchTask, type CodeSearchTask, type ClassificationTask, type SimilarityTask } from './eval/tasks.js';
 export { encoderEmbedder, wordVectorEmbedder, type Embedder } from './eval/embedders.js';

@@ -2,7 +2,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { Encoder } from '../encoder/encoders.js';
-import { Bm25Index } from '../eval/bm25.js';
+import { Bm25Index, EVAL_BM25 } from '../eval/bm25.js';
 import { DEFAULT_HYBRID_WEIGHT, fuseRankings } from '../eval/hybrid.js';
 import { search } from '../search.js';
 import { corpusFormat, readCorpus } from './io.js';
@@ -41,7 +41,7 @@ export function addSearchCommand(program: Command): void {
         // Each side's top 100 (at least k), fused: a document either side ranks that deep counts.
         const depth = Math.max(o.k, 100);
         const dense = await search(query, documents, { dim: encoder.dim, k: depth });
-        const lexical = new Bm25Index(corpus).search(o.query, depth).ids;
+        const lexical = new Bm25Index(corpus, EVAL_BM25).search(o.query, depth).ids;
         fuseRankings(dense.indices.filter((i) => i >= 0), lexical, o.weight, o.k).forEach((hit, r) => show(r, hit.id, hit.score));
         return;
       }

@@ -4,7 +4,7 @@
 import { addon } from '../native.js';
 import { search } from '../search.js';
 import { permutation } from '../util/random.js';
-import { Bm25Index } from './bm25.js';
+import { Bm25Index, EVAL_BM25, type Bm25Parameters } from './bm25.js';
 import type { Embedder } from './embedders.js';
 import { crossFit, fuseRankings, RRF_K } from './hybrid.js';
 import { accuracy, macroF1, ndcg, retrievalScores, spearman, type Relevance } from './metrics.js';
@@ -55,12 +55,21 @@ export interface HybridModel {
   hybrid: Embedder;
 }
 
+/** The lexical baseline with parameters of its own (bench/bm25-parameters.ts); 'bm25' is `{ bm25: {} }`. */
+export interface LexicalModel {
+  bm25: Bm25Parameters;
+}
+
 /** A model: an embedder, the lexical baseline, or the two fused. */
-export type Model = Embedder | 'bm25' | HybridModel;
+export type Model = Embedder | 'bm25' | LexicalModel | HybridModel;
 
 const isHybrid = (m: Model): m is HybridModel => typeof m === 'object' && 'hybrid' in m;
+const isLexical = (m: Model): m is 'bm25' | LexicalModel => m === 'bm25' || (typeof m === 'object' && 'bm25' in m);
+// BM25's parameters: EVAL_BM25 (identifiers split), or the model's own.
+const lexicalParameters = (m: Model): Bm25Parameters => (typeof m === 'object' && 'bm25' in m ? m.bm25 : EVAL_BM25);
 
-export const modelName = (m: Model) => (m === 'bm25' ? 'BM25' : isHybrid(m) ? `hybrid (BM25 + ${m.hybrid.name})` : m.name);
+export const modelName = (m: Model) =>
+  m === 'bm25' ? 'BM25' : isLexical(m) ? `BM25 ${JSON.stringify(m.bm25)}` : isHybrid(m) ? `hybrid (BM25 + ${m.hybrid.name})` : m.name;
 
 export type Scores = Record<string, number>;
 
@@ -72,11 +81,11 @@ function mergeTop(current: Array<{ id: number; score: number }>, hits: Array<{ i
 }
 
 // Each query's top documents by BM25 (ids in corpus order), and those ids.
-async function lexicalRankings(task: SearchTask): Promise<{ docIds: string[]; rankings: number[][] }> {
+async function lexicalRankings(task: SearchTask, parameters: Bm25Parameters): Promise<{ docIds: string[]; rankings: number[][] }> {
   const docIds: string[] = [];
   const texts: string[] = [];
   for await (const chunk of task.corpus()) for (const d of chunk) docIds.push(d.id), texts.push(d.text);
-  const index = new Bm25Index(texts);
+  const index = new Bm25Index(texts, parameters);
   return { docIds, rankings: task.queries.map((q) => index.rank(q.text, TOP)) };
 }
 
@@ -98,8 +107,8 @@ async function denseRankings(model: Embedder, task: SearchTask, progress?: (m: s
 }
 
 async function searchTask(model: Model, task: SearchTask, progress?: (m: string) => void): Promise<Scores> {
-  const lexical = model === 'bm25' || isHybrid(model) ? await lexicalRankings(task) : undefined;
-  const dense = model === 'bm25' ? undefined : await denseRankings(isHybrid(model) ? model.hybrid : model, task, progress);
+  const lexical = isLexical(model) || isHybrid(model) ? await lexicalRankings(task, lexicalParameters(model)) : undefined;
+  const dense = isLexical(model) ? undefined : await denseRankings(isHybrid(model) ? model.hybrid : model, task, progress);
   const docIds = (lexical ?? dense)!.docIds;
   const position = new Map(docIds.map((id, i) => [id, i]));
   const relevant: Relevance[] = task.queries.map((q) => {
@@ -129,10 +138,10 @@ interface CandidateOrder {
   score: (j: number) => number;
 }
 
-async function codeOrders(model: Embedder | 'bm25', task: CodeSearchTask): Promise<CandidateOrder[]> {
+async function codeOrders(model: Embedder | LexicalModel, task: CodeSearchTask): Promise<CandidateOrder[]> {
   const n = task.pairs.length;
-  if (model === 'bm25') {
-    const index = new Bm25Index(task.pairs.map((p) => p.positive));
+  if ('bm25' in model) {
+    const index = new Bm25Index(task.pairs.map((p) => p.positive), model.bm25);
     return task.pairs.map((p) => {
       // Ordered by rank (ties in score broken by id, as BM25 lists them), unmatched candidates last.
       const rank = new Map(index.rank(p.query, n).map((id, r) => [id, r + 1]));
@@ -169,7 +178,7 @@ async function codeTask(model: Model, task: CodeSearchTask): Promise<Scores> {
   let ranks: number[];
   const extra: Scores = {};
   if (isHybrid(model)) {
-    const [lexical, dense] = [await codeOrders('bm25', task), await codeOrders(model.hybrid, task)];
+    const [lexical, dense] = [await codeOrders({ bm25: lexicalParameters(model) }, task), await codeOrders(model.hybrid, task)];
     const fused = crossFit(n, (i, w) => {
       const rank = rankOf(i, (j) => {
         const [d, l] = [dense[i]!.rank.get(j), lexical[i]!.rank.get(j)];
@@ -180,7 +189,7 @@ async function codeTask(model: Model, task: CodeSearchTask): Promise<Scores> {
     ranks = fused.results.map((r) => r.rank);
     extra['dense weight'] = (fused.weights[0] + fused.weights[1]) / 2;
   } else {
-    const orders = await codeOrders(model, task);
+    const orders = await codeOrders(isLexical(model) ? { bm25: lexicalParameters(model) } : model, task);
     ranks = orders.map((order, i) => rankOf(i, order.score));
   }
   const mean = (f: (rank: number) => number) => ranks.reduce((sum, r) => sum + f(r), 0) / n;
@@ -282,9 +291,9 @@ export async function scoreTask(model: Model, task: Task, progress?: (m: string)
     case 'code':
       return codeTask(model, task);
     case 'classify':
-      return model === 'bm25' || isHybrid(model) ? undefined : classifyTask(model, task, progress);
+      return isLexical(model) || isHybrid(model) ? undefined : classifyTask(model, task, progress);
     case 'similarity':
-      return model === 'bm25' || isHybrid(model) ? undefined : similarityTask(model, task);
+      return isLexical(model) || isHybrid(model) ? undefined : similarityTask(model, task);
   }
 }
 
