@@ -7,7 +7,7 @@ import type { CudaMainLoop, DeviceTensor, GpuSchedule, Precision } from '../lib/
 import { workNote } from '../lib/util/eta.js';
 import { worstGradientCosine } from './invariants.js';
 import { median } from './measure.js';
-import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
+import { isPeerResult, runPeer, type PeerOutcome } from './peer-runner.js';
 import { gaussianMatrix } from './random.js';
 
 export interface GpuBenchOptions {

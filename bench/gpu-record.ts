@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type { GpuBenchRow } from './cuda.js';
-import { isPeerResult } from './peers.js';
+import { isPeerResult } from './peer-runner.js';
 
 export interface GpuRun {
   m: number;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 
 import { formatCudaTable, type GpuBenchRow } from './cuda.js';
 import { median } from './measure.js';
-import { isPeerResult } from './peers.js';
+import { isPeerResult } from './peer-runner.js';
 
 export interface PhaseTiming {
   key: string; // "bf16 M×N×D schedule"

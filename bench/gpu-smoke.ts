@@ -10,7 +10,7 @@ import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { GpuSchedule, Precision } from '../lib/types.js';
 import { gaussianMatrix } from './random.js';
-import { referenceContrastiveLoss, relativeError, type OperandRounding } from './reference.js';
+import { referenceContrastiveLoss, relativeError, type OperandRounding } from '../lib/reference.js';
 
 // n rows near ±e₀ (the sign per row), with small noise in every component.
 function nearAxis(n: number, dim: number, seed: number, sign: (k: number) => number): Float32Array {

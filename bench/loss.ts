@@ -11,9 +11,9 @@ import type { ContrastiveLossResult, InternalLossOptions } from '../lib/types.js
 import { workNote } from '../lib/util/eta.js';
 import { worstGradientCosine } from './invariants.js';
 import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
-import { isPeerResult, runPeer, type PeerOutcome } from './peers.js';
+import { isPeerResult, runPeer, type PeerOutcome } from './peer-runner.js';
 import { alignedPairs, gaussianMatrix } from './random.js';
-import { relativeError } from './reference.js';
+import { relativeError } from '../lib/reference.js';
 
 export interface LossBenchOptions {
   sizes: number[];

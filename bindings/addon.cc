@@ -1,9 +1,10 @@
 // The export table of the native addon: one line per function; each group lives in its own file.
 #include <napi.h>
 
-#include "cuda.h"
+#include "cuda_backend.h"
 #include "device_tensor.h"
 #include "encoder.h"
+#include "errors.h"
 #include "eval.h"
 #include "infonce.h"
 #include "info.h"
@@ -26,6 +27,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   Napi::Array precisions = Napi::Array::New(env);
   for (infonce::Precision p : infonce::kPrecisions) precisions.Set(precisions.Length(), infonce::precisionName(p));
   exports.Set("precisions", precisions);
+  Napi::Array errorCodes = Napi::Array::New(env);
+  for (infonce::ErrorCode code : infonce::kErrorCodes) errorCodes.Set(errorCodes.Length(), infonce::errorCodeName(code));
+  for (const char* code : infonce::bindings::kBindingErrorCodes) errorCodes.Set(errorCodes.Length(), code);
+  exports.Set("errorCodes", errorCodes);
   exports.Set("DeviceTensor", DeviceTensor::define(env));
   exports.Set("setCudaLibraryPath", Napi::Function::New(env, setCudaLibraryPath, "setCudaLibraryPath"));
   exports.Set("cudaSelfTest", Napi::Function::New(env, cudaSelfTest, "cudaSelfTest"));

@@ -165,7 +165,7 @@ Napi::Value DeviceTensor::fromFloat32Array(const Napi::CallbackInfo& info) {
 void DeviceTensor::requireLive(Napi::Env env, const char* what) const {
   if (disposed()) {
     Napi::Error error = Napi::Error::New(env, std::string("DeviceTensor: ") + what + " after dispose()");
-    error.Set("code", Napi::String::New(env, "ERR_TENSOR_DISPOSED"));
+    error.Set("code", Napi::String::New(env, kTensorDisposed));
     throw error;
   }
 }
@@ -203,7 +203,7 @@ Napi::Value DeviceTensor::dispose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (holds_ > 0) {
     Napi::Error error = Napi::Error::New(env, "DeviceTensor: dispose() while a pending call is using the tensor");
-    error.Set("code", Napi::String::New(env, "ERR_TENSOR_IN_USE"));
+    error.Set("code", Napi::String::New(env, kTensorInUse));
     throw error;
   }
   release();

@@ -6,13 +6,13 @@ namespace infonce::bindings {
 
 [[noreturn]] void throwTypeError(Napi::Env env, const std::string& message) {
   Napi::Error error = Napi::TypeError::New(env, message);
-  error.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_TYPE"));
+  error.Set("code", Napi::String::New(env, kInvalidArgType));
   throw error;
 }
 
 [[noreturn]] void throwRangeError(Napi::Env env, const std::string& message) {
   Napi::Error error = Napi::RangeError::New(env, message);
-  error.Set("code", Napi::String::New(env, "ERR_OUT_OF_RANGE"));
+  error.Set("code", Napi::String::New(env, kOutOfRange));
   throw error;
 }
 

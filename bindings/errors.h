@@ -9,6 +9,14 @@
 
 namespace infonce::bindings {
 
+// The codes the bindings give themselves (the native core's come from errorCodeName). With those, the
+// addon's `errorCodes`, which test/contract.test.ts holds to lib/error-codes.ts.
+inline constexpr const char* kInvalidArgType = "ERR_INVALID_ARG_TYPE";
+inline constexpr const char* kOutOfRange = "ERR_OUT_OF_RANGE";
+inline constexpr const char* kTensorDisposed = "ERR_TENSOR_DISPOSED";
+inline constexpr const char* kTensorInUse = "ERR_TENSOR_IN_USE";
+inline constexpr const char* kBindingErrorCodes[] = {kInvalidArgType, kOutOfRange, kTensorDisposed, kTensorInUse};
+
 // A value of the wrong type: TypeError, code ERR_INVALID_ARG_TYPE.
 [[noreturn]] void throwTypeError(Napi::Env env, const std::string& message);
 // A value of the right type but the wrong size, range or content: RangeError, code ERR_OUT_OF_RANGE.

@@ -3,7 +3,8 @@ export { contrastiveLoss, contrastiveLossSync, DEFAULT_LOG_SCALE } from './loss.
 export { allocateFloat32 } from './memory.js';
 export { isDeviceTensor, toDevice } from './device-tensor.js';
 export { backendInfo } from './info.js';
-export type { BackendInfo, CpuBackendInfo, CudaBackendInfo, CudaDeviceInfo } from './native.js';
+export { ERROR_CODES, type ErrorCodeInfo, type InfonceErrorCode } from './error-codes.js';
+export type { BackendInfo, CpuBackendInfo, CudaBackendInfo, CudaDeviceInfo } from './addon-types.js';
 export type {
   ContrastiveLossOptions,
   ContrastiveLossResult,
@@ -13,11 +14,12 @@ export type {
   DeviceTensor,
   DeviceTensorOptions,
   Dtype,
+  CudaMainLoop,
   GpuSchedule,
   Matrix,
   Precision,
 } from './types.js';
-export { Encoder } from './encoder/encoders.js';
+export { Encoder } from './encoder/registry.js';
 export type { EncoderConfig, EncoderLoader, Gradient, Parameter } from './encoder/encoder.js';
 export { BagEncoder, type BagConfig, type BagOptions } from './encoder/bag.js';
 export { search, type SearchOptions, type SearchResult } from './search.js';

@@ -1,4 +1,5 @@
-import { addon, addonBinary, type BackendInfo } from './native.js';
+import type { BackendInfo } from './addon-types.js';
+import { addon, addonBinary } from './native.js';
 
 /**
  * What this build and this machine offer: the addon in use (a prebuild or a local build), CPU

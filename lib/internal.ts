@@ -5,7 +5,7 @@
 import { addon } from './native.js';
 
 export type { InternalLossOptions } from './types.js';
-export type { CudaLaunchPlan, CudaPanelPlan } from './native.js';
+export type { CudaLaunchPlan, CudaPanelPlan } from './addon-types.js';
 
 export const cudaLaunchPlan = addon.cudaLaunchPlan;
 export const cudaPanelPlan = addon.cudaPanelPlan;

@@ -2,6 +2,7 @@
 // check every argument (TypeError for a wrong type, RangeError for a wrong size or value) before
 // any work.
 import { addon } from './native.js';
+import { withCallerStack } from './util/call-site.js';
 import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor, Matrix } from './types.js';
 
 /** ln(1/0.07) ≈ 2.659: the default log-scale θ (CLIP's initial temperature 0.07, as in the cpt paper). */
@@ -30,7 +31,7 @@ export function contrastiveLoss(
 ): Promise<ContrastiveLossResult<Float32Array | DeviceTensor>>;
 export function contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>> {
   try {
-    return addon.contrastiveLoss(x, y, options);
+    return withCallerStack(addon.contrastiveLoss(x, y, options), contrastiveLoss);
   } catch (error) {
     return Promise.reject(error);
   }

@@ -1,6 +1,7 @@
 // Exact top-k cosine search over embeddings: native, streaming the corpus in tiles against blocks of
 // queries with one bounded heap per query (never a queries × corpus matrix), on worker threads.
 import { addon } from './native.js';
+import { withCallerStack } from './util/call-site.js';
 
 export interface SearchOptions {
   /** The embedding dimension (row length of queries and corpus). */
@@ -24,7 +25,7 @@ export interface SearchResult {
 
 export function search(queries: Float32Array, corpus: Float32Array, options: SearchOptions): Promise<SearchResult> {
   try {
-    return addon.topK(queries, corpus, { dim: options.dim, k: options.k ?? 10, ...(options.threads ? { threads: options.threads } : {}) });
+    return withCallerStack(addon.topK(queries, corpus, { dim: options.dim, k: options.k ?? 10, ...(options.threads ? { threads: options.threads } : {}) }), search);
   } catch (error) {
     return Promise.reject(error);
   }

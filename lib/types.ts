@@ -1,7 +1,6 @@
 // The public types of the loss API (README, "API" and "The loss").
 
-/** Where the loss runs. `'auto'` uses a GPU when the CUDA backend and a GPU are available, else the CPU. */
-/** Where the loss runs: the CPU, the GPU, or the GPU when one is usable. */
+/** Where the loss runs: the CPU, the GPU, or `'auto'`: a GPU when the CUDA backend and a GPU are usable, else the CPU. */
 export type Backend = 'cpu' | 'cuda' | 'auto';
 /** @deprecated The old name of {@link Backend} (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
 export type Device = Backend;

@@ -6,7 +6,7 @@ import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { ContrastiveLossOptions, ContrastiveLossResult, DeviceTensor, InternalLossOptions } from '../lib/types.js';
-import { sideGroups, type OperandRounding } from '../bench/reference.js';
+import { sideGroups, type OperandRounding } from '../lib/reference.js';
 
 export interface Tolerance {
   loss: number;

@@ -2,7 +2,7 @@
 import * as assert from 'uvu/assert';
 
 import type { ContrastiveLossResult } from '../lib/types.js';
-import { relativeError, type ReferenceResult } from '../bench/reference.js';
+import { relativeError, type ReferenceResult } from '../lib/reference.js';
 import { FP32_TOLERANCE, type Tolerance } from './backends.js';
 
 function allFinite(values: ArrayLike<number>): boolean {

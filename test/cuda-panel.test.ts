@@ -6,10 +6,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { addon, type CudaPanelPlan } from '../lib/native.js';
+import type { CudaPanelPlan } from '../lib/addon-types.js';
+import { addon } from '../lib/native.js';
 import { distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
 import { phaseTimings } from '../bench/gpu-report.js';
-import { referenceContrastiveLoss, relativeError } from '../bench/reference.js';
+import { referenceContrastiveLoss, relativeError } from '../lib/reference.js';
 import { FP16_TOLERANCE, LOW_PRECISION_TOLERANCE } from './backends.js';
 import { assertMatchesReference } from './check.js';
 

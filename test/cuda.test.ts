@@ -10,7 +10,7 @@ import { contrastiveLoss } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
 import type { DeviceTensor } from '../lib/types.js';
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
-import { referenceContrastiveLoss } from '../bench/reference.js';
+import { referenceContrastiveLoss } from '../lib/reference.js';
 import { FP32_TOLERANCE, LOW_PRECISION_TOLERANCE } from './backends.js';
 import { assertMatchesReference } from './check.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { runDemo } from '../lib/demo.js';
-import { Encoder } from '../lib/encoder/encoders.js';
+import { runDemo } from '../lib/demo-recipe.js';
+import { Encoder } from '../lib/encoder/registry.js';
 import { isInstalled, OPTIONAL_PACKAGES } from '../lib/util/optional-packages.js';
 
 const test = suite('demo');

@@ -4,7 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
-import { relativeError } from '../bench/reference.js';
+import { relativeError } from '../lib/reference.js';
 import { lossBackends } from './backends.js';
 
 const test = suite('determinism');

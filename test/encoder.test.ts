@@ -8,13 +8,13 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { BagEncoder } from '../lib/encoder/bag.js';
-import { Encoder } from '../lib/encoder/encoders.js';
+import { Encoder } from '../lib/encoder/registry.js';
 import { tokenize } from '../lib/encoder/tokenizer.js';
 import { addon } from '../lib/native.js';
 import { GradientAccumulator } from '../lib/train/accumulator.js';
 import { fillGaussian, generator } from '../lib/util/random.js';
 import { freshSeed } from '../bench/random.js';
-import { relativeError } from '../bench/reference.js';
+import { relativeError } from '../lib/reference.js';
 
 const test = suite('bag encoder');
 

@@ -13,7 +13,7 @@ import { accuracy, macroF1, ndcg, ranks, reciprocalRank, recall, spearman } from
 import { codeSearch, suiteTrainingPairs, wordnetSearch } from '../lib/eval/suite.js';
 import { evaluate } from '../lib/eval/run.js';
 import { scoreTask } from '../lib/eval/tasks.js';
-import { runDemo } from '../lib/demo.js';
+import { runDemo } from '../lib/demo-recipe.js';
 import { addon } from '../lib/native.js';
 import { rejection } from './caught.js';
 

@@ -10,7 +10,7 @@ import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
 import type { ContrastiveLossOptions, InternalLossOptions } from '../lib/types.js';
 import { distinctTargets, freshSeed, gaussianMatrix, generator } from '../bench/random.js';
-import { referenceContrastiveLoss } from '../bench/reference.js';
+import { referenceContrastiveLoss } from '../lib/reference.js';
 import { CPU_BF16_TOLERANCE, FP32_TOLERANCE, type Tolerance } from './backends.js';
 import { assertMatchesReference } from './check.js';
 

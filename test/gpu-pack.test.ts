@@ -27,7 +27,7 @@ test('the derived modules include the runtime dependencies and the test runner, 
 
 test('every test file the GPU run executes imports with only the packed modules', () => {
   const { folders } = gpuRunModules(root);
-  for (const entry of ['lib', 'bench', 'test', 'bindings', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(work, entry), { recursive: true });
+  for (const entry of ['lib', 'bench', 'test', 'install', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(work, entry), { recursive: true });
   mkdirSync(join(work, 'node_modules', '@esbuild'), { recursive: true });
   for (const folder of folders) cpSync(join(root, folder), join(work, folder), { recursive: true });
   // The addon itself (a binary, loaded by its path): the build this test process uses.

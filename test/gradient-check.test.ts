@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 
 import { worstGradientCosine } from '../bench/invariants.js';
 import { distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
-import { referenceContrastiveLoss, relativeError, type ReferenceOptions } from '../bench/reference.js';
+import { referenceContrastiveLoss, relativeError, type ReferenceOptions } from '../lib/reference.js';
 import { lossBackends } from './backends.js';
 
 const test = suite('gradients vs central finite differences of the float64 loss');

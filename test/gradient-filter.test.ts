@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 
 import { contrastiveLoss } from '../lib/loss.js';
 import { alignedPairs, freshSeed, gaussianMatrix } from '../bench/random.js';
-import { relativeError } from '../bench/reference.js';
+import { relativeError } from '../lib/reference.js';
 
 const test = suite('gradient filter');
 const M = 500;

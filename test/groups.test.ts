@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
-import { referenceContrastiveLoss } from '../bench/reference.js';
+import { referenceContrastiveLoss } from '../lib/reference.js';
 import { contrastiveLoss } from '../lib/loss.js';
 
 const test = suite('groups: false-negative masking');

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 
 import { corpusFormat, readCorpus } from '../lib/cli/io.js';
 import { BagEncoder } from '../lib/encoder/bag.js';
-import { Encoder } from '../lib/encoder/encoders.js';
+import { Encoder } from '../lib/encoder/registry.js';
 import { SIDE_MARKERS, tokenize } from '../lib/encoder/tokenizer.js';
 import { readBeir } from '../lib/eval/formats.js';
 import { backendInfo } from '../lib/info.js';

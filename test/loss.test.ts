@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import type { ContrastiveLossOptions } from '../lib/types.js';
 import { alignedPairs, distinctTargets, freshSeed, gaussianMatrix } from '../bench/random.js';
 import { generator } from '../lib/util/random.js';
-import { referenceContrastiveLoss, roundOperand, type OperandRounding, type ReferenceResult } from '../bench/reference.js';
+import { referenceContrastiveLoss, roundOperand, type OperandRounding, type ReferenceResult } from '../lib/reference.js';
 import { lossBackends } from './backends.js';
 import { assertMatchesReference } from './check.js';
 

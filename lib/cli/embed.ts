@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { Encoder } from '../encoder/encoders.js';
+import { Encoder } from '../encoder/registry.js';
 import { readLines, say } from './io.js';
 
 export function addEmbedCommand(program: Command): void {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 
 import { BagEncoder } from '../encoder/bag.js';
-import { Encoder } from '../encoder/encoders.js';
+import { Encoder } from '../encoder/registry.js';
 import { encoderEmbedder, wordVectorEmbedder, type Embedder } from '../eval/embedders.js';
 import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
 import { writeReport } from '../eval/report.js';

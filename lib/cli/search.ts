@@ -1,7 +1,7 @@
 // `infonce search`: the corpus texts closest to a query, by the model, or by the model and BM25 fused.
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { Encoder } from '../encoder/encoders.js';
+import { Encoder } from '../encoder/registry.js';
 import { Bm25Index, EVAL_BM25 } from '../eval/bm25.js';
 import { DEFAULT_HYBRID_WEIGHT, fuseRankings } from '../eval/hybrid.js';
 import { search } from '../search.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
-import { addon, packageVersion, type BagShapeArgument } from '../native.js';
+import type { BagShapeArgument } from '../addon-types.js';
+import { addon, packageVersion } from '../native.js';
 import { allocateFloat32 } from '../memory.js';
 import { invalidFile } from '../util/errors.js';
 import { fillGaussian } from '../util/random.js';

@@ -20,7 +20,7 @@ export interface EncoderConfig {
 /** Loads the encoder of one kind from its folder, `config` being its parsed config.json (unchecked). */
 export type EncoderLoader = (dir: string, config: EncoderConfig, configFile: string) => Encoder | Promise<Encoder>;
 
-// kind → loader. Each encoder registers itself where it is defined (bag.ts: 'bag'); encoders.ts
+// kind → loader. Each encoder registers itself where it is defined (bag.ts: 'bag'); registry.ts
 // imports every built-in one, so that Encoder.load knows them all.
 const loaders = new Map<string, EncoderLoader>();
 

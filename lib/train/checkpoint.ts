@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from
 import { join } from 'node:path';
 
 import type { Parameter } from '../encoder/encoder.js';
-import { Encoder } from '../encoder/encoders.js';
+import { Encoder } from '../encoder/registry.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readTextFile } from '../io/read-file.js';
 import { readSafetensors, writeSafetensors, type Tensor } from '../io/safetensors.js';

@@ -26,6 +26,10 @@ enum class ErrorCode {
 };
 
 const char* errorCodeName(ErrorCode code);  // "ERR_INVALID_ARG_VALUE", "ERR_CUDA_OOM", ...
+// Every ErrorCode, for the addon's list of codes (lib/error-codes.ts is checked against it).
+inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::InvalidArgument, ErrorCode::OutOfMemory,  ErrorCode::CudaNotBuilt,
+                                            ErrorCode::CudaUnavailable, ErrorCode::CudaNoDevice, ErrorCode::CudaOutOfMemory,
+                                            ErrorCode::CudaLaunch,      ErrorCode::Internal};
 
 class Error : public std::runtime_error {
  public:

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Makes the prebuilt binaries that `npm pack` ships (prebuildify has no cmake-js backend, so this is
 // the small script that puts cmake-js output where node-gyp-build looks):
-//   node bindings/prebuild.cjs        the CPU addon → prebuilds/<platform>-<arch>/infonce.napi[.glibc].node
-//   node bindings/prebuild.cjs cuda   the CUDA backend → packages/<platform>-<arch>-cuda/infonce_cuda.so
+//   node install/prebuild.cjs        the CPU addon → prebuilds/<platform>-<arch>/infonce.napi[.glibc].node
+//   node install/prebuild.cjs cuda   the CUDA backend → packages/<platform>-<arch>-cuda/infonce_cuda.so
 // Built for any CPU of the architecture (no -march=native; the wide kernels are chosen at run time),
 // with re-versioned symbols bound to their oldest versions (native/compat), stripped; it prints the
 // newest glibc and libstdc++ symbol versions the binary needs.

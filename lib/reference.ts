@@ -2,7 +2,7 @@
 // Every backend is checked against it in the tests; the benchmarks use it to check before timing.
 // O(M·N·D) in plain JavaScript: keep it to small shapes.
 
-import { DEFAULT_LOG_SCALE } from '../lib/loss.js';
+import { DEFAULT_LOG_SCALE } from './loss.js';
 
 /** Rounding of the normalised rows that a low-precision backend applies before its products. */
 export type OperandRounding = 'bfloat16' | 'float16' | 'tf32';
