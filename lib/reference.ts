@@ -1,4 +1,4 @@
-// The float64 reference of the loss (README, "The loss"): the formulas written out directly, materialising S.
+// The float64 reference of the loss (docs/loss.md): the formulas written out directly, materialising S.
 // Every backend is checked against it in the tests; the benchmarks use it to check before timing.
 // O(M·N·D) in plain JavaScript: keep it to small shapes.
 

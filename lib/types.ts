@@ -1,4 +1,4 @@
-// The public types of the loss API (README, "API" and "The loss").
+// The public types of the loss API (README, "API"; docs/loss.md).
 
 /** Where the loss runs: the CPU, the GPU, or `'auto'`: a GPU when the CUDA backend and a GPU are usable, else the CPU. */
 export type Backend = 'cpu' | 'cuda' | 'auto';
@@ -139,7 +139,7 @@ export type CudaMainLoop = 'tiles' | 'sm80' | 'sm90a' | 'sm100a';
 export type Matrix = Float32Array | DeviceTensor;
 
 export interface ContrastiveLossResult<G = Float32Array> {
-  /** The loss L of the README's "The loss" (the mean cross-entropy; the average of both directions if symmetric). */
+  /** The loss L of docs/loss.md (the mean cross-entropy; the average of both directions if symmetric). */
   loss: number;
   /** dL/dx, M×D row-major (a float32 DeviceTensor when an input was a DeviceTensor). */
   gradX: G;

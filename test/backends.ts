@@ -18,7 +18,7 @@ export interface Tolerance {
   thetaAbsolute?: number;
 }
 
-/** the README (The loss): fp32 backends vs the float64 reference, and 16-bit (or TF32) products. */
+/** docs/loss.md: fp32 backends vs the float64 reference, and 16-bit (or TF32) products. */
 export const FP32_TOLERANCE: Tolerance = { loss: 1e-5, gradient: 1e-4 };
 export const LOW_PRECISION_TOLERANCE: Tolerance = { loss: 1e-2, gradient: 1e-2 };
 // fp16 G (stored as G/w_r, so O(1)) resolves nothing below its smallest subnormal, 6e-8: with the

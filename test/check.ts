@@ -1,4 +1,4 @@
-// Assertions of closeness to the float64 reference, with the tolerances of the README (The loss).
+// Assertions of closeness to the float64 reference, with the tolerances of docs/loss.md.
 import * as assert from 'uvu/assert';
 
 import type { ContrastiveLossResult } from '../lib/types.js';

@@ -1,4 +1,4 @@
-// Every backend against the float64 reference of the README (The loss), on fresh random inputs over
+// Every backend against the float64 reference of docs/loss.md, on fresh random inputs over
 // shapes that are not multiples of any tile or vector width, with every option of the loss.
 import { suite } from 'uvu';
 
