@@ -56,6 +56,21 @@ test('a step that hangs is stopped at its limit and the next step runs (bench/gp
   assert.match(readFileSync(join(out, 'steps.txt'), 'utf8'), /^a hang\|124\|[12]\nthe next\|0\|0\n$/);
 });
 
+test('sourcing the steps changes no build: only the device scripts put the GPU build in place (use_gpu_build)', () => {
+  const tree = join(work, 'tree');
+  mkdirSync(join(tree, 'bench'), { recursive: true });
+  mkdirSync(join(tree, 'build-gpu'), { recursive: true });
+  cpSync(join(root, 'bench', 'gpu-steps.sh'), join(tree, 'bench', 'gpu-steps.sh'));
+  writeFileSync(join(tree, 'build-gpu', 'infonce_cuda.so'), 'the GPU build');
+  const env = { ...process.env, OUT: join(work, 'use-out') };
+  const sourced = spawnSync('bash', ['-c', 'source bench/gpu-steps.sh'], { cwd: tree, encoding: 'utf8', env });
+  assert.is(sourced.status, 0, sourced.stderr);
+  assert.not.ok(existsSync(join(tree, 'build', 'Release', 'infonce_cuda.so')), 'sourcing alone copied the GPU build');
+  const used = spawnSync('bash', ['-c', 'source bench/gpu-steps.sh && use_gpu_build'], { cwd: tree, encoding: 'utf8', env });
+  assert.is(used.status, 0, used.stderr);
+  assert.is(readFileSync(join(tree, 'build', 'Release', 'infonce_cuda.so'), 'utf8'), 'the GPU build');
+});
+
 test("the record reads every field from the logs, and says null where a step did not run", () => {
   const out = join(work, 'record');
   mkdirSync(out, { recursive: true });
