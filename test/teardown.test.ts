@@ -11,10 +11,12 @@ import { addonBinary } from '../lib/native.js';
 
 const test = suite('teardown');
 
-// Runs `script` (CommonJS; `addon` is the addon this test process loaded) in a child Node.
+// Runs `script` (CommonJS; `addon` is the addon this test process loaded) in a child Node. The limit
+// catches a hang; it is generous because under the sanitizers on a busy 2-core machine the 12 workers'
+// queued calls took over 60 s (a run beside a training job was killed at 60 s with SIGTERM).
 function run(script: string): { status: number | null; signal: string | null; output: string } {
   const prelude = `const addon = require(${JSON.stringify(addonBinary.file)});\n`;
-  const child = spawnSync(process.execPath, ['-e', prelude + script], { encoding: 'utf8', timeout: 60_000 });
+  const child = spawnSync(process.execPath, ['-e', prelude + script], { encoding: 'utf8', timeout: 180_000 });
   return { status: child.status, signal: child.signal, output: child.stdout + child.stderr };
 }
 
