@@ -4,9 +4,8 @@
 import { toDevice } from '../lib/device-tensor.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import type { CudaMainLoop, DeviceTensor, GpuSchedule, Precision } from '../lib/types.js';
-import { workNote } from '../lib/util/eta.js';
 import { worstGradientCosine } from './invariants.js';
-import { median } from './measure.js';
+import { median, sizedProgress } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peer-runner.js';
 import { gaussianMatrix } from './random.js';
 
@@ -51,11 +50,7 @@ export interface GpuBenchRow {
 const dtypeOf = (p: Precision) => (p === 'bf16' ? 'bfloat16' : p === 'fp16' ? 'float16' : 'float32');
 
 export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]> {
-  // Each size costs about M²·D: the time left is estimated from the time per unit of the sizes done.
-  const started = Date.now();
-  const total = options.sizes.reduce((sum, m) => sum + m * m * options.dim, 0);
-  let done = 0;
-  const say = (message: string) => options.progress?.(`${message} (${workNote(done, total, started)})`);
+  const { say, sizeDone } = sizedProgress(options.sizes, options.dim, options.progress);
   const rows: GpuBenchRow[] = [];
   for (const M of options.sizes) {
     const N = M;
@@ -135,7 +130,7 @@ export async function benchCuda(options: GpuBenchOptions): Promise<GpuBenchRow[]
     if (fp32 !== undefined)
       for (const row of rows.filter((r) => r.rows === M && r.loss !== undefined && r.precision !== 'fp32'))
         row.check += `; loss within ${(Math.abs(row.loss! - fp32) / fp32).toExponential(1)} of fp32`;
-    done += M * M * D;
+    sizeDone(M);
   }
   return rows;
 }

@@ -8,7 +8,7 @@
 import { backendInfo } from '../lib/info.js';
 import { contrastiveLoss, contrastiveLossSync } from '../lib/loss.js';
 import { addon } from '../lib/native.js';
-import type { GpuSchedule, Precision } from '../lib/types.js';
+import type { ContrastiveLossResult, GpuSchedule, Precision } from '../lib/types.js';
 import { gaussianMatrix } from './random.js';
 import { referenceContrastiveLoss, relativeError, type OperandRounding } from '../lib/reference.js';
 
@@ -68,9 +68,13 @@ async function main() {
   const newer =
     capability === '9.0' ? { variable: 'INFONCE_CUDA_WGMMA', loop: 'sm90a' as const } : capability === '10.0' ? { variable: 'INFONCE_CUDA_TCGEN05', loop: 'sm100a' as const } : undefined;
   console.log(`built: ${info.cuda.built?.architectures.join(' ')}; main loops ${info.cuda.built?.mainLoops.join(' ')}`);
+  const newerBuilt = newer !== undefined && info.cuda.built?.mainLoops.includes(newer.loop) === true;
+  let failures = 0;
   if (!newer) console.log(`compute capability ${capability}: no newer main loop for this card, the "wgmma" rows are skipped`);
-  else if (!info.cuda.built?.mainLoops.includes(newer.loop)) console.log(`FAIL this backend has no ${newer.loop} loop for a ${capability} card`);
-  let failures = newer && !info.cuda.built?.mainLoops.includes(newer.loop) ? 1 : 0;
+  else if (!newerBuilt) {
+    failures++;
+    console.log(`FAIL this backend has no ${newer.loop} loop for a ${capability} card: the "wgmma" rows are skipped`);
+  }
   // A switch that cannot be honoured is an error: the sm_90a loop asked for an fp32 tile call.
   process.env.INFONCE_CUDA_WGMMA = '1';
   const refused = await contrastiveLoss(gaussianMatrix(8, 16, 1), gaussianMatrix(8, 16, 2), { rows: 8, dim: 16, backend: 'cuda', precision: 'fp32' }).then(
@@ -109,15 +113,25 @@ async function main() {
       if (shape.clustered && config.gpuSchedule !== 'panels') continue;
       // The large shapes: bf16 without groups, the panels (on each main loop) beside the tiles.
       if (shape.large && (config.precision !== 'bf16' || withGroups || config.tiles !== 'auto')) continue;
+      if (wgmma && !newerBuilt) continue;
       const want = reference(config.precision, withGroups);
-      if (wgmma && !newer) continue;
-      // Read by each call (bindings/loss.cc).
-      if (wgmma) process.env[newer!.variable] = '1';
       const expectedLoop = wgmma ? newer!.loop : config.gpuSchedule === 'panels' && config.tiles === 'auto' && Number(capability) >= 8 ? 'sm80' : 'tiles';
       const options = { ...problem, ...(shape.memoryBudget ? { memoryBudget: shape.memoryBudget } : {}), backend: 'cuda' as const, ...config, ...(withGroups ? { groups } : {}) };
-      const got = await contrastiveLoss(x, y, options);
-      const again = await contrastiveLoss(x, y, options);
-      if (wgmma) delete process.env[newer!.variable];
+      const label = `${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}${withGroups ? ' groups' : ''}`;
+      // A call that fails is this row's FAIL, not the end of the smoke: the rows after it still run.
+      let got: ContrastiveLossResult, again: ContrastiveLossResult;
+      try {
+        // Read by each call (bindings/loss.cc).
+        if (wgmma) process.env[newer!.variable] = '1';
+        got = await contrastiveLoss(x, y, options);
+        again = await contrastiveLoss(x, y, options);
+      } catch (error) {
+        failures++;
+        console.log(`FAIL ${label} (expected ${expectedLoop}): ${(error as Error).message}`);
+        continue;
+      } finally {
+        if (wgmma) delete process.env[newer!.variable];
+      }
       const identical = again.loss === got.loss && Buffer.from(again.gradX.buffer).equals(Buffer.from(got.gradX.buffer)) &&
         Buffer.from(again.gradY.buffer).equals(Buffer.from(got.gradY.buffer));
       const tolerance = config.precision === 'fp32' ? 1e-4 : 1e-2;
@@ -126,7 +140,7 @@ async function main() {
       const ok = lossError < tolerance && gradError < tolerance && identical && got.mainLoop === expectedLoop;
       failures += ok ? 0 : 1;
       console.log(
-        `${ok ? 'ok  ' : 'FAIL'} ${JSON.stringify(shape)} ${config.precision} ${config.tiles} ${config.gpuSchedule}${withGroups ? ' groups' : ''} on ${got.mainLoop}${got.mainLoop === expectedLoop ? '' : ` (expected ${expectedLoop})`}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
+        `${ok ? 'ok  ' : 'FAIL'} ${label} on ${got.mainLoop}${got.mainLoop === expectedLoop ? '' : ` (expected ${expectedLoop})`}: loss ${got.loss.toFixed(6)} vs ${want.loss.toFixed(6)}, ` +
           `loss error ${lossError.toExponential(2)}, gradient error ${gradError.toExponential(2)}, dθ ${got.gradLogScale.toFixed(6)} vs ${want.gradLogScale.toFixed(6)}` +
           `${identical ? ', bit-identical twice' : ', NOT bit-identical twice'}`,
       );

@@ -8,9 +8,8 @@ import { contrastiveLoss } from '../lib/loss.js';
 import { allocateFloat32 } from '../lib/memory.js';
 import { fillGaussian } from '../lib/util/random.js';
 import type { ContrastiveLossResult, InternalLossOptions } from '../lib/types.js';
-import { workNote } from '../lib/util/eta.js';
 import { worstGradientCosine } from './invariants.js';
-import { availableMemoryBytes, formatBytes, measure, median } from './measure.js';
+import { availableMemoryBytes, formatBytes, measure, median, sizedProgress } from './measure.js';
 import { isPeerResult, runPeer, type PeerOutcome } from './peer-runner.js';
 import { alignedPairs, gaussianMatrix } from './random.js';
 import { relativeError } from '../lib/reference.js';
@@ -101,11 +100,7 @@ function checkInvariants(r: ContrastiveLossResult, x: Float32Array, dim: number)
 }
 
 export async function benchLoss(options: LossBenchOptions): Promise<{ rows: LossBenchRow[]; filter: FilterRow[] }> {
-  // Each size costs about M²·D: the time left is estimated from the time per unit of the sizes done.
-  const started = Date.now();
-  const total = options.sizes.reduce((sum, m) => sum + m * m * options.dim, 0);
-  let done = 0;
-  const say = (message: string) => options.progress?.(`${message} (${workNote(done, total, started)})`);
+  const { say, sizeDone } = sizedProgress(options.sizes, options.dim, options.progress);
   const rows: LossBenchRow[] = [];
   for (const M of options.sizes) {
     const N = M;
@@ -190,7 +185,7 @@ export async function benchLoss(options: LossBenchOptions): Promise<{ rows: Loss
       }
     }
     rows.push(row);
-    done += M * M * D;
+    sizeDone(M);
   }
 
   const filter: FilterRow[] = [];

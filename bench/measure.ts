@@ -1,6 +1,8 @@
 // Timing and memory measurement for the benchmarks.
 import { readFileSync, writeFileSync } from 'node:fs';
 
+import { workNote } from '../lib/util/eta.js';
+
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -54,4 +56,20 @@ export function availableMemoryBytes(): number | undefined {
 export function formatBytes(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
   return `${(bytes / 1024 ** 2).toFixed(0)} MiB`;
+}
+
+/**
+ * Progress over benchmark sizes that cost about M²·D each: `say` adds the time so far and an estimate
+ * of the rest (from the time per unit of the sizes done); call `sizeDone(M)` after each size.
+ */
+export function sizedProgress(sizes: readonly number[], dim: number, progress?: (message: string) => void) {
+  const started = Date.now();
+  const total = sizes.reduce((sum, m) => sum + m * m * dim, 0);
+  let done = 0;
+  return {
+    say: (message: string) => progress?.(`${message} (${workNote(done, total, started)})`),
+    sizeDone: (m: number) => {
+      done += m * m * dim;
+    },
+  };
 }

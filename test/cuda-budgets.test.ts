@@ -148,6 +148,18 @@ if (!nvcc) {
       assert.match(e.body, /ldmatrix\.sync\.aligned\.m8n8\.x4\.trans/, `${e.name}: no ldmatrix .trans`);
   });
 
+  // CMake builds the sm_90a kernels when 90 is among the architectures and the sm_100a ones when 100 is,
+  // independently: the orchestration must compile with either, both or neither.
+  test('the orchestration compiles with the sm_90a loop, the sm_100a loop, both or neither built in', async () => {
+    const combinations = [[], ['-DINFONCE_HAVE_SM90A=1'], ['-DINFONCE_HAVE_SM100A=1'], ['-DINFONCE_HAVE_SM90A=1', '-DINFONCE_HAVE_SM100A=1']];
+    const results = await Promise.all(
+      combinations.map((defines, k) =>
+        run(nvcc, [...flags, ...defines, '-arch=sm_80', '-c', join(root, 'native/cuda/loss_orchestration.cu'), '-o', join(work, `orchestration-${k}.o`)]),
+      ),
+    );
+    results.forEach(({ status, output }, k) => assert.is(status, 0, `with ${combinations[k]!.join(' ') || 'neither'}:\n${output.slice(-2000)}`));
+  });
+
   // The sm_90a main loop and the panel kernels built on it: their check harness and the loss's kernels.
   const sm90Sources = [
     { file: 'native/cuda/dev/wgmma_check.cu', gemms: /^wgmmaCheckKernel$/, count: 6, transposes: ['00', '01', '11'] },

@@ -187,10 +187,11 @@ test('corpus files: a text file, a folder of them, a JSONL corpus (BEIR fields);
       join(dir, 'README.md'),
       '# infonce\n\n[![npm](https://img.shields.io/npm/v/x.svg)](https://npmjs.com/x) <img src="logo.png">\n\n' +
         'Train [embedding models](https://example.com/e) by contrastive pre-training, see https://arxiv.org/abs/2201.10005.\n\n' +
+        'Mail <mailto:team@example.org> or team@example.org, or visit www.example.com.\n\n' +
         '| option | meaning |\n| --- | --- |\n| `--steps` | how many |\n\n[ref]: https://ref.example\n',
     );
     assert.equal(await readCorpusDocuments(join(dir, 'README.md')), [
-      { id: join(dir, 'README.md'), text: 'infonce\n\nTrain embedding models by contrastive pre-training, see.\n\noption meaning\n\n--steps how many' },
+      { id: join(dir, 'README.md'), text: 'infonce\n\nTrain embedding models by contrastive pre-training, see.\n\nMail or, or visit.\n\noption meaning\n\n--steps how many' },
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

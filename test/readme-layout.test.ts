@@ -42,9 +42,10 @@ if (tracked.length === 0) test.skip('every folder is in the Layout table (skippe
 else
   test('every folder of the repository is in the Layout table', () => {
     const named = (folder: string) => {
-      // Named itself, inside a named folder, or through named folders inside it (native: native/cpu/, ...).
+      // Named itself, or through named paths inside it (native: native/cpu/, ...). Being inside a named
+      // folder is not enough: lib/ is named, and a new lib/ subfolder must be named too.
       const paths = rows.flatMap((r) => r.paths.map((p) => p.replace(/\/$/, '')));
-      if (paths.some((p) => p === folder || folder.startsWith(p + '/') || p.startsWith(folder + '/'))) return true;
+      if (paths.some((p) => p === folder || p.startsWith(folder + '/'))) return true;
       // A subfolder named inside its parent's row as `name/`.
       const parent = folder.slice(0, folder.lastIndexOf('/'));
       const name = folder.slice(folder.lastIndexOf('/') + 1);

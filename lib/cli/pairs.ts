@@ -7,8 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { suiteTrainingPairs } from '../eval/suite.js';
 import { codePairs, functionsOf } from '../pairs/code.js';
 import { corpusPairs } from '../pairs/corpus.js';
-import { readCorpusDocuments } from '../pairs/corpus-files.js';
-import { MARKDOWN_FILE, markdownText } from '../pairs/markdown.js';
+import { documentText, readCorpusDocuments } from '../pairs/corpus-files.js';
 import { NotRegularFile, readTextFile } from '../io/read-file.js';
 import { textPairs } from '../pairs/text.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
@@ -40,7 +39,7 @@ export function addPairsCommands(program: Command): void {
     .addOption(minWordsOption())
     .addOption(maxWordsOption())
     .action((files: string[], o) => {
-      const documents = files.map((f) => (MARKDOWN_FILE.test(f) ? markdownText(readTextFile(f)) : readTextFile(f)));
+      const documents = files.map(documentText);
       const made = textPairs(documents, { minWords: o.minWords, maxWords: o.maxWords });
       if (made.length === 0)
         throw new InvalidArgumentError(

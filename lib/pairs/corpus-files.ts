@@ -32,8 +32,8 @@ async function jsonlDocuments(file: string): Promise<CorpusDocument[]> {
   return docs;
 }
 
-// A text file's document: Markdown as its prose (markdown.ts), anything else as it is.
-const fileText = (file: string) => (MARKDOWN_FILE.test(file) ? markdownText(readTextFile(file)) : readTextFile(file));
+/** A text file's document: Markdown as its prose (markdown.ts), anything else as it is. */
+export const documentText = (file: string): string => (MARKDOWN_FILE.test(file) ? markdownText(readTextFile(file)) : readTextFile(file));
 
 /**
  * The documents at `path` (a file or a folder); a RangeError naming the path when there are none. In
@@ -46,7 +46,7 @@ export async function readCorpusDocuments(path: string, skipped?: (path: string,
   let docs: CorpusDocument[];
   if (stat.isDirectory()) docs = readFolder(path, [...textFiles(path)], skipped);
   else if (/\.(jsonl|ndjson)$/i.test(path)) docs = await jsonlDocuments(path);
-  else docs = [{ id: path, text: fileText(path) }];
+  else docs = [{ id: path, text: documentText(path) }];
   if (docs.length === 0) throw new RangeError(`${path}: no documents (a folder needs .txt, .md, .rst or .text files)`);
   return docs;
 }
@@ -56,7 +56,7 @@ function readFolder(root: string, files: string[], skipped?: (path: string, reas
   const docs: CorpusDocument[] = [];
   for (const file of files) {
     try {
-      docs.push({ id: relative(root, file), text: fileText(file) });
+      docs.push({ id: relative(root, file), text: documentText(file) });
     } catch (error) {
       if (!(error instanceof NotRegularFile)) throw error;
       skipped?.(file, error.kind);

@@ -12,8 +12,10 @@ import { gfm } from 'micromark-extension-gfm';
 /** Markdown files, by extension. */
 export const MARKDOWN_FILE = /\.(md|markdown|mdown|mkd)$/i;
 
-// A link whose text is its own address (<https://…>, a bare URL) says nothing but the URL.
-const isBareLink = (node: Nodes) => node.type === 'link' && toString(node) === node.url.replace(/^mailto:/, '');
+// A link whose text is its own address says nothing but the URL: <https://…>, <mailto:…>, and GFM's
+// literals (https://…, www.… whose url gains http://, a@b.org whose url gains mailto:).
+const withoutScheme = (address: string) => address.replace(/^(mailto:|https?:\/\/)/i, '');
+const isBareLink = (node: Nodes) => node.type === 'link' && withoutScheme(toString(node)) === withoutScheme(node.url);
 
 // The inline text of a block: no image alt texts (badges), no HTML, no bare links.
 function inlineText(node: Parents): string {

@@ -16,6 +16,8 @@
 #include "panels/panel_gradients.h"
 #ifdef INFONCE_HAVE_SM90A
 #include "sm90a/panel_gradients_sm90.h"
+#endif
+#ifdef INFONCE_HAVE_SM100A  // built whenever 100 is among the architectures, with or without 90
 #include "sm100a/panel_gradients_sm100.h"
 #endif
 #include "row_kernels.h"
