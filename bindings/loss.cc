@@ -63,6 +63,8 @@ struct LossCall {
   std::vector<int32_t> ownedTargets;
   std::vector<int32_t> ownedRowGroups, ownedColumnGroups;
   bool groupsPerPair = false;  // one array for both sides: the column groups follow the targets
+  std::vector<int64_t> prefixDims;  // Matryoshka (`matryoshka`), copied
+  std::vector<double> prefixWeights;
   float* gradXData = nullptr;  // gradX's memory (host or device), for the worker thread
   float* gradYData = nullptr;
   void hold(DeviceTensor* t) { holds.hold(t); }
@@ -135,6 +137,55 @@ void parseGroups(Napi::Env env, const Napi::Value& value, LossCall& call) {
   call.ownedColumnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
 }
 
+// A list of numbers: an Array of numbers or a typed array (TypeError otherwise, naming the element).
+std::vector<double> numberList(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  std::vector<double> out;
+  if (value.IsTypedArray()) {
+    Napi::TypedArray typed = value.As<Napi::TypedArray>();
+    Napi::Object object = value.As<Napi::Object>();
+    for (size_t k = 0; k < typed.ElementLength(); ++k) out.push_back(object.Get(static_cast<uint32_t>(k)).ToNumber().DoubleValue());
+    return out;
+  }
+  if (!value.IsArray()) throwTypeError(env, name + ": expected an array of numbers, got " + describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value element = array.Get(k);
+    if (!element.IsNumber())
+      throwTypeError(env, name + "[" + std::to_string(k) + "]: expected a number, got " + describe(element));
+    out.push_back(element.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
+// `matryoshka`: { dims: number[], weights?: number[] } (weights default to 1 each). Shapes and
+// types here; dims increasing and within dim, weights positive: validateProblem.
+void parseMatryoshka(Napi::Env env, const Napi::Value& value, LossCall& call) {
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+    throwTypeError(env, "matryoshka: expected { dims: number[], weights?: number[] }, got " + describe(value));
+  const Options matryoshka(env, value, "matryoshka", {"dims", "weights"});
+  if (!matryoshka.has("dims") || matryoshka.get("dims").IsUndefined())
+    throwTypeError(env, "matryoshka.dims: expected an array of increasing prefix lengths, got undefined");
+  const std::vector<double> dims = numberList(env, matryoshka.get("dims"), "matryoshka.dims");
+  if (dims.empty() || dims.size() > 64)
+    throwRangeError(env, "matryoshka.dims: expected 1 to 64 prefix lengths, got " + std::to_string(dims.size()));
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (!(std::isfinite(dims[k]) && dims[k] == std::floor(dims[k]) && std::abs(dims[k]) < 9.0e15))
+      throwRangeError(env, "matryoshka.dims[" + std::to_string(k) + "]: expected an integer, got " + std::to_string(dims[k]));
+    call.prefixDims.push_back(static_cast<int64_t>(dims[k]));
+  }
+  call.prefixWeights.assign(dims.size(), 1.0);
+  if (matryoshka.has("weights") && !matryoshka.get("weights").IsUndefined()) {
+    call.prefixWeights = numberList(env, matryoshka.get("weights"), "matryoshka.weights");
+    if (call.prefixWeights.size() != dims.size())
+      throwRangeError(env, "matryoshka.weights: expected one weight per dim (" + std::to_string(dims.size()) + "), got " +
+                               std::to_string(call.prefixWeights.size()));
+  }
+  LossProblem& p = call.problem;
+  p.prefixDims = call.prefixDims.data();
+  p.prefixWeights = call.prefixWeights.data();
+  p.prefixCount = static_cast<int>(dims.size());
+}
+
 // ownInputs: copy the host inputs, for a call that runs on a worker thread.
 LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   Napi::Env env = info.Env();
@@ -143,7 +194,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
                          "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu", "backend",
-                         "groups"});
+                         "groups", "matryoshka"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -165,6 +216,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   }
   const bool grouped = options.has("groups") && !options.get("groups").IsUndefined();
   if (grouped) parseGroups(env, options.get("groups"), call);
+  const bool nested = options.has("matryoshka") && !options.get("matryoshka").IsUndefined();
+  if (nested) parseMatryoshka(env, options.get("matryoshka"), call);
   p.threads = static_cast<int>(options.optionalInteger("threads", 1, 1024).value_or(0));
   call.algorithm = options.optionalChoice("algorithm", {"fused", "naive"}).value_or("fused") == "naive"
                        ? Algorithm::Naive
@@ -213,7 +266,8 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       call.onGpu = true;
     } else if (device == "auto") {
       // Group masking is verified on the CPU only: 'auto' runs such calls there.
-      call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused && !grouped;
+      // So are Matryoshka prefixes.
+      call.onGpu = cudaAvailability().available && call.algorithm == Algorithm::Fused && !grouped && !nested;
     }
     // On the GPU only the experimental panel schedule masks (16-bit operands): an explicit opt-in
     // until a GPU run has checked it against the reference.
@@ -221,6 +275,9 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       throwRangeError(env, "groups: the CUDA backend masks groups only in the experimental panel schedule "
                            "(gpuSchedule: 'panels' with precision 'bf16' or 'fp16'); use backend 'cpu' (or 'auto', "
                            "which runs a call with groups on the CPU)");
+    if (call.onGpu && nested)
+      throwRangeError(env, "matryoshka: the CUDA backend does not run Matryoshka prefixes yet (no GPU run has checked "
+                           "them); use backend 'cpu' (or 'auto', which runs such a call on the CPU)");
     if (options.has("gpu")) {
       const int gpu = static_cast<int>(options.optionalInteger("gpu", 0, 1023).value_or(0));
       if (anyTensor && gpu != call.cuda.device)
@@ -341,6 +398,22 @@ Napi::Object lossResultObject(Napi::Env env, const LossResult& r, Napi::Value gr
   out.Set("meanLogSumExp", r.meanRowLogSumExp);
   out.Set("backend", backend);
   out.Set("device", backend);  // the old name of `backend`, for one release
+  if (!r.prefixes.empty()) {
+    Napi::Array prefixes = Napi::Array::New(env, r.prefixes.size());
+    for (size_t k = 0; k < r.prefixes.size(); ++k) {
+      const PrefixResult& q = r.prefixes[k];
+      Napi::Object prefix = Napi::Object::New(env);
+      prefix.Set("dim", double(q.dim));
+      prefix.Set("weight", q.weight);
+      prefix.Set("loss", q.loss);
+      Napi::Object accuracy = Napi::Object::New(env);
+      accuracy.Set("row", q.accuracyRow);
+      accuracy.Set("col", q.accuracyCol);
+      prefix.Set("accuracy", accuracy);
+      prefixes.Set(static_cast<uint32_t>(k), prefix);
+    }
+    out.Set("prefixes", prefixes);
+  }
   return out;
 }
 

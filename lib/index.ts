@@ -17,7 +17,9 @@ export type {
   CudaMainLoop,
   GpuSchedule,
   Matrix,
+  MatryoshkaOptions,
   Precision,
+  PrefixResult,
 } from './types.js';
 export { Encoder } from './encoder/registry.js';
 export type { EncoderConfig, EncoderLoader, Gradient, Parameter } from './encoder/encoder.js';

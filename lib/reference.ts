@@ -25,6 +25,14 @@ export interface ReferenceOptions {
    * softmaxes (a negative group is in no group). One array: a group per pair, column t(i) in pair i's.
    */
   groups?: ArrayLike<number> | { rows: ArrayLike<number>; cols: ArrayLike<number> };
+  /**
+   * Internal to the Matryoshka reference: the full rows (of `fullDim` columns) whose prefixes x and y
+   * are. With `rounding`, a prefix's operand is then the full row's rounded u rescaled to the prefix's
+   * norm, as a fused backend computes it (one product of the full rows' operands serves every prefix).
+   */
+  prefixOf?: { x: ArrayLike<number>; y: ArrayLike<number>; fullDim: number };
+  /** Matryoshka prefixes: Σₖ weights[k]·(the loss of x[:, :dims[k]], y[:, :dims[k]]), each its own call here. */
+  matryoshka?: { dims: ArrayLike<number>; weights?: ArrayLike<number> };
 }
 
 const bits = new Float32Array(1);
@@ -67,6 +75,8 @@ export interface ReferenceResult {
    * error can only be judged against this scale.
    */
   unprojectedNorm: { x: number; y: number };
+  /** With `matryoshka`: each prefix's own loss and accuracy (the top-level accuracy is the largest prefix's). */
+  prefixes?: { dim: number; weight: number; loss: number; accuracy: { row: number; col: number } }[];
 }
 
 const EPSILON = 1e-12;
@@ -85,6 +95,7 @@ export function referenceContrastiveLoss(
   options: ReferenceOptions,
   tieTolerance = 1e-4,
 ): ReferenceResult {
+  if (options.matryoshka) return referenceMatryoshka(x, y, options, options.matryoshka, tieTolerance);
   const M = options.rows;
   const N = options.cols ?? M;
   const D = options.dim;
@@ -96,25 +107,31 @@ export function referenceContrastiveLoss(
   const masked = (i: number, j: number) =>
     groups !== undefined && j !== target(i) && groups.rows[i]! >= 0 && groups.rows[i] === groups.cols[j];
 
-  const normalise = (m: ArrayLike<number>, rows: number) => {
+  const normalise = (m: ArrayLike<number>, rows: number, full?: ArrayLike<number>) => {
     const norm = new Float64Array(rows);
     const u = new Float64Array(rows * D);
     const exact = new Float64Array(rows * D);
+    const fullDim = options.prefixOf?.fullDim ?? D;
     for (let r = 0; r < rows; r++) {
       let sum = 0;
       for (let k = 0; k < D; k++) sum += m[r * D + k]! ** 2;
       norm[r] = Math.sqrt(sum);
       const scale = 1 / Math.max(norm[r]!, EPSILON);
+      let fullNorm = 0;
+      if (full) for (let k = 0; k < fullDim; k++) fullNorm += full[r * fullDim + k]! ** 2;
+      const fullScale = 1 / Math.max(Math.sqrt(fullNorm), EPSILON);
       for (let k = 0; k < D; k++) {
         const value = m[r * D + k]! * scale;
         exact[r * D + k] = value;
-        u[r * D + k] = options.rounding ? roundOperand(value, options.rounding) : value;
+        if (!options.rounding) u[r * D + k] = value;
+        else if (!full) u[r * D + k] = roundOperand(value, options.rounding);
+        else u[r * D + k] = (roundOperand(m[r * D + k]! * fullScale, options.rounding) * scale) / fullScale;
       }
     }
     return { norm, u, exact };
   };
-  const X = normalise(x, M);
-  const Y = normalise(y, N);
+  const X = normalise(x, M, options.prefixOf?.x);
+  const Y = normalise(y, N, options.prefixOf?.y);
 
   const S = new Float64Array(M * N);
   for (let i = 0; i < M; i++)
@@ -223,6 +240,60 @@ export function referenceContrastiveLoss(
     meanLogSumExp: lseSum / M,
     nearTies: { row: rowTies / M, col: colTies / M },
     unprojectedNorm: { x: unprojected(gradU, X), y: unprojected(gradV, Y) },
+  };
+}
+
+/** The definition itself: one float64 loss per prefix on copies of the prefix columns, weighted and summed. */
+function referenceMatryoshka(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  options: ReferenceOptions,
+  matryoshka: NonNullable<ReferenceOptions['matryoshka']>,
+  tieTolerance: number,
+): ReferenceResult {
+  const M = options.rows;
+  const N = options.cols ?? M;
+  const D = options.dim;
+  const prefix = (m: ArrayLike<number>, rows: number, d: number) => {
+    const out = new Float64Array(rows * d);
+    for (let r = 0; r < rows; r++) for (let k = 0; k < d; k++) out[r * d + k] = m[r * D + k]!;
+    return out;
+  };
+  const gradX = new Float64Array(M * D);
+  const gradY = new Float64Array(N * D);
+  const prefixes: NonNullable<ReferenceResult['prefixes']> = [];
+  let loss = 0;
+  let gradLogScale = 0;
+  let unprojectedX = 0;
+  let unprojectedY = 0;
+  let last: ReferenceResult | undefined;
+  for (let p = 0; p < matryoshka.dims.length; p++) {
+    const d = matryoshka.dims[p]!;
+    const weight = matryoshka.weights?.[p] ?? 1;
+    const r = referenceContrastiveLoss(
+      prefix(x, M, d),
+      prefix(y, N, d), { ...options, dim: d, matryoshka: undefined, prefixOf: { x, y, fullDim: D } },
+      tieTolerance,
+    );
+    for (let i = 0; i < M; i++) for (let k = 0; k < d; k++) gradX[i * D + k] += weight * r.gradX[i * d + k]!;
+    for (let j = 0; j < N; j++) for (let k = 0; k < d; k++) gradY[j * D + k] += weight * r.gradY[j * d + k]!;
+    loss += weight * r.loss;
+    gradLogScale += weight * r.gradLogScale;
+    unprojectedX += weight * r.unprojectedNorm.x;
+    unprojectedY += weight * r.unprojectedNorm.y;
+    prefixes.push({ dim: d, weight, loss: r.loss, accuracy: r.accuracy });
+    last = r;
+  }
+  if (!last) throw new RangeError('matryoshka.dims: expected at least one prefix');
+  return {
+    ...last,
+    loss,
+    gradX,
+    gradY,
+    gradLogScale,
+    // An upper bound of the weighted sum's scale (each prefix's own, added).
+    unprojectedNorm: { x: unprojectedX, y: unprojectedY },
+    prefixes,
   };
 }
 

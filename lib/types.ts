@@ -75,6 +75,17 @@ export interface ContrastiveLossOptions {
    */
   groups?: Int32Array | { rows: Int32Array; cols: Int32Array };
   /**
+   * Matryoshka (nested) dimensions: L = Σₖ weights[k]·L(x[:, :dims[k]], y[:, :dims[k]]), each prefix
+   * normalised on its own, so that the first dims[k] coordinates of an embedding are a good embedding
+   * by themselves (README, "Matryoshka dimensions"). Fused: one product along the depth serves every
+   * prefix, so the call costs about one full-`dim` loss plus an epilogue per prefix, not k losses.
+   * `dims` strictly increasing, each in [1, dim] (coordinates beyond the last get no gradient);
+   * `weights` > 0, default 1 each (as sentence-transformers' MatryoshkaLoss). The result's `prefixes`
+   * gives each prefix's loss and accuracy. CPU only for now: `backend: 'auto'` runs such a call there,
+   * `'cuda'` is a RangeError.
+   */
+  matryoshka?: MatryoshkaOptions;
+  /**
    * Default `'auto'`: the GPU when the CUDA backend and a GPU are usable, else the CPU. `'cuda'` fails
    * with a clear error (code ERR_CUDA_NOT_BUILT or ERR_CUDA_NO_DEVICE) when they are not.
    */
@@ -125,6 +136,26 @@ export interface InternalLossOptions extends ContrastiveLossOptions {
   tiles?: 'auto' | 'small';
 }
 
+/** Matryoshka prefixes of the loss: see {@link ContrastiveLossOptions.matryoshka}. */
+export interface MatryoshkaOptions {
+  /** Prefix lengths, strictly increasing, each in [1, dim]; e.g. `[64, 128, 256, 768]`. */
+  dims: number[] | Int32Array;
+  /** One weight > 0 per prefix. Default 1 each. */
+  weights?: number[] | Float64Array;
+}
+
+/** One Matryoshka prefix's share of a loss result. */
+export interface PrefixResult {
+  /** The prefix length d. */
+  dim: number;
+  /** Its weight in the total loss. */
+  weight: number;
+  /** The loss of the prefix alone (before its weight). */
+  loss: number;
+  /** Top-1 accuracy of the prefix's logits. */
+  accuracy: { row: number; col: number };
+}
+
 /** The GPU gradient pass: the verified tile kernel, or the experimental panels of GEMMs. */
 export type GpuSchedule = 'tiles' | 'panels';
 
@@ -161,4 +192,9 @@ export interface ContrastiveLossResult<G = Float32Array> {
   kernel?: { logitsCached: boolean; tiles: number; tilesSkipped: number };
   /** On the GPU: the main loop that ran (a benchmark or check reads it to know what it measured). */
   mainLoop?: CudaMainLoop;
+  /**
+   * With `matryoshka`: each prefix, in the order of the dims. `loss` is then Σ weight·loss over them;
+   * `accuracy` and the mean logits are those of the largest prefix.
+   */
+  prefixes?: PrefixResult[];
 }

@@ -38,6 +38,22 @@ void validateProblem(const LossProblem& p) {
   if (p.threads < 0 || p.threads > 1024) invalid("threads: expected 0 (auto) to 1024, got " + number(p.threads));
   if ((p.rowGroups == nullptr) != (p.columnGroups == nullptr))
     invalid("groups: expected groups for both the rows and the columns, or none");
+  if (p.prefixCount < 0 || (p.prefixCount > 0 && (!p.prefixDims || !p.prefixWeights)))
+    throw Error(ErrorCode::Internal, "matryoshka: prefixCount without dims and weights");
+  for (int k = 0; k < p.prefixCount; ++k) {
+    const int64_t d = p.prefixDims[k];
+    if (d < 1 || d > p.dim)
+      invalid("matryoshka.dims[" + number(k) + "]: expected a prefix length in [1, dim = " + number(p.dim) + "], got " +
+              number(d));
+    if (k > 0 && d <= p.prefixDims[k - 1])
+      invalid("matryoshka.dims[" + number(k) + "]: expected dims strictly increasing, got " + number(d) + " after " +
+              number(p.prefixDims[k - 1]));
+    const double w = p.prefixWeights[k];
+    if (!(std::isfinite(w) && w > 0))
+      invalid("matryoshka.weights[" + number(k) + "]: expected a finite number > 0, got " + std::to_string(w));
+  }
+  if (p.prefixCount > 0 && p.gradientFilter > 0)
+    invalid("gradientFilter: not available with matryoshka (the filter judges one prefix's tile; leave it 0)");
   if (p.targets) {
     std::vector<int32_t> rowOfColumn(static_cast<size_t>(p.cols), -1);
     for (int64_t i = 0; i < p.rows; ++i) {

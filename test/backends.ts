@@ -45,6 +45,8 @@ export interface Backend {
   unavailable?: string;
   /** Why it cannot take `groups` (false-negative masking); undefined when it can. */
   withoutGroups?: string;
+  /** Why it cannot take `matryoshka` (nested prefixes); undefined when it can. */
+  withoutMatryoshka?: string;
   /** Computes the loss with host inputs and host gradients, however the backend holds them. */
   run(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
 }
@@ -112,6 +114,7 @@ const gpuReason = backendInfo().cuda.available ? undefined : backendInfo().cuda.
 if (gpuReason) console.log(`GPU backends skipped on this machine: ${gpuReason}`);
 
 const NO_GPU_GROUPS = 'the CUDA tile schedule does not mask groups (the panel schedule does)';
+const NO_GPU_MATRYOSHKA = 'the CUDA backend does not run Matryoshka prefixes yet';
 
 export function lossBackends(): Backend[] {
   const info = backendInfo();
@@ -127,6 +130,7 @@ export function lossBackends(): Backend[] {
     tolerance,
     unavailable: gpuReason && `no GPU: ${gpuReason}`,
     withoutGroups: NO_GPU_GROUPS,
+    withoutMatryoshka: NO_GPU_MATRYOSHKA,
     run,
     ...(rounding ? { rounding } : {}),
   });
@@ -177,9 +181,9 @@ export function lossBackends(): Backend[] {
       withoutGroups: undefined,
       unavailable: gpuReason ? `no GPU: ${gpuReason}` : info.cuda.devices[0]?.computeCapability === '10.0' ? undefined : 'tcgen05 as built needs a GPU of compute capability 10.0',
     },
-    { name: 'cuda-bf16 panels, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
-    { name: 'cuda-fp16 panels, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
-    { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
-    { name: 'cuda-fp16 panels, sm_100a epilogue, emulated on the host', tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16', 'sm100a') },
+    { name: 'cuda-bf16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
+    { name: 'cuda-fp16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
+    { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
+    { name: 'cuda-fp16 panels, sm_100a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16', 'sm100a') },
   ];
 }

@@ -57,6 +57,18 @@ export function assertMatchesReference(
       `${context}: accuracy ${JSON.stringify(got.accuracy)} vs ${JSON.stringify(want.accuracy)}`,
     );
   }
+  if (want.prefixes) {
+    assert.is(got.prefixes?.length, want.prefixes.length, `${context}: one result per Matryoshka prefix`);
+    want.prefixes.forEach((prefix, k) => {
+      const mine = got.prefixes![k]!;
+      assert.is(mine.dim, prefix.dim, `${context}: prefix ${k}'s dim`);
+      assert.is(mine.weight, prefix.weight, `${context}: prefix ${k}'s weight`);
+      const error = (Math.abs(mine.loss - prefix.loss) - lossAbsolute) / Math.max(1, Math.abs(prefix.loss));
+      assert.ok(error < tolerance.loss, `${context}: prefix ${prefix.dim}'s loss ${mine.loss} vs ${prefix.loss}`);
+    });
+  } else {
+    assert.is(got.prefixes, undefined, `${context}: prefixes without matryoshka`);
+  }
   const scale = Math.max(1, Math.abs(want.meanLogSumExp));
   assert.ok(
     (Math.abs(got.meanPositiveLogit - want.meanPositiveLogit) - lossAbsolute) / scale < tolerance.loss &&

@@ -71,6 +71,20 @@ const cases: BadCase[] = [
   { name: 'algorithm unknown', args: [x, y, { ...ok, algorithm: 'fast' }], error: RangeError, message: /^algorithm: /, code: 'ERR_OUT_OF_RANGE' },
   { name: 'NaN in x', args: [withX((a) => (a[1 * D + 2] = NaN)), y, ok], error: RangeError, message: /^x: expected finite values, got NaN at row 1, column 2/, code: 'ERR_INVALID_ARG_VALUE' },
   { name: 'Infinity in y', args: [x, Float32Array.from(y, (v, i) => (i === 2 * D ? -Infinity : v)), ok], error: RangeError, message: /^y: expected finite values, got -Infinity at row 2, column 0/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka an array', args: [x, y, { ...ok, matryoshka: [2, 4] }], error: TypeError, message: /^matryoshka: expected \{ dims: number\[\], weights\?: number\[\] \}, got an Array/, code: 'ERR_INVALID_ARG_TYPE' },
+  { name: 'matryoshka without dims', args: [x, y, { ...ok, matryoshka: {} }], error: TypeError, message: /^matryoshka\.dims: expected an array/, code: 'ERR_INVALID_ARG_TYPE' },
+  { name: 'matryoshka.dims with a string', args: [x, y, { ...ok, matryoshka: { dims: [2, '4'] } }], error: TypeError, message: /^matryoshka\.dims\[1\]: expected a number, got a string/, code: 'ERR_INVALID_ARG_TYPE' },
+  { name: 'matryoshka.dims empty', args: [x, y, { ...ok, matryoshka: { dims: [] } }], error: RangeError, message: /^matryoshka\.dims: expected 1 to 64 prefix lengths, got 0/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'matryoshka.dims not increasing', args: [x, y, { ...ok, matryoshka: { dims: [3, 2, 4] } }], error: RangeError, message: /^matryoshka\.dims\[1\]: expected dims strictly increasing, got 2 after 3/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka.dims repeated', args: [x, y, { ...ok, matryoshka: { dims: [2, 2] } }], error: RangeError, message: /^matryoshka\.dims\[1\]: expected dims strictly increasing/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka.dims above dim', args: [x, y, { ...ok, matryoshka: { dims: [2, 5] } }], error: RangeError, message: /^matryoshka\.dims\[1\]: expected a prefix length in \[1, dim = 4\], got 5/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka.dims 0', args: [x, y, { ...ok, matryoshka: { dims: [0, 4] } }], error: RangeError, message: /^matryoshka\.dims\[0\]: expected a prefix length in \[1, dim = 4\], got 0/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka.dims fractional', args: [x, y, { ...ok, matryoshka: { dims: [1.5, 4] } }], error: RangeError, message: /^matryoshka\.dims\[0\]: expected an integer/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'matryoshka.weights of another length', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weights: [1] } }], error: RangeError, message: /^matryoshka\.weights: expected one weight per dim \(2\), got 1/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'matryoshka.weights 0', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weights: [1, 0] } }], error: RangeError, message: /^matryoshka\.weights\[1\]: expected a finite number > 0/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka.weights NaN', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weights: [NaN, 1] } }], error: RangeError, message: /^matryoshka\.weights\[0\]: expected a finite number > 0/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'matryoshka unknown key', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weight: [1, 1] } }], error: TypeError, message: /^matryoshka: unknown option 'weight'/, code: 'ERR_INVALID_ARG_TYPE' },
+  { name: 'matryoshka with gradientFilter', args: [x, y, { ...ok, matryoshka: { dims: [2, 4] }, gradientFilter: 0.1 }], error: RangeError, message: /^gradientFilter: not available with matryoshka/, code: 'ERR_INVALID_ARG_VALUE' },
 ];
 
 function check(error: unknown, c: BadCase) {

@@ -42,14 +42,25 @@ function numericGradients(opts: ReferenceOptions) {
 // Groups that mask one row's two other columns and leave one row in no group: the masked loss is a
 // function too, and its gradients are its derivative.
 const groups = { rows: Int32Array.of(4, -1, 2), cols: Int32Array.of(4, 2, 4, 0, 4) };
-const variants: Array<{ label: string; symmetric: boolean; groups?: typeof groups }> = [
+// Matryoshka: the weighted sum of the prefixes' losses is a function of the whole rows, and a prefix
+// of 1 (whose normalised row is a sign, of derivative 0) and a last prefix below D (coordinates with
+// no gradient) are its edges.
+type Matryoshka = { dims: number[]; weights?: number[] };
+const variants: Array<{ label: string; symmetric: boolean; groups?: typeof groups; matryoshka?: Matryoshka }> = [
   { label: 'symmetric', symmetric: true },
   { label: 'one-directional', symmetric: false },
   { label: 'symmetric, with groups', symmetric: true, groups },
+  { label: 'Matryoshka 1, 3, 4 weighted, with groups', symmetric: true, groups, matryoshka: { dims: [1, 3, 4], weights: [0.5, 1, 2] } },
+  { label: 'Matryoshka 2, 3 (the last coordinate untrained), one-directional', symmetric: false, matryoshka: { dims: [2, 3] } },
 ];
 
-for (const { label, symmetric, groups: variantGroups } of variants) {
-  const opts: ReferenceOptions = { ...options, symmetric, ...(variantGroups ? { groups: variantGroups } : {}) };
+for (const { label, symmetric, groups: variantGroups, matryoshka } of variants) {
+  const opts: ReferenceOptions = {
+    ...options,
+    symmetric,
+    ...(variantGroups ? { groups: variantGroups } : {}),
+    ...(matryoshka ? { matryoshka } : {}),
+  };
   const numeric = numericGradients(opts);
 
   test(`reference, ${label}`, () => {
@@ -69,6 +80,10 @@ for (const { label, symmetric, groups: variantGroups } of variants) {
       test.skip(`${name} (skipped: ${backend.withoutGroups})`, () => {});
       continue;
     }
+    if (matryoshka && backend.withoutMatryoshka) {
+      test.skip(`${name} (skipped: ${backend.withoutMatryoshka})`, () => {});
+      continue;
+    }
     if (backend.rounding) {
       // Finite differences check the derivative of the exact function; a backend that rounds its
       // operands computes another one (loss.test.ts checks it against a reference that rounds too).
@@ -84,6 +99,7 @@ for (const { label, symmetric, groups: variantGroups } of variants) {
         symmetric,
         targets: Int32Array.from(opts.targets!),
         ...(variantGroups ? { groups: variantGroups } : {}),
+        ...(matryoshka ? { matryoshka } : {}),
       });
       // fp32 inputs are x rounded to fp32: a relative perturbation of 6e-8, far inside 1e-4.
       const tolerance = backend.tolerance.gradient;

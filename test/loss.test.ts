@@ -26,6 +26,8 @@ interface Case {
    * row keeps only its positive).
    */
   groups?: 'pairs' | 'sides' | 'one';
+  /** Matryoshka prefixes (and their weights, default 1 each). */
+  matryoshka?: { dims: number[]; weights?: number[] };
 }
 
 const cases: Case[] = [
@@ -53,6 +55,14 @@ const cases: Case[] = [
   { name: 'groups of rows and columns, hard negatives, targets among them, M=50, N=211, D=20', rows: 50, cols: 211, dim: 20, groups: 'sides', shuffledTargets: true },
   { name: 'groups of rows and columns, one-directional, scale 100, M=131, N=300, D=65', rows: 131, cols: 300, dim: 65, groups: 'sides', symmetric: false, logScale: Math.log(100) },
   { name: 'one group for all (each row keeps only its positive), M=13, D=5', rows: 13, dim: 5, groups: 'one' },
+  { name: 'Matryoshka 2, 5, 7 of D=7, M=3', rows: 3, dim: 7, matryoshka: { dims: [2, 5, 7] } },
+  { name: 'Matryoshka one prefix of 1 of D=4 (M=1)', rows: 1, dim: 4, matryoshka: { dims: [1] } },
+  { name: 'Matryoshka 16, 33 (the rest of D=65 untrained), M=97, N=193', rows: 97, cols: 193, dim: 65, matryoshka: { dims: [16, 33] } },
+  { name: 'Matryoshka 8, 64, 200, 769 weighted, M=131, N=300, D=769', rows: 131, cols: 300, dim: 769, matryoshka: { dims: [8, 64, 200, 769], weights: [0.5, 1, 2, 0.25] } },
+  { name: 'Matryoshka 5, 31 with shuffled targets, M=257, D=31', rows: 257, dim: 31, shuffledTargets: true, matryoshka: { dims: [5, 31] } },
+  { name: 'Matryoshka on trained-like pairs at scale 100, M=77, D=64', rows: 77, dim: 64, logScale: Math.log(100), aligned: true, matryoshka: { dims: [16, 32, 64] } },
+  { name: 'Matryoshka, one-directional, groups of rows and columns, M=50, N=211, D=40', rows: 50, cols: 211, dim: 40, symmetric: false, groups: 'sides', shuffledTargets: true, matryoshka: { dims: [10, 20, 40], weights: [1, 1, 3] } },
+  { name: 'Matryoshka with groups per pair, M=203, D=17', rows: 203, dim: 17, groups: 'pairs', matryoshka: { dims: [4, 9, 17] } },
 ];
 
 // Groups for a case: values from a seeded generator, few of them so that groups repeat.
@@ -79,6 +89,7 @@ for (const c of cases) {
   if (c.symmetric !== undefined) options.symmetric = c.symmetric;
   if (c.shuffledTargets) options.targets = distinctTargets(c.rows, cols, seed + 2);
   if (c.groups) options.groups = caseGroups(c.groups, c.rows, cols, seed + 3);
+  if (c.matryoshka) options.matryoshka = c.matryoshka;
   const references = new Map<string, ReferenceResult>();
   const want = (rounding?: OperandRounding, inputRounding?: OperandRounding) => {
     const key = `${rounding ?? 'exact'}/${inputRounding ?? 'exact'}`;
@@ -91,7 +102,8 @@ for (const c of cases) {
 
   for (const backend of backends) {
     const name = `${c.name} [${backend.name}]`;
-    const unavailable = backend.unavailable ?? (c.groups ? backend.withoutGroups : undefined);
+    const unavailable =
+      backend.unavailable ?? (c.groups ? backend.withoutGroups : undefined) ?? (c.matryoshka ? backend.withoutMatryoshka : undefined);
     if (unavailable) {
       test.skip(`${name} (skipped: ${unavailable})`, () => {});
       continue;

@@ -13,6 +13,7 @@
 
 #include "infonce.h"
 #include "loss_common.h"
+#include "matryoshka.h"
 #include "thread_pool.h"
 
 namespace infonce {
@@ -50,6 +51,8 @@ void requireAvailableMemory(int64_t M, int64_t N) {
 }  // namespace
 
 void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
+  // Matryoshka the naive way: one whole loss per prefix (the baseline of bench/matryoshka.ts).
+  if (p.prefixCount > 0) return cpu::matryoshkaBySeparateCalls(p, result, &contrastiveLossCpuNaive);
   const cpu::PreparedProblem prep = cpu::prepareProblem(p);
   const int64_t M = p.rows, N = p.cols, D = p.dim;
   requireAvailableMemory(M, N);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace infonce {
 
@@ -80,6 +81,21 @@ struct LossProblem {
   // Skip the dX/dY products of a tile whose largest M·|G| (a softmax probability) is below this.
   // 0 (the default) is exact.
   double gradientFilter = 0;
+  // Matryoshka (nested) dimensions: L = Σₖ prefixWeights[k]·L(x[:, :prefixDims[k]], y[:, :prefixDims[k]]),
+  // each prefix normalised on its own (README, "Matryoshka dimensions"). prefixCount 0 is the plain loss.
+  // Dims strictly increasing, each in [1, dim]; weights finite and > 0. Coordinates beyond the last prefix
+  // get no gradient.
+  const int64_t* prefixDims = nullptr;
+  const double* prefixWeights = nullptr;
+  int prefixCount = 0;
+};
+
+// One Matryoshka prefix's share of a result (LossResult::prefixes).
+struct PrefixResult {
+  int64_t dim = 0;
+  double weight = 1;
+  double loss = 0;  // the prefix's own loss, before its weight
+  double accuracyRow = 0, accuracyCol = 0;
 };
 
 // Written by the backend. gradX and gradY are caller-owned buffers of rows×dim and cols×dim floats.
@@ -98,6 +114,9 @@ struct LossResult {
   int64_t tilesSkipped = 0, tiles = 0;
   // The GPU's main loop that ran: "tiles", or the panel schedule's "sm80", "sm90a", "sm100a".
   std::string mainLoop;
+  // With Matryoshka prefixes: each prefix's loss and accuracies, in the order of the dims. Then `loss`
+  // is Σ weight·loss over them and the accuracies and mean logits are those of the largest prefix.
+  std::vector<PrefixResult> prefixes;
 };
 
 // Checks what the bindings cannot see cheaply in a type check: targets distinct and in range, shapes
