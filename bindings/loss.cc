@@ -194,7 +194,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "device", "threads", "algorithm",
                          "isa", "precision", "tiles", "memoryBudget", "gradientFilter", "gpuSchedule", "gpu", "backend",
-                         "groups", "matryoshka"});
+                         "groups", "matryoshka", "positives"});
   constexpr int64_t kMaxRows = 2147483647;
   LossCall call;
   LossProblem& p = call.problem;
@@ -216,6 +216,7 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
   }
   const bool grouped = options.has("groups") && !options.get("groups").IsUndefined();
   if (grouped) parseGroups(env, options.get("groups"), call);
+  p.groupPositives = options.optionalChoice("positives", {"target", "groups"}).value_or("target") == "groups";
   const bool nested = options.has("matryoshka") && !options.get("matryoshka").IsUndefined();
   if (nested) parseMatryoshka(env, options.get("matryoshka"), call);
   p.threads = static_cast<int>(options.optionalInteger("threads", 1, 1024).value_or(0));
@@ -275,6 +276,9 @@ LossCall parse(const Napi::CallbackInfo& info, bool ownInputs) {
       throwRangeError(env, "groups: the CUDA backend masks groups only in the experimental panel schedule "
                            "(gpuSchedule: 'panels' with precision 'bf16' or 'fp16'); use backend 'cpu' (or 'auto', "
                            "which runs a call with groups on the CPU)");
+    if (call.onGpu && p.groupPositives)
+      throwRangeError(env, "positives: the CUDA backend does not take positives from groups yet; use backend 'cpu' "
+                           "(or 'auto', which runs a call with groups on the CPU)");
     if (call.onGpu && nested)
       throwRangeError(env, "matryoshka: the CUDA backend does not run Matryoshka prefixes yet (no GPU run has checked "
                            "them); use backend 'cpu' (or 'auto', which runs such a call on the CPU)");

@@ -26,6 +26,11 @@ export interface ReferenceOptions {
    */
   groups?: ArrayLike<number> | { rows: ArrayLike<number>; cols: ArrayLike<number> };
   /**
+   * 'groups': the columns of row i's group are its positives (besides its target), in SupCon's "out"
+   * form, L_i = rowLSE_i − mean over P(i) of S_ip, instead of being masked; the column direction alike.
+   */
+  positives?: 'target' | 'groups';
+  /**
    * Internal to the Matryoshka reference: the full rows (of `fullDim` columns) whose prefixes x and y
    * are. With `rounding`, a prefix's operand is then the full row's rounded u rescaled to the prefix's
    * norm, as a fused backend computes it (one product of the full rows' operands serves every prefix).
@@ -104,8 +109,12 @@ export function referenceContrastiveLoss(
   const s = Math.exp(theta);
   const target = (i: number) => (options.targets ? options.targets[i]! : i);
   const groups = sideGroups(options.groups, M, N, target);
-  const masked = (i: number, j: number) =>
-    groups !== undefined && j !== target(i) && groups.rows[i]! >= 0 && groups.rows[i] === groups.cols[j];
+  const grouped = (i: number, j: number) => groups !== undefined && groups.rows[i]! >= 0 && groups.rows[i] === groups.cols[j];
+  const positivesByGroup = options.positives === 'groups';
+  const masked = (i: number, j: number) => !positivesByGroup && j !== target(i) && grouped(i, j);
+  // With positives by group: (i, j) is a positive of row i (and row i one of column j's) when j is
+  // i's target or they share a group.
+  const positivePair = (i: number, j: number) => j === target(i) || (positivesByGroup && grouped(i, j));
 
   const normalise = (m: ArrayLike<number>, rows: number, full?: ArrayLike<number>) => {
     const norm = new Float64Array(rows);
@@ -162,6 +171,16 @@ export function referenceContrastiveLoss(
   }
 
   const isTarget = new Uint8Array(N);
+  for (let i = 0; i < M; i++) isTarget[target(i)] = 1;
+  // |P(i)| and |Q(j)| (the latter for target columns): 1 each without positives by group.
+  const rowPositives = new Float64Array(M);
+  const colPositives = new Float64Array(N);
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++)
+      if (positivePair(i, j)) {
+        rowPositives[i]!++;
+        if (isTarget[j]) colPositives[j]!++;
+      }
   let rowLoss = 0;
   let colLoss = 0;
   let positiveSum = 0;
@@ -172,24 +191,36 @@ export function referenceContrastiveLoss(
   let colTies = 0;
   for (let i = 0; i < M; i++) {
     const t = target(i);
-    isTarget[t] = 1;
-    const positive = S[i * N + t]!;
-    rowLoss += rowLse[i]! - positive;
-    colLoss += colLse[t]! - positive;
-    positiveSum += positive;
-    lseSum += rowLse[i]!;
+    let rowPositive = 0;
+    let bestPositiveInRow = -Infinity;
     let bestOtherInRow = -Infinity;
-    for (let j = 0; j < N; j++) if (j !== t) bestOtherInRow = Math.max(bestOtherInRow, S[i * N + j]!);
+    for (let j = 0; j < N; j++) {
+      if (positivePair(i, j)) {
+        rowPositive += S[i * N + j]! / rowPositives[i]!;
+        bestPositiveInRow = Math.max(bestPositiveInRow, S[i * N + j]!);
+      } else bestOtherInRow = Math.max(bestOtherInRow, S[i * N + j]!);
+    }
+    let colPositive = 0;
+    let bestPositiveInCol = -Infinity;
     let bestOtherInCol = -Infinity;
-    for (let r = 0; r < M; r++) if (r !== i) bestOtherInCol = Math.max(bestOtherInCol, S[r * N + t]!);
-    rowHits += positive > bestOtherInRow ? 1 : 0;
-    colHits += positive > bestOtherInCol ? 1 : 0;
-    rowTies += Math.abs(positive - bestOtherInRow) <= tieTolerance * Math.max(1, s) ? 1 : 0;
-    colTies += Math.abs(positive - bestOtherInCol) <= tieTolerance * Math.max(1, s) ? 1 : 0;
+    for (let r = 0; r < M; r++) {
+      if (positivePair(r, t)) {
+        colPositive += S[r * N + t]! / colPositives[t]!;
+        bestPositiveInCol = Math.max(bestPositiveInCol, S[r * N + t]!);
+      } else bestOtherInCol = Math.max(bestOtherInCol, S[r * N + t]!);
+    }
+    rowLoss += rowLse[i]! - rowPositive;
+    colLoss += colLse[t]! - colPositive;
+    positiveSum += rowPositive;
+    lseSum += rowLse[i]!;
+    rowHits += bestPositiveInRow > bestOtherInRow ? 1 : 0;
+    colHits += bestPositiveInCol > bestOtherInCol ? 1 : 0;
+    rowTies += Math.abs(bestPositiveInRow - bestOtherInRow) <= tieTolerance * Math.max(1, s) ? 1 : 0;
+    colTies += Math.abs(bestPositiveInCol - bestOtherInCol) <= tieTolerance * Math.max(1, s) ? 1 : 0;
   }
   const loss = symmetric ? (rowLoss + colLoss) / (2 * M) : rowLoss / M;
 
-  // G_ij = (w_r/M)(P_ij − [j = t(i)]) + (w_c/M)(Q_ij − [j = t(i)])·[j is a target column]
+  // G_ij = (w_r/M)(P_ij − [j ∈ P(i)]/|P(i)|) + (w_c/M)(Q_ij − [i ∈ Q(j)]/|Q(j)|)·[j is a target column]
   const wr = (symmetric ? 0.5 : 1) / M;
   const wc = symmetric ? 0.5 / M : 0;
   const gradU = new Float64Array(M * D);
@@ -199,9 +230,9 @@ export function referenceContrastiveLoss(
     for (let j = 0; j < N; j++) {
       const sij = S[i * N + j]!;
       if (sij === -Infinity) continue; // masked: in neither softmax, no gradient
-      const delta = j === target(i) ? 1 : 0;
-      let g = wr * (Math.exp(sij - rowLse[i]!) - delta);
-      if (isTarget[j]) g += wc * (Math.exp(sij - colLse[j]!) - delta);
+      const positive = positivePair(i, j);
+      let g = wr * (Math.exp(sij - rowLse[i]!) - (positive ? 1 / rowPositives[i]! : 0));
+      if (isTarget[j]) g += wc * (Math.exp(sij - colLse[j]!) - (positive ? 1 / colPositives[j]! : 0));
       gradLogScale += g * sij;
       for (let k = 0; k < D; k++) {
         gradU[i * D + k] += s * g * Y.u[j * D + k]!;

@@ -75,6 +75,14 @@ export interface ContrastiveLossOptions {
    */
   groups?: Int32Array | { rows: Int32Array; cols: Int32Array };
   /**
+   * Several positives per query. `'target'` (default): row i's one positive is its target, and the
+   * `groups` mask the rest of its group. `'groups'`: every column of row i's group is a positive of row
+   * i (and every row of a target column's group one of that column), in SupCon's "out" form: the row's
+   * loss is its log-sum-exp minus the mean logit of its positives (README, "Several positives"). Needs
+   * `groups`. CPU only for now.
+   */
+  positives?: 'target' | 'groups';
+  /**
    * Matryoshka (nested) dimensions: L = Σₖ weights[k]·L(x[:, :dims[k]], y[:, :dims[k]]), each prefix
    * normalised on its own, so that the first dims[k] coordinates of an embedding are a good embedding
    * by themselves (README, "Matryoshka dimensions"). Fused: one product along the depth serves every

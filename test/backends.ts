@@ -47,6 +47,8 @@ export interface Backend {
   withoutGroups?: string;
   /** Why it cannot take `matryoshka` (nested prefixes); undefined when it can. */
   withoutMatryoshka?: string;
+  /** Why it cannot take `positives: 'groups'`; undefined when it can. */
+  withoutPositives?: string;
   /** Computes the loss with host inputs and host gradients, however the backend holds them. */
   run(x: Float32Array, y: Float32Array, options: ContrastiveLossOptions): Promise<ContrastiveLossResult>;
 }
@@ -115,6 +117,7 @@ if (gpuReason) console.log(`GPU backends skipped on this machine: ${gpuReason}`)
 
 const NO_GPU_GROUPS = 'the CUDA tile schedule does not mask groups (the panel schedule does)';
 const NO_GPU_MATRYOSHKA = 'the CUDA backend does not run Matryoshka prefixes yet';
+const NO_GPU_POSITIVES = 'the CUDA backend does not take positives from groups yet';
 
 export function lossBackends(): Backend[] {
   const info = backendInfo();
@@ -131,6 +134,7 @@ export function lossBackends(): Backend[] {
     unavailable: gpuReason && `no GPU: ${gpuReason}`,
     withoutGroups: NO_GPU_GROUPS,
     withoutMatryoshka: NO_GPU_MATRYOSHKA,
+    withoutPositives: NO_GPU_POSITIVES,
     run,
     ...(rounding ? { rounding } : {}),
   });
@@ -181,9 +185,9 @@ export function lossBackends(): Backend[] {
       withoutGroups: undefined,
       unavailable: gpuReason ? `no GPU: ${gpuReason}` : info.cuda.devices[0]?.computeCapability === '10.0' ? undefined : 'tcgen05 as built needs a GPU of compute capability 10.0',
     },
-    { name: 'cuda-bf16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
-    { name: 'cuda-fp16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
-    { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
-    { name: 'cuda-fp16 panels, sm_100a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16', 'sm100a') },
+    { name: 'cuda-bf16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, withoutPositives: NO_GPU_POSITIVES, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16') },
+    { name: 'cuda-fp16 panels, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, withoutPositives: NO_GPU_POSITIVES, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16') },
+    { name: 'cuda-bf16 panels, sm_90a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, withoutPositives: NO_GPU_POSITIVES, tolerance: LOW_PRECISION_TOLERANCE, rounding: 'bfloat16', run: panelEmulation('bf16', 'sm90a') },
+    { name: 'cuda-fp16 panels, sm_100a epilogue, emulated on the host', withoutMatryoshka: NO_GPU_MATRYOSHKA, withoutPositives: NO_GPU_POSITIVES, tolerance: FP16_TOLERANCE, rounding: 'float16', run: panelEmulation('fp16', 'sm100a') },
   ];
 }

@@ -85,6 +85,8 @@ const cases: BadCase[] = [
   { name: 'matryoshka.weights NaN', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weights: [NaN, 1] } }], error: RangeError, message: /^matryoshka\.weights\[0\]: expected a finite number > 0/, code: 'ERR_INVALID_ARG_VALUE' },
   { name: 'matryoshka unknown key', args: [x, y, { ...ok, matryoshka: { dims: [2, 4], weight: [1, 1] } }], error: TypeError, message: /^matryoshka: unknown option 'weight'/, code: 'ERR_INVALID_ARG_TYPE' },
   { name: 'matryoshka with gradientFilter', args: [x, y, { ...ok, matryoshka: { dims: [2, 4] }, gradientFilter: 0.1 }], error: RangeError, message: /^gradientFilter: not available with matryoshka/, code: 'ERR_INVALID_ARG_VALUE' },
+  { name: 'positives an unknown value', args: [x, y, { ...ok, positives: 'all' }], error: RangeError, message: /^positives: expected one of 'target', 'groups'/, code: 'ERR_OUT_OF_RANGE' },
+  { name: 'positives from groups without groups', args: [x, y, { ...ok, positives: 'groups' }], error: RangeError, message: /^positives: 'groups' takes the positives from the groups; give groups/, code: 'ERR_INVALID_ARG_VALUE' },
 ];
 
 function check(error: unknown, c: BadCase) {

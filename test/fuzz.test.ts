@@ -90,6 +90,7 @@ test(`random problems against the reference (seed ${seed}, ${budgetMs / 1000} s)
       // A few groups, so that some rows and columns share one; -1 is no group.
       const draw = (n: number) => Int32Array.from({ length: n }, () => Math.floor(next() * 5) - 1);
       options.groups = cols === rows && next() < 0.5 ? draw(rows) : { rows: draw(rows), cols: draw(cols) };
+      if (next() < 0.4) options.positives = 'groups';
     }
     if (next() < 0.25) {
       // 1 to 4 increasing prefixes, the last of them often the whole dim; weights some of the time.
@@ -122,7 +123,7 @@ test(`random problems against the reference (seed ${seed}, ${budgetMs / 1000} s)
 test(`random bad options are a TypeError or RangeError with a code, never a crash (seed ${seed})`, async () => {
   const next = generator(seed + 1);
   const values = [undefined, null, NaN, Infinity, -1, 0, 0.5, 2 ** 31, 2 ** 53, '3', true, {}, [], new Int32Array(2), new Float32Array(3)];
-  const keys = ['rows', 'cols', 'dim', 'logScale', 'symmetric', 'targets', 'groups', 'matryoshka', 'device', 'threads', 'precision', 'memoryBudget', 'gradientFilter', 'isa'];
+  const keys = ['rows', 'cols', 'dim', 'logScale', 'symmetric', 'targets', 'groups', 'matryoshka', 'positives', 'device', 'threads', 'precision', 'memoryBudget', 'gradientFilter', 'isa'];
   const x = gaussianMatrix(3, 4, seed);
   for (let k = 0; k < 300; k++) {
     const options: Record<string, unknown> = { rows: 3, dim: 4, backend: 'cpu' };

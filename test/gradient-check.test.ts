@@ -46,20 +46,23 @@ const groups = { rows: Int32Array.of(4, -1, 2), cols: Int32Array.of(4, 2, 4, 0, 
 // of 1 (whose normalised row is a sign, of derivative 0) and a last prefix below D (coordinates with
 // no gradient) are its edges.
 type Matryoshka = { dims: number[]; weights?: number[] };
-const variants: Array<{ label: string; symmetric: boolean; groups?: typeof groups; matryoshka?: Matryoshka }> = [
+const variants: Array<{ label: string; symmetric: boolean; groups?: typeof groups; matryoshka?: Matryoshka; positives?: 'groups' }> = [
   { label: 'symmetric', symmetric: true },
   { label: 'one-directional', symmetric: false },
   { label: 'symmetric, with groups', symmetric: true, groups },
   { label: 'Matryoshka 1, 3, 4 weighted, with groups', symmetric: true, groups, matryoshka: { dims: [1, 3, 4], weights: [0.5, 1, 2] } },
   { label: 'Matryoshka 2, 3 (the last coordinate untrained), one-directional', symmetric: false, matryoshka: { dims: [2, 3] } },
+  { label: 'several positives from the groups', symmetric: true, groups, positives: 'groups' },
+  { label: 'several positives from the groups, one-directional, Matryoshka 2, 4', symmetric: false, groups, positives: 'groups', matryoshka: { dims: [2, 4] } },
 ];
 
-for (const { label, symmetric, groups: variantGroups, matryoshka } of variants) {
+for (const { label, symmetric, groups: variantGroups, matryoshka, positives } of variants) {
   const opts: ReferenceOptions = {
     ...options,
     symmetric,
     ...(variantGroups ? { groups: variantGroups } : {}),
     ...(matryoshka ? { matryoshka } : {}),
+    ...(positives ? { positives } : {}),
   };
   const numeric = numericGradients(opts);
 
@@ -78,6 +81,10 @@ for (const { label, symmetric, groups: variantGroups, matryoshka } of variants) 
     }
     if (variantGroups && backend.withoutGroups) {
       test.skip(`${name} (skipped: ${backend.withoutGroups})`, () => {});
+      continue;
+    }
+    if (positives && backend.withoutPositives) {
+      test.skip(`${name} (skipped: ${backend.withoutPositives})`, () => {});
       continue;
     }
     if (matryoshka && backend.withoutMatryoshka) {
@@ -100,6 +107,7 @@ for (const { label, symmetric, groups: variantGroups, matryoshka } of variants) 
         targets: Int32Array.from(opts.targets!),
         ...(variantGroups ? { groups: variantGroups } : {}),
         ...(matryoshka ? { matryoshka } : {}),
+        ...(positives ? { positives } : {}),
       });
       // fp32 inputs are x rounded to fp32: a relative perturbation of 6e-8, far inside 1e-4.
       const tolerance = backend.tolerance.gradient;

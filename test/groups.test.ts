@@ -51,6 +51,35 @@ test('negative groups mask nothing', async () => {
   assert.equal(withNone.gradX, without.gradX);
 });
 
+test("positives: 'groups' of exact duplicates is the unmasked loss; of one pair each, the plain loss", async () => {
+  const positives = await contrastiveLoss(x, y, { rows: M, dim: D, groups, positives: 'groups', backend: 'cpu' });
+  const want = referenceContrastiveLoss(x, y, { rows: M, dim: D, groups, positives: 'groups' });
+  const unmasked = await contrastiveLoss(x, y, { rows: M, dim: D, backend: 'cpu' });
+  assert.ok(Math.abs(positives.loss - want.loss) < 1e-5 * Math.max(1, want.loss), `seed ${seed}: ${positives.loss} vs ${want.loss}`);
+  // A duplicate's logit is the positive's: the mean over the two is the positive, and G's two shares
+  // (P − ½ each) add up to the unmasked P + P − 1 on the same row of y. So only groups whose members
+  // differ (neighbouring passages, paraphrases) make the two forms differ.
+  assert.ok(Math.abs(unmasked.loss - positives.loss) < 1e-6 * unmasked.loss, `seed ${seed}: ${positives.loss} vs unmasked ${unmasked.loss}`);
+  const own = Int32Array.from({ length: M }, (_, i) => i);
+  const alone = await contrastiveLoss(x, y, { rows: M, dim: D, groups: own, positives: 'groups', backend: 'cpu' });
+  assert.ok(Math.abs(alone.loss - unmasked.loss) < 1e-6 * unmasked.loss, `seed ${seed}: ${alone.loss} vs ${unmasked.loss}`);
+});
+
+test("positives: 'groups' with neighbours that differ: the reference's loss, above its floor log |P|", async () => {
+  // Pairs 2k and 2k+1 have different documents of one topic: each is the other's close neighbour.
+  const topics = gaussianMatrix(M, D, seed + 5);
+  const near = y.map((_, i) => topics[(Math.floor(i / D) >> 1) * D + (i % D)]! + 0.5 * noise[i]!);
+  const xs = near.map((v, i) => v + 0.3 * topics[i]!);
+  const positives = await contrastiveLoss(xs, near, { rows: M, dim: D, groups, positives: 'groups', backend: 'cpu' });
+  const want = referenceContrastiveLoss(xs, near, { rows: M, dim: D, groups, positives: 'groups' });
+  assert.ok(Math.abs(positives.loss - want.loss) < 1e-5 * Math.max(1, want.loss), `seed ${seed}: ${positives.loss} vs ${want.loss}`);
+  // −mean log p over two positives is at least log 2 (both at ½ of the row's softmax): the form asks
+  // a row to spread its mass over its positives, not to pick one.
+  const unmasked = referenceContrastiveLoss(xs, near, { rows: M, dim: D });
+  assert.ok(positives.loss >= Math.log(2) - 1e-9, `seed ${seed}: ${positives.loss}`);
+  assert.ok(Math.abs(positives.loss - unmasked.loss) > 0.1, `seed ${seed}: positives ${positives.loss}, unmasked ${unmasked.loss}`);
+});
+
 test("'auto' runs a call with groups on the CPU", async () => {
   const r = await contrastiveLoss(x, y, { rows: M, dim: D, groups, backend: 'auto' });
   assert.is(r.backend, 'cpu');

@@ -26,6 +26,8 @@ interface Case {
    * row keeps only its positive).
    */
   groups?: 'pairs' | 'sides' | 'one';
+  /** The groups' pairs are positives of each other (`positives: 'groups'`), not masked. */
+  positives?: boolean;
   /** Matryoshka prefixes (and their weights, default 1 each). */
   matryoshka?: { dims: number[]; weights?: number[] };
 }
@@ -63,6 +65,13 @@ const cases: Case[] = [
   { name: 'Matryoshka on trained-like pairs at scale 100, M=77, D=64', rows: 77, dim: 64, logScale: Math.log(100), aligned: true, matryoshka: { dims: [16, 32, 64] } },
   { name: 'Matryoshka, one-directional, groups of rows and columns, M=50, N=211, D=40', rows: 50, cols: 211, dim: 40, symmetric: false, groups: 'sides', shuffledTargets: true, matryoshka: { dims: [10, 20, 40], weights: [1, 1, 3] } },
   { name: 'Matryoshka with groups per pair, M=203, D=17', rows: 203, dim: 17, groups: 'pairs', matryoshka: { dims: [4, 9, 17] } },
+  { name: 'several positives: groups per pair, M=1, D=3', rows: 1, dim: 3, groups: 'pairs', positives: true },
+  { name: 'several positives: groups per pair, M=97, D=33', rows: 97, dim: 33, groups: 'pairs', positives: true },
+  { name: 'several positives: groups per pair with shuffled targets, trained-like, M=203, D=17', rows: 203, dim: 17, groups: 'pairs', positives: true, shuffledTargets: true, aligned: true },
+  { name: 'several positives: groups of rows and columns, hard negatives, targets among them, M=50, N=211, D=20', rows: 50, cols: 211, dim: 20, groups: 'sides', positives: true, shuffledTargets: true },
+  { name: 'several positives, one-directional, scale 100, M=131, N=300, D=65', rows: 131, cols: 300, dim: 65, groups: 'sides', positives: true, symmetric: false, logScale: Math.log(100) },
+  { name: 'several positives: one group for all, M=13, D=5', rows: 13, dim: 5, groups: 'one', positives: true },
+  { name: 'several positives with Matryoshka 8, 20, 40, M=50, N=211, D=40', rows: 50, cols: 211, dim: 40, groups: 'sides', positives: true, matryoshka: { dims: [8, 20, 40] } },
 ];
 
 // Groups for a case: values from a seeded generator, few of them so that groups repeat.
@@ -90,6 +99,7 @@ for (const c of cases) {
   if (c.shuffledTargets) options.targets = distinctTargets(c.rows, cols, seed + 2);
   if (c.groups) options.groups = caseGroups(c.groups, c.rows, cols, seed + 3);
   if (c.matryoshka) options.matryoshka = c.matryoshka;
+  if (c.positives) options.positives = 'groups';
   const references = new Map<string, ReferenceResult>();
   const want = (rounding?: OperandRounding, inputRounding?: OperandRounding) => {
     const key = `${rounding ?? 'exact'}/${inputRounding ?? 'exact'}`;
@@ -103,7 +113,10 @@ for (const c of cases) {
   for (const backend of backends) {
     const name = `${c.name} [${backend.name}]`;
     const unavailable =
-      backend.unavailable ?? (c.groups ? backend.withoutGroups : undefined) ?? (c.matryoshka ? backend.withoutMatryoshka : undefined);
+      backend.unavailable ??
+      (c.groups ? backend.withoutGroups : undefined) ??
+      (c.matryoshka ? backend.withoutMatryoshka : undefined) ??
+      (c.positives ? backend.withoutPositives : undefined);
     if (unavailable) {
       test.skip(`${name} (skipped: ${unavailable})`, () => {});
       continue;

@@ -72,6 +72,30 @@ test('resuming with other options or other pairs is refused', async () => {
   assert.match(other!.message, /^resume: .* was made with seed 3, this run asks for 4/);
 });
 
+test('Matryoshka training: each prefix\'s loss logged and going down; the prefix embeds alone; resume needs the same prefixes', async () => {
+  const out = join(work, 'matryoshka');
+  const run = await train({ ...base, out, seed: 3, matryoshka: [4, 8] });
+  const first = run.steps[0]!.prefixLoss!;
+  const last = run.steps[run.steps.length - 1]!.prefixLoss!;
+  assert.equal(Object.keys(first).sort(), ['16', '4', '8']);
+  for (const d of ['4', '8', '16']) assert.ok(last[d]! < first[d]!, `prefix ${d}: ${first[d]} → ${last[d]}`);
+  const total = Object.values(last).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(run.steps[run.steps.length - 1]!.loss - total) < 1e-6 * total, 'the loss is the sum of the prefixes\' (weights 1)');
+  const short = await run.encoder.embed(['apples are red'], { dim: 4 });
+  assert.is(short.length, 4);
+  assert.ok(Math.abs(Math.hypot(...short) - 1) < 1e-6, 'a prefix embedding is normalised');
+  const full = await run.encoder.embed(['apples are red']);
+  const norm = Math.hypot(...full.subarray(0, 4));
+  for (let k = 0; k < 4; k++) assert.ok(Math.abs(short[k]! - full[k]! / norm) < 1e-6, 'the prefix is the full embedding\'s first coordinates');
+  const other = await train({ ...base, out, seed: 3, resume: true, steps: 14 }).then(() => undefined, (e: Error) => e);
+  assert.match(other?.message ?? '', /^resume: .* was made with matryoshka \[4,8\], this run asks for undefined/);
+  const bad = await train({ ...base, out: join(work, 'matryoshka-bad'), matryoshka: [8, 4] }).then(() => undefined, (e: Error) => e);
+  assert.instance(bad, RangeError);
+  assert.match(bad!.message, /^matryoshka\[1\]: expected dims strictly increasing, got 4 after 8/);
+  const tooLarge = await train({ ...base, out: join(work, 'matryoshka-large'), matryoshka: [32] }).then(() => undefined, (e: Error) => e);
+  assert.match(tooLarge?.message ?? '', /^matryoshka: the encoder has 16 dimensions, got a prefix of 32/);
+});
+
 test('a malformed pair file names the line', async () => {
   const file = join(work, 'bad.jsonl');
   writeFileSync(file, '{"query": "a", "positive": "b"}\n\n{"query": "c", "positive": }\n');

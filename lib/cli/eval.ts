@@ -15,7 +15,7 @@ import type { Model, Task } from '../eval/tasks.js';
 import { OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { isAbort, onInterrupt } from './interrupt.js';
 import { say, statusLine } from './io.js';
-import { positiveInteger } from './options.js';
+import { integerList, positiveInteger } from './options.js';
 
 // --model values: a model folder, or one of the baselines.
 async function resolveModel(spec: string, progress: (m: string) => void): Promise<{ model: Model; dir?: string }> {
@@ -38,6 +38,7 @@ export function addEvalCommand(program: Command): void {
     .option('--classify <file>', 'labelled texts (JSONL {"text", "label"}): linear probe, k-NN, zero-shot')
     .option('--sts <file>', 'scored pairs (JSONL {"a", "b", "score"}): Spearman')
     .option('--hybrid', 'also score BM25 fused with each model folder (reciprocal-rank fusion; the dense weight cross-fitted on two halves of the queries, never chosen on the queries it scores); adds bm25')
+    .option('--dims <list>', 'also score each model folder at these prefix dims, e.g. 32,64,128 (the first d coordinates, normalised: a model trained with --matryoshka); quality against dimension', integerList('--dims'))
     .option('--json', 'one JSON object per task and model, the metric names as keys')
     .option('--report <dir>', 'write report.md, metrics.svg (and training.svg) here')
     .addHelpText(
@@ -66,6 +67,16 @@ export function addEvalCommand(program: Command): void {
       const status = statusLine();
       const models: Array<{ model: Model; dir?: string }> = [];
       for (const spec of specs) models.push(await resolveModel(spec, status.update));
+      if (o.dims) {
+        // Each folder again at each prefix dim below its own (named "<folder> @d"; dims at or above a
+        // folder's own are its plain row).
+        const folders = models.filter((m) => m.dir !== undefined);
+        if (folders.length === 0) throw new InvalidArgumentError('--dims scores model folders at prefix dims: name one with --model <folder>');
+        for (const m of folders) {
+          const encoder = await Encoder.load(m.dir!);
+          for (const d of o.dims as number[]) if (d < encoder.dim) models.push({ model: encoderEmbedder(`${m.dir} @${d}`, encoder, d) });
+        }
+      }
       if (o.hybrid) {
         const folders = models.filter((m) => m.dir !== undefined && m.model !== 'bm25');
         if (folders.length === 0) throw new InvalidArgumentError('--hybrid fuses BM25 with a trained model: name one with --model <folder>');

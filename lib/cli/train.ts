@@ -7,7 +7,7 @@ import type { Backend } from '../types.js';
 import { isInstalled, OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { onInterrupt } from './interrupt.js';
 import { say } from './io.js';
-import { positiveInteger, positiveNumber } from './options.js';
+import { integerList, positiveInteger, positiveNumber } from './options.js';
 
 export function addTrainCommand(program: Command): void {
   program
@@ -27,6 +27,8 @@ export function addTrainCommand(program: Command): void {
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
     .option('--keep-checkpoints <n>', 'checkpoints kept, the latest (each about twice the model on disk)', positiveInteger('--keep-checkpoints'), 2)
+    .option('--matryoshka <dims>', "also train these prefixes of the embedding to work alone, e.g. 64,128 (the full --dim is added); then embed/search/eval --dim(s) use them (CPU loss)", integerList('--matryoshka'))
+    .option('--positives <kind>', "'target' (each query's own document; the others of its group masked) or 'groups' (pairs that share a text or a \"group\" are each other's positives; CPU loss)", 'target')
     .option('--no-mask-duplicates', "let pairs that share a text (or a \"group\") be each other's negatives (default: masked in the loss; CPU only)")
     .option('--backend <backend>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
     .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
@@ -39,6 +41,7 @@ export function addTrainCommand(program: Command): void {
     )
     .action(async (o, command: Command) => {
       if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
+      if (o.positives !== 'target' && o.positives !== 'groups') throw new InvalidArgumentError(`--positives takes target or groups, got '${o.positives}'`);
       if (!['mean', 'sqrt', 'idf'].includes(o.pooling)) throw new InvalidArgumentError(`--pooling takes mean, sqrt or idf, got '${o.pooling}'`);
       // The word vectors are an optional package: without them the default start is random rows (said
       // so); asked for by name, they are required.
@@ -69,6 +72,8 @@ export function addTrainCommand(program: Command): void {
           keepCheckpoints: o.keepCheckpoints,
           backend: (o.device ?? o.backend) as Backend,
           maskDuplicates: o.maskDuplicates !== false,
+          ...(o.matryoshka ? { matryoshka: o.matryoshka } : {}),
+          ...(o.positives === 'groups' ? { positives: 'groups' as const } : {}),
           resume: !!o.resume,
           overwrite: !!o.overwrite,
           signal: stop.signal,

@@ -59,21 +59,27 @@ export abstract class Encoder {
 
   /**
    * Embeddings of `texts`, n × dim, each row L2-normalised. Queries and documents are marked
-   * differently (as in training): embed queries with side 'query'.
+   * differently (as in training): embed queries with side 'query'. `dim` below the model's keeps the
+   * first `dim` coordinates of each embedding and normalises them (the Matryoshka use of a model
+   * trained with `matryoshka` prefixes): n × dim then.
    */
-  async embed(texts: readonly string[], options: { side?: Side; batchSize?: number } = {}): Promise<Float32Array> {
+  async embed(texts: readonly string[], options: { side?: Side; batchSize?: number; dim?: number } = {}): Promise<Float32Array> {
     const side = options.side ?? 'document';
     const batchSize = options.batchSize ?? 4096;
+    const dim = options.dim ?? this.dim;
     if (!Array.isArray(texts)) throw invalidType(`texts: expected an array of strings, got ${texts === null ? 'null' : typeof texts}`);
     if (side !== 'query' && side !== 'document') throw outOfRange(`side: expected 'query' or 'document', got ${JSON.stringify(side)}`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw outOfRange(`batchSize: expected a positive integer, got ${batchSize}`);
-    const out = new Float32Array(texts.length * this.dim);
+    if (!Number.isInteger(dim) || dim < 1 || dim > this.dim)
+      throw outOfRange(`dim: expected an integer from 1 to the model's ${this.dim}, got ${dim}`);
+    const out = new Float32Array(texts.length * dim);
     for (let start = 0; start < texts.length; start += batchSize) {
       const slice = texts.slice(start, start + batchSize);
       const forward = await this.forward(this.tokenize(slice, side));
-      out.set(forward.out, start * this.dim);
+      if (dim === this.dim) out.set(forward.out, start * dim);
+      else for (let t = 0; t < slice.length; t++) out.set(forward.out.subarray(t * this.dim, t * this.dim + dim), (start + t) * dim);
     }
-    addon.normalizeRows(out, this.dim);
+    addon.normalizeRows(out, dim);
     return out;
   }
 

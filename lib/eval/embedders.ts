@@ -12,8 +12,9 @@ export interface Embedder {
   embed(texts: readonly string[], side: Side): Promise<Float32Array>;
 }
 
-export function encoderEmbedder(name: string, encoder: Encoder): Embedder {
-  return { name, dim: encoder.dim, embed: (texts, side) => encoder.embed(texts, { side }) };
+/** An encoder's embeddings; with `dim`, their first `dim` coordinates, normalised (Matryoshka). */
+export function encoderEmbedder(name: string, encoder: Encoder, dim?: number): Embedder {
+  return { name, dim: dim ?? encoder.dim, embed: (texts, side) => encoder.embed(texts, { side, ...(dim ? { dim } : {}) }) };
 }
 
 /**

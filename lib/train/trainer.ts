@@ -73,6 +73,18 @@ export interface TrainOptions {
    * and trains without.
    */
   maskDuplicates?: boolean;
+  /**
+   * `'groups'`: pairs that share a text or a `group` are each other's positives (the loss's
+   * `positives: 'groups'`) instead of being masked from each other. Default `'target'` (each query's
+   * own document is its one positive; the others of its group are masked). CPU loss.
+   */
+  positives?: 'target' | 'groups';
+  /**
+   * Matryoshka training: also train these prefixes of the embedding to work alone (the loss's
+   * `matryoshka` option, weights 1; the model's full dim is added as the last prefix). Then
+   * `embed`/`search`/`eval` at a prefix's dim (their `dim` option) keep most of the quality. CPU loss.
+   */
+  matryoshka?: number[];
   /** Where the loss runs: 'cpu', 'cuda' or 'auto' (default). */
   backend?: Backend;
   /** @deprecated The old name of `backend` (renamed in 0.2.0, see CHANGELOG.md; accepted until 0.3.0). */
@@ -95,10 +107,15 @@ export interface StepRecord {
   gradNorm: number;
   pairsPerSecond: number;
   seconds: number;
+  /** With Matryoshka prefixes: each prefix's loss, by its dim. */
+  prefixLoss?: Record<string, number>;
 }
 
 // The encoder options that shape the model: a resume must not ask for other values than it has.
 const ENCODER_SHAPE = ['width', 'dim', 'buckets', 'pooling', 'maxTokens', 'identifiers', 'init'];
+
+// Identity keys present only when set (older runs' checkpoints lack them when they were not).
+const OPTIONAL_IDENTITY = ['maskDuplicates', 'matryoshka', 'positives'];
 
 /** The parts of the options a resumed run must share with the run it continues (steps may grow). */
 function identity(o: TrainOptions) {
@@ -110,6 +127,8 @@ function identity(o: TrainOptions) {
     clip: o.clip,
     seed: o.seed,
     ...(o.maskDuplicates === false ? { maskDuplicates: false } : {}),
+    ...(o.matryoshka ? { matryoshka: o.matryoshka } : {}),
+    ...(o.positives === 'groups' ? { positives: 'groups' } : {}),
   };
 }
 
@@ -162,6 +181,21 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
   if (typeof o.weightDecay !== 'number' || !(o.weightDecay >= 0 && o.weightDecay < 1))
     throw outOfRange(`weightDecay: expected a number in [0, 1), got ${o.weightDecay}`);
   if (!['cpu', 'cuda', 'auto'].includes(o.backend)) throw outOfRange(`backend: expected 'cpu', 'cuda' or 'auto', got ${JSON.stringify(o.backend)}`);
+  if (o.positives !== undefined && o.positives !== 'target' && o.positives !== 'groups')
+    throw outOfRange(`positives: expected 'target' or 'groups', got ${JSON.stringify(o.positives)}`);
+  if (o.positives === 'groups') {
+    if (o.maskDuplicates === false) throw outOfRange("positives: 'groups' takes the positives from the groups that maskDuplicates: false turns off");
+    if (o.backend === 'cuda') throw outOfRange("positives: the CUDA loss does not take positives from groups yet; use backend 'cpu' or 'auto'");
+  }
+  if (o.matryoshka !== undefined) {
+    if (!Array.isArray(o.matryoshka) || o.matryoshka.length === 0)
+      throw invalidType(`matryoshka: expected a non-empty array of prefix dims, got ${JSON.stringify(o.matryoshka)}`);
+    o.matryoshka.forEach((d, k) => {
+      integer(`matryoshka[${k}]`, d, 1);
+      if (k > 0 && d <= o.matryoshka![k - 1]!) throw outOfRange(`matryoshka[${k}]: expected dims strictly increasing, got ${d} after ${o.matryoshka![k - 1]}`);
+    });
+    if (o.backend === 'cuda') throw outOfRange("matryoshka: the CUDA loss does not run Matryoshka prefixes yet; use backend 'cpu' or 'auto'");
+  }
   if (o.backend === 'cuda') {
     // Before the seconds of setup (word vectors, tokenising) that the first step would cost.
     const cuda = backendInfo().cuda;
@@ -243,9 +277,12 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
           `${checkpoint.run.pairs.fingerprint}); these are ${data.count} pairs, fingerprint ${data.fingerprint}`,
       );
     const before = checkpoint.run.options as Record<string, unknown>;
-    for (const [key, value] of Object.entries(runIdentity))
+    // The optional keys too: a run made with one must not resume without it.
+    for (const key of new Set([...Object.keys(runIdentity), ...OPTIONAL_IDENTITY])) {
+      const value = (runIdentity as Record<string, unknown>)[key];
       if (JSON.stringify(before[key]) !== JSON.stringify(value))
         throw outOfRange(`resume: ${checkpoint.dir} was made with ${key} ${JSON.stringify(before[key])}, this run asks for ${JSON.stringify(value)}`);
+    }
     // The encoder comes from the checkpoint: an encoder option given now must be what it was made with.
     const made = (checkpoint.encoder as unknown as { config: Record<string, unknown> }).config;
     for (const [key, value] of Object.entries(o.encoder ?? {}))
@@ -270,12 +307,24 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
 
   // Duplicates masked in the loss, where it can: the trainer's fp32 CUDA loss cannot (a GPU run says so).
-  const onGpu = backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available);
+  const positivesByGroup = o.positives === 'groups';
+  const onGpu = backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available && !positivesByGroup);
   const grouping = o.maskDuplicates !== false && !onGpu ? pairGroups(pairs) : undefined;
-  if (grouping)
+  if (grouping && positivesByGroup)
+    say(`positives by group: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); each other's positives`);
+  else if (grouping)
     say(`masking duplicates: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); never each other's negatives`);
   else if (o.maskDuplicates !== false)
     say('the fp32 CUDA loss does not mask duplicates (only the experimental bf16/fp16 panel schedule does): on the GPU, pairs that share a text are each other\'s negatives');
+
+  // Matryoshka prefixes: the ones asked for, then the whole embedding.
+  let prefixes: number[] | undefined;
+  if (o.matryoshka) {
+    const largest = o.matryoshka[o.matryoshka.length - 1]!;
+    if (largest > encoder.dim) throw outOfRange(`matryoshka: the encoder has ${encoder.dim} dimensions, got a prefix of ${largest}`);
+    prefixes = largest === encoder.dim ? [...o.matryoshka] : [...o.matryoshka, encoder.dim];
+    say(`Matryoshka prefixes ${prefixes.join(', ')}: each trained to work alone (embed --dim d keeps the first d)`);
+  }
 
   const accumulator = new GradientAccumulator(encoder.parameters());
   const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
@@ -319,6 +368,8 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       dim: D,
       logScale: optimizer.logScale,
       ...(grouping ? { groups: batchGroups(grouping.group, picked, documents.length) } : {}),
+      ...(grouping && positivesByGroup ? { positives: 'groups' as const } : {}),
+      ...(prefixes ? { matryoshka: { dims: prefixes } } : {}),
       backend,
       ...(o.threads ? { threads: o.threads } : {}),
     });
@@ -343,6 +394,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       gradNorm,
       pairsPerSecond: M / seconds,
       seconds,
+      ...(loss.prefixes ? { prefixLoss: Object.fromEntries(loss.prefixes.map((p) => [String(p.dim), p.loss])) } : {}),
     };
     appendFileSync(logFile, JSON.stringify(record) + '\n');
     records.push(record);

@@ -88,7 +88,7 @@ struct Workspace {
   double logScaleGradient = 0;
   int64_t tilesSkipped = 0, tiles = 0;
 
-  Workspace(const TileKernels& k, int64_t dim, int group, int prefixes, bool cached)
+  Workspace(const TileKernels& k, int64_t dim, int group, int prefixes, bool cached, bool groupPositives)
       : documentAcross(roundUp(kColTile, k.microCols) * dim),
         documentAlong(kColTile * (roundUp(dim, k.microCols) + prefixes * k.microCols)),
         logits(roundUp(kRowTile, k.microRows) * roundUp(kColTile, k.microCols)),
@@ -107,10 +107,10 @@ struct Workspace {
       queryAcross.emplace_back(roundUp(kRowTile, k.microRows) * dim);
       queryAlong.emplace_back(kRowTile * (roundUp(dim, k.microCols) + prefixes * k.microCols));
     }
+    const int64_t tile = roundUp(kRowTile, k.microRows) * roundUp(kColTile, k.microCols);
+    if (prefixes > 0 || groupPositives) savedLogits = AlignedBuffer(tile);
     if (prefixes > 0) {
-      const int64_t tile = roundUp(kRowTile, k.microRows) * roundUp(kColTile, k.microCols);
       product = AlignedBuffer(tile);
-      savedLogits = AlignedBuffer(tile);
       combined = AlignedBuffer(tile);
       columnScale = AlignedBuffer(roundUp(kColTile, k.microCols));
       columnDot.resize(kColTile);
@@ -145,6 +145,7 @@ class FusedLoss {
       rows_.emplace_back(problem.rows);
       columns_.emplace_back(problem.cols);
       positive_.emplace_back(problem.rows, 0.0f);
+      if (problem.groupPositives) groupStats_.emplace_back(problem.rows, problem.cols);
     }
     // Keep S between the passes when the budget allows: (tiles) × (padded tile) floats. Not with
     // Matryoshka: there one recomputed product serves every prefix, while the cache would write and
@@ -154,7 +155,8 @@ class FusedLoss {
       cache_ = AlignedBuffer(rowTiles_ * colTiles_ * tileFloats_);
     workspaces_.reserve(prepared.threads);
     for (int t = 0; t < prepared.threads; ++t)
-      workspaces_.emplace_back(kernels, problem.dim, group_, problem.prefixCount, cache_.get() != nullptr);
+      workspaces_.emplace_back(kernels, problem.dim, group_, problem.prefixCount, cache_.get() != nullptr,
+                               problem.groupPositives);
   }
 
   void run(LossResult& result) {
@@ -165,7 +167,8 @@ class FusedLoss {
       columnLogSum_.emplace_back(p_.cols);
       for (int64_t i = 0; i < p_.rows; ++i) rowLogSum_[k][i] = static_cast<float>(std::log(rows_[k].sum[i]));
       for (int64_t j = 0; j < p_.cols; ++j) columnLogSum_[k][j] = static_cast<float>(std::log(columns_[k].sum[j]));
-      finishResult(p_, prep_, rows_[k], columns_[k], positive_[k], matryoshka_ ? perPrefix[k] : result);
+      finishResult(p_, prep_, rows_[k], columns_[k], positive_[k], matryoshka_ ? perPrefix[k] : result,
+                   p_.groupPositives ? &groupStats_[k] : nullptr);
     }
     if (matryoshka_) combinePrefixes(p_, perPrefix, result);
 
@@ -354,10 +357,17 @@ class FusedLoss {
       if (c >= 0) positive_[k][t.row0 + r] = logits[r * t.ld + c];
     }
     for (int64_t c = 0; c < t.cols; ++c) columns_[k].merge(t.col0 + c, w.columnMax.get()[c], w.columnSum[c]);
+    if (p_.groupPositives) groupStats_[k].addTile(p_, prep_, logits, t.ld, t.row0, t.rows, t.col0, t.cols);
   }
 
-  // Overwrites prefix k's logits with weight·s·G_k; returns Σ G·S (unweighted) and max |G|.
-  TileGradientSums gradientEpilogue(Workspace& w, const Tile& t, float* logits, int k, double weight) {
+  // Overwrites prefix k's logits with weight·s·G_k; returns Σ G·S (unweighted) and max |G|. `saved`:
+  // a copy of S the caller made (positives by group need S after it is overwritten), or null.
+  TileGradientSums gradientEpilogue(Workspace& w, const Tile& t, float* logits, int k, double weight,
+                                    const float* saved = nullptr) {
+    if (p_.groupPositives && !saved) {
+      std::memcpy(w.savedLogits.get(), logits, sizeof(float) * t.rows * t.ld);
+      saved = w.savedLogits.get();
+    }
     // The positives are masked out of the tile pass (a logit of -1e30 gives P = Q = 0 and G·S = 0)
     // and done here: G = w_r·(P − 1) + w_c·(Q − 1) with P − 1 as expm1, so that a confident P ≈ 1
     // keeps its digits (the cancellation the README, The loss, warns about).
@@ -385,12 +395,40 @@ class FusedLoss {
       const int64_t c = positiveColumn(t, r);
       if (c < 0) continue;
       const double logit = w.positiveLogit[r];
-      double g = prep_.rowWeight * std::expm1(logit - rows_[k].logSumExp(t.row0 + r));
-      if (p_.symmetric) g += prep_.columnWeight * std::expm1(logit - columns_[k].logSumExp(t.col0 + c));
+      double g;
+      if (p_.groupPositives) {  // G = w_r·(P − 1/|P(i)|) + w_c·(Q − 1/|Q(j)|)
+        g = prep_.rowWeight *
+            probabilityMinusShare(logit, rows_[k].logSumExp(t.row0 + r), prep_.rowPositives[t.row0 + r]);
+        if (p_.symmetric)
+          g += prep_.columnWeight * probabilityMinusShare(logit, columns_[k].logSumExp(t.col0 + c),
+                                                          prep_.columnPositives[t.col0 + c]);
+      } else {
+        g = prep_.rowWeight * std::expm1(logit - rows_[k].logSumExp(t.row0 + r));
+        if (p_.symmetric) g += prep_.columnWeight * std::expm1(logit - columns_[k].logSumExp(t.col0 + c));
+      }
       logits[r * t.ld + c] = static_cast<float>(g * prep_.scale * weight);
       sums.logitDot += g * logit;
       largest = std::max(largest, std::abs(g));
     }
+    // The other positives (same group): the tile pass gave them w_r·P + w_c·Q like any negative;
+    // their shares of the target come off here.
+    if (p_.groupPositives)
+      for (int64_t r = 0; r < t.rows; ++r) {
+        const int64_t i = t.row0 + r;
+        const int32_t group = p_.rowGroups[i];
+        if (group < 0) continue;
+        const double rowShare = prep_.rowWeight / prep_.rowPositives[i];
+        for (int64_t c = 0; c < t.cols; ++c) {
+          const int64_t j = t.col0 + c;
+          if (p_.columnGroups[j] != group || j == prep_.targets[i]) continue;
+          const double columnCount = prep_.columnPositives[j];
+          const double share = rowShare + (columnCount > 0 ? prep_.columnWeights[j] / columnCount : 0.0);
+          float& entry = logits[r * t.ld + c];
+          entry = static_cast<float>(entry - share * prep_.scale * weight);
+          sums.logitDot -= share * saved[r * t.ld + c];
+          largest = std::max(largest, std::abs(double(entry) / (prep_.scale * weight)));
+        }
+      }
     sums.largest = static_cast<float>(largest);
     return sums;
   }
@@ -429,7 +467,7 @@ class FusedLoss {
     for (int k = prefixes_ - 1; k >= 0; --k) {
       float* logits = tileLogits(w, t, k);
       std::memcpy(saved, logits, sizeof(float) * t.rows * t.ld);
-      gradientEpilogue(w, t, logits, k, weights_[k]);
+      gradientEpilogue(w, t, logits, k, weights_[k], saved);
       const float* a = rowFactor_.data() + k * p_.rows + t.row0;
       const float* b = columnFactor_.data() + k * p_.cols + t.col0;
       std::fill(w.columnDot.begin(), w.columnDot.begin() + t.cols, 0.0);
@@ -489,6 +527,7 @@ class FusedLoss {
   AlignedBuffer cache_;  // S of every tile, kept from pass 1 to pass 2 when the budget allows
   std::vector<LogSumExpState> rows_, columns_;  // per prefix
   std::vector<std::vector<float>> positive_, rowLogSum_, columnLogSum_;  // per prefix; log Σ beside the max
+  std::vector<PositiveStatistics> groupStats_;  // per prefix, with positives by group
   // Matryoshka: ‖x[:d_k]‖ (prefix-major), a_k = ‖x‖/‖x[:d_k]‖ (b_k for y), and the radial sums
   // ρ_k = w_k·Σ G_k·S_k per row (column).
   std::vector<double> prefixNormX_, prefixNormY_, rowRadial_, columnRadial_;

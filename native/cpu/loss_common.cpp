@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <unordered_map>
 
 #include "thread_pool.h"
 
@@ -75,12 +76,54 @@ PreparedProblem prepareProblem(const LossProblem& p) {
   for (int64_t i = 0; i < p.rows; ++i) prepared.targets[i] = p.targets ? p.targets[i] : static_cast<int32_t>(i);
   prepared.columnWeights.assign(p.cols, 0.0f);
   for (int32_t t : prepared.targets) prepared.columnWeights[t] = static_cast<float>(prepared.columnWeight);
+  if (p.groupPositives) {
+    // |P(i)| = the columns of i's group, plus its target if that is in another group; |Q(j)| alike.
+    std::unordered_map<int32_t, int64_t> columnsOf, rowsOf;
+    for (int64_t j = 0; j < p.cols; ++j)
+      if (p.columnGroups[j] >= 0) ++columnsOf[p.columnGroups[j]];
+    for (int64_t i = 0; i < p.rows; ++i)
+      if (p.rowGroups[i] >= 0) ++rowsOf[p.rowGroups[i]];
+    prepared.rowPositives.assign(p.rows, 0.0f);
+    prepared.columnPositives.assign(p.cols, 0.0f);
+    for (int64_t i = 0; i < p.rows; ++i) {
+      const int32_t g = p.rowGroups[i], t = prepared.targets[i], h = p.columnGroups[t];
+      const bool targetInGroup = g >= 0 && h == g;
+      prepared.rowPositives[i] = static_cast<float>((g >= 0 ? columnsOf[g] : 0) + (targetInGroup ? 0 : 1));
+      prepared.columnPositives[t] = static_cast<float>((h >= 0 ? rowsOf[h] : 0) + (targetInGroup ? 0 : 1));
+    }
+  }
   return prepared;
+}
+
+PositiveStatistics::PositiveStatistics(int64_t rows, int64_t cols)
+    : rowSum(rows, 0.0),
+      columnSum(cols, 0.0),
+      rowMax(rows, -std::numeric_limits<float>::infinity()),
+      columnMax(cols, -std::numeric_limits<float>::infinity()) {}
+
+void PositiveStatistics::addTile(const LossProblem& p, const PreparedProblem& prepared, const float* logits,
+                                 int64_t ld, int64_t row0, int64_t rows, int64_t col0, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = row0 + r;
+    const int32_t group = p.rowGroups[i];
+    const int64_t target = prepared.targets[i];
+    for (int64_t c = 0; c < cols; ++c) {
+      const int64_t j = col0 + c;
+      if (j != target && (group < 0 || p.columnGroups[j] != group)) continue;
+      const float v = logits[r * ld + c];
+      rowSum[i] += v;
+      rowMax[i] = std::max(rowMax[i], v);
+      if (prepared.columnPositives[j] > 0) {
+        columnSum[j] += v;
+        columnMax[j] = std::max(columnMax[j], v);
+      }
+    }
+  }
 }
 
 void maskGroups(const LossProblem& p, const PreparedProblem& prepared, float* logits, int64_t ld, int64_t row0,
                 int64_t rows, int64_t col0, int64_t cols) {
-  if (!p.rowGroups) return;
+  if (!p.rowGroups || p.groupPositives) return;  // groups of positives stay in the softmax
   const int32_t* columnGroups = p.columnGroups + col0;
   for (int64_t r = 0; r < rows; ++r) {
     const int32_t group = p.rowGroups[row0 + r];
@@ -132,14 +175,24 @@ void normalizationBackward(float* grad, const float* x, const std::vector<double
 }
 
 void finishResult(const LossProblem& p, const PreparedProblem& prepared, const LogSumExpState& rowState,
-                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result) {
+                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result,
+                  const PositiveStatistics* group) {
   double rowLoss = 0, columnLoss = 0, positiveSum = 0, rowLseSum = 0;
   int64_t rowHits = 0, columnHits = 0;
   for (int64_t i = 0; i < p.rows; ++i) {
     const int32_t t = prepared.targets[i];
     const double rowLse = rowState.logSumExp(i);
-    rowLoss += rowLse - positive[i];
     rowLseSum += rowLse;
+    if (group) {  // the mean of the positives' logits; a hit when the largest is a positive
+      const double rowPositive = group->rowSum[i] / prepared.rowPositives[i];
+      rowLoss += rowLse - rowPositive;
+      positiveSum += rowPositive;
+      rowHits += group->rowMax[i] >= rowState.max[i];
+      columnHits += group->columnMax[t] >= columnState.max[t];
+      if (p.symmetric) columnLoss += columnState.logSumExp(t) - group->columnSum[t] / prepared.columnPositives[t];
+      continue;
+    }
+    rowLoss += rowLse - positive[i];
     positiveSum += positive[i];
     rowHits += positive[i] >= rowState.max[i];
     columnHits += positive[i] >= columnState.max[t];

@@ -3,6 +3,7 @@
 // column statistics. The kernels differ only in how they produce those statistics and gradients.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -21,6 +22,32 @@ struct PreparedProblem {
   std::vector<float> inverseNormX, inverseNormY;  // 1 / max(‖row‖, ε)
   std::vector<int32_t> targets;                 // t(i), the identity when the problem has none
   std::vector<float> columnWeights;             // columnWeight where the column is some row's target, else 0
+  // With positives by group (LossProblem::groupPositives): |P(i)| for each row, |Q(j)| for each target
+  // column (0 for the others). Empty otherwise.
+  std::vector<float> rowPositives, columnPositives;
+};
+
+// Whether (i, j) is a positive pair: j is i's target, or (with positives by group) they share a group.
+inline bool positivePair(const LossProblem& p, const PreparedProblem& prepared, int64_t i, int64_t j) {
+  if (prepared.targets[i] == j) return true;
+  return p.groupPositives && p.rowGroups[i] >= 0 && p.rowGroups[i] == p.columnGroups[j];
+}
+
+// A positive's softmax probability minus its share of the target, exp(logit − lse) − 1/count: as
+// expm1 for a single positive, where a confident p ≈ 1 would otherwise cancel to noise.
+inline double probabilityMinusShare(double logit, double lse, double count) {
+  return count == 1 ? std::expm1(logit - lse) : std::exp(logit - lse) - 1.0 / count;
+}
+
+// With positives by group: per row the sum and the largest of S over its positives, per target
+// column the same over its positive rows (what the loss and the accuracies need besides the LSEs).
+struct PositiveStatistics {
+  std::vector<double> rowSum, columnSum;
+  std::vector<float> rowMax, columnMax;
+  PositiveStatistics(int64_t rows, int64_t cols);
+  // Adds the positives among the logits of rows [row0, row0 + rows) × columns [col0, col0 + cols).
+  void addTile(const LossProblem& problem, const PreparedProblem& prepared, const float* logits, int64_t ld,
+               int64_t row0, int64_t rows, int64_t col0, int64_t cols);
 };
 
 // A logit that group masking takes out of both softmaxes holds this: exp(kMaskedLogit − m) is 0 for
@@ -52,7 +79,9 @@ void normalizationBackward(float* grad, const float* x, const std::vector<double
                            const std::vector<float>& inverseNorm, int64_t rows, int64_t dim, int threads);
 
 // Loss, accuracies and the by-products from the statistics of pass 1. positive[i] = S_{i,t(i)}.
+// With positives by group, `group` holds their statistics (and `positive` is not read).
 void finishResult(const LossProblem& problem, const PreparedProblem& prepared, const LogSumExpState& rowState,
-                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result);
+                  const LogSumExpState& columnState, const std::vector<float>& positive, LossResult& result,
+                  const PositiveStatistics* group = nullptr);
 
 }  // namespace infonce::cpu

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
@@ -110,7 +111,12 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
         sum[j - columns.begin] += std::exp(static_cast<double>(logits[i * N + j]) - columnState.max[j]);
     for (int64_t j = columns.begin; j < columns.end; ++j) columnState.sum[j] = sum[j - columns.begin];
   });
-  cpu::finishResult(p, prep, rowState, columnState, positive, result);
+  std::unique_ptr<cpu::PositiveStatistics> group;
+  if (p.groupPositives) {
+    group = std::make_unique<cpu::PositiveStatistics>(M, N);
+    group->addTile(p, prep, logits.data(), N, 0, M, 0, N);
+  }
+  cpu::finishResult(p, prep, rowState, columnState, positive, result, group.get());
 
   // G in place of S; dθ = Σ G·S.
   std::vector<double> rowLse(M), columnLse(N);
@@ -124,7 +130,11 @@ void contrastiveLossCpuNaive(const LossProblem& p, LossResult& result) {
       float* s = logits.data() + i * N;
       for (int64_t j = 0; j < N; ++j) {
         double g;
-        if (j == prep.targets[i]) {  // P − 1 as expm1: a confident P ≈ 1 would cancel to noise
+        if (p.groupPositives && cpu::positivePair(p, prep, i, j)) {  // G = P − 1/|P(i)| (and Q − 1/|Q(j)|)
+          g = prep.rowWeight * cpu::probabilityMinusShare(s[j], rowLse[i], prep.rowPositives[i]);
+          if (p.symmetric && prep.columnPositives[j] > 0)
+            g += prep.columnWeight * cpu::probabilityMinusShare(s[j], columnLse[j], prep.columnPositives[j]);
+        } else if (j == prep.targets[i]) {  // P − 1 as expm1: a confident P ≈ 1 would cancel to noise
           g = prep.rowWeight * std::expm1(s[j] - rowLse[i]);
           if (p.symmetric) g += prep.columnWeight * std::expm1(s[j] - columnLse[j]);
         } else {

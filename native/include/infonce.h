@@ -67,6 +67,11 @@ struct LossProblem {
   // group is no group.
   const int32_t* rowGroups = nullptr;     // rows entries
   const int32_t* columnGroups = nullptr;  // cols entries
+  // Several positives per query: with groups, (i, j) sharing a group is a positive of row i (and row
+  // i one of column j) instead of masked. Each row's loss is then rowLSE_i minus the mean logit of its
+  // positives P(i) = {t(i)} ∪ {j : same group} (SupCon's "out" form), each target column's likewise
+  // over Q(j) = {i : t(i) = j} ∪ {i : same group}. Needs the groups.
+  bool groupPositives = false;
   int64_t rows = 0;                // M
   int64_t cols = 0;                // N
   int64_t dim = 0;                 // D
