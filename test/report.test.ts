@@ -9,7 +9,7 @@ import { Resvg } from '@resvg/resvg-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { barChart, modelColours, textWidth, trainingCurve } from '../lib/eval/charts.js';
+import { barChart, dimensionChart, modelColours, textWidth, trainingCurve } from '../lib/eval/charts.js';
 import { writeReport } from '../lib/eval/report.js';
 import type { EvalResult } from '../lib/eval/run.js';
 import type { Task } from '../lib/eval/tasks.js';
@@ -81,6 +81,30 @@ test('the training curve renders with its axes, ticks, zero line and a legend of
   assert.match(svg, /loss \(left axis\)/);
   const { inked } = render(svg);
   assert.ok(inked > 1500, `${inked} inked pixels`);
+});
+
+test('quality against dimension (eval --dims): a line per task through each dim, every label inside; in the report', () => {
+  const dims = [32, 64, 128, 256];
+  const names = dims.map((d) => (d === 256 ? 'run/model' : `run/model @${d}`));
+  const scored: EvalResult[] = tasks.flatMap((t, i) =>
+    dims.map((d, k) => ({ task: t.name, kind: t.kind, model: names[k]!, scores: { 'ndcg@10': 0.1 + 0.05 * k + 0.01 * i, mrr: 0.2 + 0.1 * k, accuracy: 0.8 + 0.03 * k }, seconds: 1 })),
+  );
+  const series = { model: 'run/model', points: dims.map((dim, k) => ({ dim, name: names[k]! })) };
+  const svg = dimensionChart(scored, tasks, series);
+  assert.match(svg, /Quality against dimension: run\/model/);
+  for (const d of dims) assert.ok(svg.includes(`>${d}</text>`), `no tick for ${d}`);
+  assert.is((svg.match(/<path /g) ?? []).length, tasks.length, 'a line per task');
+  assert.is((svg.match(/<circle /g) ?? []).length, tasks.length * dims.length, 'a point per task and dim');
+  assertTextInside(svg);
+  assert.ok(render(svg).inked > 1500);
+  const dir = mkdtempSync(join(tmpdir(), 'infonce-report-'));
+  try {
+    const files = writeReport(join(dir, 'report'), scored, tasks, [], { command: 'infonce eval --dims 32,64,128', version: '9.9.9', dimensions: [series] });
+    assert.ok(files.some((f) => f.endsWith('dimensions-1.svg')));
+    assert.match(readFileSync(join(dir, 'report', 'report.md'), 'utf8'), /## Quality against dimension: run\/model/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('report.md: command, version, date, table, metric definitions, a curve for every trained model', () => {

@@ -96,6 +96,20 @@ test('Matryoshka training: each prefix\'s loss logged and going down; the prefix
   assert.match(tooLarge?.message ?? '', /^matryoshka: the encoder has 16 dimensions, got a prefix of 32/);
 });
 
+test("positives by group: the trainer passes the groups as positives; bad combinations are refused", async () => {
+  const out = join(work, 'positives');
+  // The eight pairs of a topic are one group: positives of each other, or masked from each other.
+  const grouped = { ...base, pairs: pairs.map((p, i) => ({ ...p, group: topics[Math.floor(i / 8)]! })) };
+  const run = await train({ ...grouped, out, seed: 3, positives: 'groups', steps: 4 });
+  const masked = await train({ ...grouped, out: join(work, 'positives-masked'), seed: 3, steps: 4 });
+  assert.is(run.steps.length, 4);
+  assert.ok(run.steps[0]!.loss !== masked.steps[0]!.loss, 'the positives changed nothing: were they passed?');
+  const noGroups = await train({ ...base, out: join(work, 'positives-bad'), positives: 'groups', maskDuplicates: false }).then(() => undefined, (e: Error) => e);
+  assert.match(noGroups?.message ?? '', /^positives: 'groups' takes the positives from the groups that maskDuplicates: false turns off/);
+  const resumed = await train({ ...grouped, out, seed: 3, steps: 6, resume: true }).then(() => undefined, (e: Error) => e);
+  assert.match(resumed?.message ?? '', /was made with positives "groups", this run asks for undefined/);
+});
+
 test('a malformed pair file names the line', async () => {
   const file = join(work, 'bad.jsonl');
   writeFileSync(file, '{"query": "a", "positive": "b"}\n\n{"query": "c", "positive": }\n');

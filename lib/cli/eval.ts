@@ -7,6 +7,7 @@ import { BagEncoder } from '../encoder/bag.js';
 import { Encoder } from '../encoder/registry.js';
 import { encoderEmbedder, wordVectorEmbedder, type Embedder } from '../eval/embedders.js';
 import { readBeir, readLabelled, readPairsTask, readScoredPairs } from '../eval/formats.js';
+import type { DimensionSeries } from '../eval/charts.js';
 import { writeReport } from '../eval/report.js';
 import { packageVersion } from '../native.js';
 import { evalJsonLines, evaluate, formatEval } from '../eval/run.js';
@@ -67,6 +68,7 @@ export function addEvalCommand(program: Command): void {
       const status = statusLine();
       const models: Array<{ model: Model; dir?: string }> = [];
       for (const spec of specs) models.push(await resolveModel(spec, status.update));
+      const dimensions: DimensionSeries[] = [];
       if (o.dims) {
         // Each folder again at each prefix dim below its own (named "<folder> @d"; dims at or above a
         // folder's own are its plain row).
@@ -74,7 +76,14 @@ export function addEvalCommand(program: Command): void {
         if (folders.length === 0) throw new InvalidArgumentError('--dims scores model folders at prefix dims: name one with --model <folder>');
         for (const m of folders) {
           const encoder = await Encoder.load(m.dir!);
-          for (const d of o.dims as number[]) if (d < encoder.dim) models.push({ model: encoderEmbedder(`${m.dir} @${d}`, encoder, d) });
+          const points = [{ dim: encoder.dim, name: (m.model as Embedder).name }];
+          for (const d of o.dims as number[])
+            if (d < encoder.dim) {
+              const embedder = encoderEmbedder(`${m.dir} @${d}`, encoder, d);
+              models.push({ model: embedder });
+              points.push({ dim: d, name: embedder.name });
+            }
+          dimensions.push({ model: m.dir!, points });
         }
       }
       if (o.hybrid) {
@@ -101,7 +110,7 @@ export function addEvalCommand(program: Command): void {
       if (o.report) {
         const command = `infonce ${process.argv.slice(2).map((a) => (/^[\w./:=,@-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')}`;
         const version = packageVersion();
-        const files = writeReport(o.report, results, tasks, models.flatMap((m) => (m.dir ? [m.dir] : [])), { command, version });
+        const files = writeReport(o.report, results, tasks, models.flatMap((m) => (m.dir ? [m.dir] : [])), { command, version, dimensions });
         say(`report: ${files.join(', ')}`);
       }
     });

@@ -177,3 +177,55 @@ export function trainingCurve(log: Array<{ step: number; loss: number; accuracy:
   parts.push('</svg>');
   return parts.join('\n');
 }
+
+/** One model folder scored at several prefix dims (`eval --dims`): the name of each row and its dim. */
+export interface DimensionSeries {
+  model: string;
+  points: Array<{ dim: number; name: string }>;
+}
+
+/**
+ * Quality against dimension for one model folder: each task's headline metric (a line per task) at
+ * each prefix dim, the dims on a log₂ axis.
+ */
+export function dimensionChart(results: EvalResult[], tasks: Task[], series: DimensionSeries): string {
+  const width = 680;
+  const height = 360;
+  const plot = { left: 60, right: width - 30, top: 80, bottom: height - 50 };
+  const dims = series.points.map((p) => p.dim).sort((a, b) => a - b);
+  const low = Math.log2(dims[0]!);
+  const high = Math.log2(dims[dims.length - 1]!);
+  const x = (d: number) => plot.left + (high > low ? (Math.log2(d) - low) / (high - low) : 0.5) * (plot.right - plot.left);
+  const lines = tasks.map((task) => {
+    const metric = headlineMetric(task);
+    const points = series.points
+      .map((p) => ({ dim: p.dim, value: results.find((r) => r.task === task.name && r.model === p.name)?.scores?.[metric] }))
+      .filter((p): p is { dim: number; value: number } => p.value !== undefined)
+      .sort((a, b) => a.dim - b.dim);
+    return { label: `${task.name} (${metric})`, points };
+  });
+  const top = niceCeiling(Math.max(0.01, ...lines.flatMap((l) => l.points.map((p) => p.value))));
+  const y = (v: number) => plot.bottom - (v / top) * (plot.bottom - plot.top);
+  const colours = modelColours(lines.map((l) => l.label));
+  const parts = svgOpen(width, height, `Quality against dimension: ${series.model}`);
+  legend(parts, lines.map((l) => ({ label: l.label, colour: colours.get(l.label)!, line: true })), plot.left, 44, plot.right - plot.left);
+  for (let k = 0; k <= 5; k++) {
+    const v = (top * k) / 5;
+    parts.push(`<line x1="${plot.left}" x2="${plot.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="${k === 0 ? '#333' : '#e3e3e3'}"/>`);
+    parts.push(`<text x="${plot.left - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${+v.toPrecision(3)}</text>`);
+  }
+  for (const d of dims) {
+    parts.push(`<line x1="${x(d).toFixed(1)}" x2="${x(d).toFixed(1)}" y1="${plot.bottom}" y2="${plot.bottom + 4}" stroke="#333"/>`);
+    parts.push(`<text x="${x(d).toFixed(1)}" y="${plot.bottom + 16}" text-anchor="middle">${d}</text>`);
+  }
+  parts.push(`<text x="${(plot.left + plot.right) / 2}" y="${height - 12}" text-anchor="middle">embedding dimensions kept (log scale)</text>`);
+  for (const line of lines) {
+    if (line.points.length === 0) continue;
+    const colour = colours.get(line.label)!;
+    const path = line.points.map((p, i) => `${i ? 'L' : 'M'}${x(p.dim).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ');
+    parts.push(`<path d="${path}" fill="none" stroke="${colour}" stroke-width="1.8"/>`);
+    for (const p of line.points) parts.push(`<circle cx="${x(p.dim).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="3" fill="${colour}"/>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}

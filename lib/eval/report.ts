@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { readStepLog } from '../train/step-log.js';
-import { barChart, trainingCurve } from './charts.js';
+import { barChart, dimensionChart, trainingCurve, type DimensionSeries } from './charts.js';
 import { formatEval, type EvalResult } from './run.js';
 import type { Task } from './tasks.js';
 
@@ -26,6 +26,8 @@ const DEFINITIONS: Record<Task['kind'], string[]> = {
 export interface ReportContext {
   /** The command line that produced the results. */
   command: string;
+  /** `eval --dims`: each model folder's rows at its prefix dims, charted as quality against dimension. */
+  dimensions?: DimensionSeries[];
   version: string;
   date?: Date;
 }
@@ -42,6 +44,12 @@ export function writeReport(dir: string, results: EvalResult[], tasks: Task[], m
     `${formatEval(results, true)}\n\n![headline metric per task](metrics.svg)\n\n## Metrics\n\n` +
     kinds.flatMap((k) => DEFINITIONS[k]).map((d) => `- ${d}`).join('\n') +
     '\n';
+  (context.dimensions ?? []).forEach((series, k) => {
+    const file = `dimensions-${k + 1}.svg`;
+    writeFileAtomic(join(dir, file), dimensionChart(results, tasks, series));
+    written.push(join(dir, file));
+    markdown += `\n## Quality against dimension: ${series.model}\n\n![headline metric per task against the dims kept](${file})\n`;
+  });
   let curves = 0;
   for (const modelDir of modelDirs) {
     const log = join(dirname(modelDir), 'train.jsonl');
