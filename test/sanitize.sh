@@ -24,5 +24,5 @@ touch build/Release/.infonce-built-from-source  # load this build, not a prebuil
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-pattern="${SANITIZE_TESTS:-(hostile-callers|teardown|special-files|lost-runs|hardening|fuzz|loss|errors|search|encoder|concurrency|determinism|gradient-check|gradient-filter|cuda-panel)\.test\.ts$}"
+pattern="${SANITIZE_TESTS:-(hostile-callers|teardown|special-files|lost-runs|hardening|fuzz|loss|errors|search|encoder|concurrency|determinism|gradient-check|gradient-filter|cuda-panel|matryoshka|groups)\.test\.ts$}"
 node --import tsx node_modules/uvu/bin.js test "$pattern"

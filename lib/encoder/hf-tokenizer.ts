@@ -1,0 +1,101 @@
+// A Hugging Face tokenizer.json (WordPiece, BPE, Unigram, WordLevel) through @huggingface/tokenizers,
+// the maintained JavaScript implementation of the `tokenizers` library's format: what the static
+// models of Model2Vec and sentence-transformers tokenise with. Never written by hand here.
+import { Tokenizer } from '@huggingface/tokenizers';
+
+import { NotRegularFile, readTextFile } from '../io/read-file.js';
+import { invalidFile } from '../util/errors.js';
+
+const MODELS = ['WordPiece', 'BPE', 'Unigram', 'WordLevel'];
+
+export interface HfTokenizer {
+  /** The tokenizer.json's text, kept to be written back unchanged. */
+  json: string;
+  /** The tokenizer_config.json's text, when the folder has one. */
+  configJson?: string;
+  /** Token ids of `text` without special tokens (what both static formats embed). */
+  encode(text: string): number[];
+  /** The size of the vocabulary: one past the largest id. */
+  vocabulary: number;
+  /** The id of the unknown token of a WordPiece, BPE or WordLevel model (Model2Vec drops it), if any. */
+  unknownId?: number;
+  /** The median length of the vocabulary's tokens in characters (Model2Vec truncates texts by it). */
+  medianTokenLength: number;
+}
+
+function parsed(file: string, text: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw invalidFile(file, `not JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidFile(file, 'expected a JSON object');
+  return value as Record<string, unknown>;
+}
+
+function readJson(file: string): string {
+  try {
+    return readTextFile(file);
+  } catch (error) {
+    if (error instanceof NotRegularFile) throw invalidFile(file, `${error.kind}, not a regular file`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw invalidFile(file, 'missing');
+    throw error;
+  }
+}
+
+/** The tokenizer of `file` (and `configFile`, tokenizer_config.json, when it exists). */
+export function loadHfTokenizer(file: string, configFile?: string): HfTokenizer {
+  const json = readJson(file);
+  const spec = parsed(file, json);
+  const model = spec.model as Record<string, unknown> | undefined;
+  if (!model || typeof model !== 'object') throw invalidFile(file, 'has no "model" object (expected a Hugging Face tokenizer.json)');
+  if (!MODELS.includes(String(model.type)))
+    throw invalidFile(file, `"model.type" is ${JSON.stringify(model.type)}; this version reads ${MODELS.join(', ')}`);
+  // The vocabulary's tokens and ids: an object token → id (WordPiece, BPE, WordLevel) or a list of
+  // [token, score] pairs whose index is the id (Unigram).
+  const tokens: string[] = [];
+  if (model.type === 'Unigram') {
+    if (!Array.isArray(model.vocab)) throw invalidFile(file, '"model.vocab" of a Unigram model must be a list of [token, score]');
+    for (const entry of model.vocab as unknown[]) tokens.push(String(Array.isArray(entry) ? entry[0] : ''));
+  } else {
+    if (typeof model.vocab !== 'object' || model.vocab === null) throw invalidFile(file, '"model.vocab" must be an object of token → id');
+    for (const [token, id] of Object.entries(model.vocab as Record<string, unknown>)) {
+      if (!Number.isSafeInteger(id) || (id as number) < 0) throw invalidFile(file, `"model.vocab" gives ${JSON.stringify(token)} the id ${JSON.stringify(id)}`);
+      tokens[id as number] = token;
+    }
+  }
+  let vocabulary = tokens.length;
+  for (const added of (spec.added_tokens as Array<{ id?: unknown }> | undefined) ?? [])
+    if (Number.isSafeInteger(added.id)) vocabulary = Math.max(vocabulary, (added.id as number) + 1);
+  const unknownToken = model.type === 'Unigram' ? undefined : (model.unk_token as string | null | undefined);
+  const vocab = model.vocab as Record<string, number>;
+  const unknownId = typeof unknownToken === 'string' && Number.isSafeInteger(vocab[unknownToken]) ? vocab[unknownToken] : undefined;
+  const lengths = tokens.filter((t) => t !== undefined).map((t) => [...t].length).sort((a, b) => a - b);
+  const medianTokenLength = lengths.length ? Math.floor(lengths.length % 2 ? lengths[lengths.length >> 1]! : (lengths[(lengths.length >> 1) - 1]! + lengths[lengths.length >> 1]!) / 2) : 1;
+
+  const configJson = configFile ? readOptional(configFile) : undefined;
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(spec, configJson ? parsed(configFile!, configJson) : {});
+  } catch (error) {
+    throw invalidFile(file, `could not be read as a tokenizer (${(error as Error).message})`);
+  }
+  return {
+    json,
+    ...(configJson !== undefined ? { configJson } : {}),
+    vocabulary,
+    ...(unknownId !== undefined ? { unknownId } : {}),
+    medianTokenLength: Math.max(1, medianTokenLength),
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
+  };
+}
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readJson(file);
+  } catch (error) {
+    if ((error as Error).message.endsWith(': missing')) return undefined;
+    throw error;
+  }
+}
