@@ -24,7 +24,7 @@ export const GPU_TEST_FILES = [
 ].map((name) => `test/${name}.test.ts`);
 
 /** The bench entry points the GPU run executes (as their sources; the run uses the compiled dist/). */
-export const GPU_BENCH_FILES = ['bench/gpu-smoke.ts', 'bench/cli.ts', 'bench/gpu-report.ts', 'lib/info.ts'];
+export const GPU_BENCH_FILES = ['bench/gpu-smoke.ts', 'bench/cli.ts', 'bench/gpu-report.ts', 'lib/info.ts', 'bench/static-interop.ts'];
 
 /** The test runner and the TypeScript loader the test step needs besides the imports. */
 const RUNNER = ['uvu', 'tsx'];

@@ -7,7 +7,9 @@
 #      exactly their modules);
 #   3. the wider benchmark: fp32, the largest M at bf16 panels, D = 256 and 4,096, the sm_100a loop on a
 #      10.0 card, two exponentials per logit against one, the batch-size experiment's D = 256; then
-#      the phase report beside bench/gpu-predictions.json.
+#      the phase report beside bench/gpu-predictions.json;
+#   4. static models we save (Model2Vec, sentence-transformers) loaded by Python's libraries, against our
+#      embeddings (bench/static-interop.ts and .py).
 #   GPU_BENCH_SIZES (default 16384,65536); GPU_BENCH_LARGEST (default 262144); GPU_BENCH_DIMS (default 256,4096).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -55,8 +57,13 @@ two_exponentials() {
   node -e "const o = require('./bench/gpu-predictions.json').oneExponential; console.log('predicted, one exponential per logit:', JSON.stringify(o.predicted))"
 }
 batch_size() { apart batch-size-gpu.txt --dim 256 --sizes 1024,4096,16384,65536 --precision fp32 --repeats 3; }
+# Static models we save, loaded by Python's sentence-transformers (and model2vec, if there): issue 29's check.
+interop() {
+  node dist/bench/static-interop.js --out "$out/static-interop" > "$out/static-interop.log" 2>&1 || { tail -5 "$out/static-interop.log"; return 1; }
+  python3 bench/static-interop.py "$out/static-interop/interop.json" | tee -a "$out/static-interop.log"
+}
 report() { node dist/bench/gpu-report.js "$out/bench.jsonl" "$out/bench.err" bench/gpu-predictions.json | tee "$out/bench.txt"; }
-export -f sanitize tests bench apart wider tcgen05 two_exponentials batch_size report
+export -f sanitize tests bench apart wider tcgen05 two_exponentials batch_size interop report
 
 if grep -q "^FAIL" "$out/smoke.log" 2> /dev/null; then step "memcheck of the small cases (the smoke failed)" 120 sanitize memcheck memcheck.log --quick; fi
 step "racecheck of the panel kernels" 120 sanitize racecheck racecheck.log --quick --panels-only
@@ -65,5 +72,6 @@ step "the wider benchmark" 120 wider
 step "the sm_100a loop (INFONCE_CUDA_TCGEN05=1; 10.0 only)" 30 tcgen05
 step "two exponentials per logit against one" 40 two_exponentials
 step "the batch-size experiment's loss on the GPU" 30 batch_size
+step "static models we save, loaded by sentence-transformers" 40 interop
 step "phase report and predictions" 20 report
 step record 15 node dist/bench/gpu-record.js "$out"

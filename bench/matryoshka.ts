@@ -19,6 +19,7 @@ import { writeFileAtomic } from '../lib/io/atomic.js';
 import { contrastiveLoss } from '../lib/loss.js';
 import { referenceContrastiveLoss, relativeError } from '../lib/reference.js';
 import type { ContrastiveLossOptions } from '../lib/types.js';
+import { backendInfo } from '../lib/info.js';
 import { describeMachine } from './machine.js';
 import { median } from './measure.js';
 import { alignedPairs, freshSeed } from './random.js';
@@ -96,7 +97,7 @@ async function main() {
   const sumDims = dims.reduce((a, b) => a + b, 0);
   const result = {
     date: new Date().toISOString(),
-    machine: describeMachine(0),
+    machine: describeMachine(backendInfo().cpu.threads),
     rows: M,
     dim: D,
     dims,

@@ -22,6 +22,7 @@ export type {
   PrefixResult,
 } from './types.js';
 export { Encoder } from './encoder/registry.js';
+export { StaticEncoder, type StaticConfig, type StaticFormat } from './encoder/static.js';
 export type { EncoderConfig, EncoderLoader, Gradient, Parameter } from './encoder/encoder.js';
 export { BagEncoder, type BagConfig, type BagOptions } from './encoder/bag.js';
 export { search, type SearchOptions, type SearchResult } from './search.js';
