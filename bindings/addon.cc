@@ -8,6 +8,7 @@
 #include "eval.h"
 #include "infonce.h"
 #include "info.h"
+#include "distributed.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "owned_tables.h"
@@ -20,6 +21,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   using namespace infonce::bindings;
   exports.Set("contrastiveLoss", Napi::Function::New(env, contrastiveLoss, "contrastiveLoss"));
   exports.Set("contrastiveLossSync", Napi::Function::New(env, contrastiveLossSync, "contrastiveLossSync"));
+  exports.Set("mpiOpen", Napi::Function::New(env, mpiOpen, "mpiOpen"));
+  exports.Set("mpiBytesSent", Napi::Function::New(env, mpiBytesSent, "mpiBytesSent"));
+  exports.Set("mpiClose", Napi::Function::New(env, mpiClose, "mpiClose"));
+  exports.Set("distributedContrastiveLoss", Napi::Function::New(env, distributedContrastiveLoss, "distributedContrastiveLoss"));
   exports.Set("backendInfo", Napi::Function::New(env, backendInfo, "backendInfo"));
   // The loss's parameters, from their one home (infonce.h), so TypeScript and the CLI copy none.
   exports.Set("defaultLogScale", Napi::Number::New(env, infonce::kDefaultLogScale));

@@ -121,4 +121,50 @@ Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const ch
   return value.As<Napi::Int32Array>();
 }
 
+// A list of numbers: an Array of numbers or a typed array (TypeError otherwise, naming the element).
+std::vector<double> numberList(Napi::Env env, const Napi::Value& value, const std::string& name) {
+  std::vector<double> out;
+  if (value.IsTypedArray()) {
+    Napi::TypedArray typed = value.As<Napi::TypedArray>();
+    Napi::Object object = value.As<Napi::Object>();
+    for (size_t k = 0; k < typed.ElementLength(); ++k) out.push_back(object.Get(static_cast<uint32_t>(k)).ToNumber().DoubleValue());
+    return out;
+  }
+  if (!value.IsArray()) throwTypeError(env, name + ": expected an array of numbers, got " + describe(value));
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value element = array.Get(k);
+    if (!element.IsNumber())
+      throwTypeError(env, name + "[" + std::to_string(k) + "]: expected a number, got " + describe(element));
+    out.push_back(element.As<Napi::Number>().DoubleValue());
+  }
+  return out;
+}
+
+MatryoshkaOption parseMatryoshkaOption(Napi::Env env, const Napi::Value& value) {
+  MatryoshkaOption out;
+  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+    throwTypeError(env, "matryoshka: expected { dims: number[], weights?: number[] }, got " + describe(value));
+  const Options matryoshka(env, value, "matryoshka", {"dims", "weights"});
+  if (!matryoshka.has("dims") || matryoshka.get("dims").IsUndefined())
+    throwTypeError(env, "matryoshka.dims: expected an array of increasing prefix lengths, got undefined");
+  const std::vector<double> dims = numberList(env, matryoshka.get("dims"), "matryoshka.dims");
+  if (dims.empty() || dims.size() > 64)
+    throwRangeError(env, "matryoshka.dims: expected 1 to 64 prefix lengths, got " + std::to_string(dims.size()));
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (!(std::isfinite(dims[k]) && dims[k] == std::floor(dims[k]) && std::abs(dims[k]) < 9.0e15))
+      throwRangeError(env, "matryoshka.dims[" + std::to_string(k) + "]: expected an integer, got " + std::to_string(dims[k]));
+    out.dims.push_back(static_cast<int64_t>(dims[k]));
+  }
+  out.weights.assign(dims.size(), 1.0);
+  if (matryoshka.has("weights") && !matryoshka.get("weights").IsUndefined()) {
+    out.weights = numberList(env, matryoshka.get("weights"), "matryoshka.weights");
+    if (out.weights.size() != dims.size())
+      throwRangeError(env, "matryoshka.weights: expected one weight per dim (" + std::to_string(dims.size()) + "), got " +
+                               std::to_string(out.weights.size()));
+  }
+  return out;
+}
+
+
 }  // namespace infonce::bindings

@@ -51,4 +51,15 @@ Napi::Int32Array int32Array(Napi::Env env, const Napi::Value& value, const char*
 Napi::Float32Array anyFloat32Array(Napi::Env env, const Napi::Value& value, const char* name);
 Napi::Int32Array anyInt32Array(Napi::Env env, const Napi::Value& value, const char* name);
 
+// A list of numbers: an Array of numbers or a typed array (TypeError otherwise, naming the element).
+std::vector<double> numberList(Napi::Env env, const Napi::Value& value, const std::string& name);
+
+// The loss's `matryoshka` option, { dims: number[], weights?: number[] } (weights 1 each by default):
+// types and shapes here; dims increasing and within dim, weights positive: validateProblem.
+struct MatryoshkaOption {
+  std::vector<int64_t> dims;
+  std::vector<double> weights;
+};
+MatryoshkaOption parseMatryoshkaOption(Napi::Env env, const Napi::Value& value);
+
 }  // namespace infonce::bindings

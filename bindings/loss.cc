@@ -137,53 +137,15 @@ void parseGroups(Napi::Env env, const Napi::Value& value, LossCall& call) {
   call.ownedColumnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
 }
 
-// A list of numbers: an Array of numbers or a typed array (TypeError otherwise, naming the element).
-std::vector<double> numberList(Napi::Env env, const Napi::Value& value, const std::string& name) {
-  std::vector<double> out;
-  if (value.IsTypedArray()) {
-    Napi::TypedArray typed = value.As<Napi::TypedArray>();
-    Napi::Object object = value.As<Napi::Object>();
-    for (size_t k = 0; k < typed.ElementLength(); ++k) out.push_back(object.Get(static_cast<uint32_t>(k)).ToNumber().DoubleValue());
-    return out;
-  }
-  if (!value.IsArray()) throwTypeError(env, name + ": expected an array of numbers, got " + describe(value));
-  Napi::Array array = value.As<Napi::Array>();
-  for (uint32_t k = 0; k < array.Length(); ++k) {
-    Napi::Value element = array.Get(k);
-    if (!element.IsNumber())
-      throwTypeError(env, name + "[" + std::to_string(k) + "]: expected a number, got " + describe(element));
-    out.push_back(element.As<Napi::Number>().DoubleValue());
-  }
-  return out;
-}
-
-// `matryoshka`: { dims: number[], weights?: number[] } (weights default to 1 each). Shapes and
-// types here; dims increasing and within dim, weights positive: validateProblem.
+// `matryoshka` (bindings/arguments.h: parseMatryoshkaOption), owned by the call.
 void parseMatryoshka(Napi::Env env, const Napi::Value& value, LossCall& call) {
-  if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
-    throwTypeError(env, "matryoshka: expected { dims: number[], weights?: number[] }, got " + describe(value));
-  const Options matryoshka(env, value, "matryoshka", {"dims", "weights"});
-  if (!matryoshka.has("dims") || matryoshka.get("dims").IsUndefined())
-    throwTypeError(env, "matryoshka.dims: expected an array of increasing prefix lengths, got undefined");
-  const std::vector<double> dims = numberList(env, matryoshka.get("dims"), "matryoshka.dims");
-  if (dims.empty() || dims.size() > 64)
-    throwRangeError(env, "matryoshka.dims: expected 1 to 64 prefix lengths, got " + std::to_string(dims.size()));
-  for (size_t k = 0; k < dims.size(); ++k) {
-    if (!(std::isfinite(dims[k]) && dims[k] == std::floor(dims[k]) && std::abs(dims[k]) < 9.0e15))
-      throwRangeError(env, "matryoshka.dims[" + std::to_string(k) + "]: expected an integer, got " + std::to_string(dims[k]));
-    call.prefixDims.push_back(static_cast<int64_t>(dims[k]));
-  }
-  call.prefixWeights.assign(dims.size(), 1.0);
-  if (matryoshka.has("weights") && !matryoshka.get("weights").IsUndefined()) {
-    call.prefixWeights = numberList(env, matryoshka.get("weights"), "matryoshka.weights");
-    if (call.prefixWeights.size() != dims.size())
-      throwRangeError(env, "matryoshka.weights: expected one weight per dim (" + std::to_string(dims.size()) + "), got " +
-                               std::to_string(call.prefixWeights.size()));
-  }
+  MatryoshkaOption option = parseMatryoshkaOption(env, value);
+  call.prefixDims = std::move(option.dims);
+  call.prefixWeights = std::move(option.weights);
   LossProblem& p = call.problem;
   p.prefixDims = call.prefixDims.data();
   p.prefixWeights = call.prefixWeights.data();
-  p.prefixCount = static_cast<int>(dims.size());
+  p.prefixCount = static_cast<int>(call.prefixDims.size());
 }
 
 // ownInputs: copy the host inputs, for a call that runs on a worker thread.

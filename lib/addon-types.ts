@@ -192,6 +192,10 @@ export interface Addon {
   topK(queries: Float32Array, corpus: Float32Array, options: { dim: number; k: number; threads?: number }): Promise<{ indices: Int32Array; scores: Float32Array; k: number }>;
   contrastiveLoss(x: Matrix, y: Matrix, options: ContrastiveLossOptions): Promise<ContrastiveLossResult<Matrix>>;
   contrastiveLossSync(x: Matrix, y: Matrix, options: ContrastiveLossOptions): ContrastiveLossResult<Matrix>;
+  mpiOpen(): { rank: number; size: number; library: string };
+  mpiBytesSent(): number;
+  mpiClose(): void;
+  distributedContrastiveLoss(x: Float32Array, y: Float32Array, options: object): Promise<ContrastiveLossResult>;
   backendInfo(): Omit<BackendInfo, 'addon'>;
   /** ln(1/0.07) and ln(10⁴): θ's default and largest value (native/include/infonce.h). */
   defaultLogScale: number;

@@ -30,6 +30,12 @@ export const ERROR_CODES = {
   ERR_CUDA_NO_DEVICE: { error: 'Error', from: 'native', meaning: 'no NVIDIA driver, a driver too old for CUDA 13, or no GPU' },
   ERR_CUDA_OOM: { error: 'Error', from: 'native', meaning: 'a GPU allocation failed' },
   ERR_CUDA_LAUNCH: { error: 'Error', from: 'native', meaning: 'a kernel launch or another CUDA call failed' },
+  ERR_MPI_UNAVAILABLE: {
+    error: 'Error',
+    from: 'native',
+    meaning: 'the distributed loss found no MPI: the MPI backend is not built, or MPI could not be loaded or started (the message says what to install)',
+  },
+  ERR_MPI: { error: 'Error', from: 'native', meaning: 'a collective of the distributed loss failed, or the ranks disagree on a call (every rank says which)' },
   ERR_INTERNAL: { error: 'Error', from: 'native', meaning: 'a bug of ours: please report it with the message' },
   ERR_TENSOR_DISPOSED: { error: 'Error', from: 'bindings', meaning: 'a DeviceTensor used after dispose()' },
   ERR_TENSOR_IN_USE: { error: 'Error', from: 'bindings', meaning: 'a DeviceTensor disposed while a call still reads it' },

@@ -11,6 +11,8 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::CudaNoDevice: return "ERR_CUDA_NO_DEVICE";
     case ErrorCode::CudaOutOfMemory: return "ERR_CUDA_OOM";
     case ErrorCode::CudaLaunch: return "ERR_CUDA_LAUNCH";
+    case ErrorCode::MpiUnavailable: return "ERR_MPI_UNAVAILABLE";
+    case ErrorCode::MpiFailed: return "ERR_MPI";
     case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

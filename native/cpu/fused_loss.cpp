@@ -161,6 +161,9 @@ class FusedLoss {
 
   void run(LossResult& result) {
     parallelRun(prep_.threads, [&](const ParallelContext& ctx) { forEachTile(ctx, false); });
+    // A shard: the column statistics become the whole batch's (the communicator's combine).
+    if (p_.reduceColumns)
+      for (int k = 0; k < prefixes_; ++k) p_.reduceColumns(columns_[k].max.data(), columns_[k].sum.data(), p_.cols);
     std::vector<LossResult> perPrefix(prefixes_);
     for (int k = 0; k < prefixes_; ++k) {
       rowLogSum_.emplace_back(p_.rows);

@@ -48,8 +48,10 @@ PreparedProblem prepareProblem(const LossProblem& p) {
   PreparedProblem prepared;
   prepared.threads = p.threads > 0 ? p.threads : defaultThreadCount();
   prepared.scale = std::exp(p.logScale);
-  prepared.rowWeight = (p.symmetric ? 0.5 : 1.0) / static_cast<double>(p.rows);
-  prepared.columnWeight = p.symmetric ? 0.5 / static_cast<double>(p.rows) : 0.0;
+  // The 1/M of the loss: the whole batch's M for a shard of one.
+  const double M = static_cast<double>(p.globalRows > 0 ? p.globalRows : p.rows);
+  prepared.rowWeight = (p.symmetric ? 0.5 : 1.0) / M;
+  prepared.columnWeight = p.symmetric ? 0.5 / M : 0.0;
   prepared.normX.resize(p.rows);
   prepared.normY.resize(p.cols);
 
@@ -75,7 +77,12 @@ PreparedProblem prepareProblem(const LossProblem& p) {
   prepared.targets.resize(p.rows);
   for (int64_t i = 0; i < p.rows; ++i) prepared.targets[i] = p.targets ? p.targets[i] : static_cast<int32_t>(i);
   prepared.columnWeights.assign(p.cols, 0.0f);
-  for (int32_t t : prepared.targets) prepared.columnWeights[t] = static_cast<float>(prepared.columnWeight);
+  if (p.targetColumns) {  // a shard: every rank's targets, not only this one's
+    for (int64_t j = 0; j < p.cols; ++j)
+      if (p.targetColumns[j]) prepared.columnWeights[j] = static_cast<float>(prepared.columnWeight);
+  } else {
+    for (int32_t t : prepared.targets) prepared.columnWeights[t] = static_cast<float>(prepared.columnWeight);
+  }
   if (p.groupPositives) {
     // |P(i)| = the columns of i's group, plus its target if that is in another group; |Q(j)| alike.
     std::unordered_map<int32_t, int64_t> columnsOf, rowsOf;
@@ -198,7 +205,7 @@ void finishResult(const LossProblem& p, const PreparedProblem& prepared, const L
     columnHits += positive[i] >= columnState.max[t];
     if (p.symmetric) columnLoss += columnState.logSumExp(t) - positive[i];
   }
-  const double m = static_cast<double>(p.rows);
+  const double m = static_cast<double>(p.globalRows > 0 ? p.globalRows : p.rows);  // a shard's share of the batch's
   result.loss = p.symmetric ? 0.5 * (rowLoss + columnLoss) / m : rowLoss / m;
   result.accuracyRow = rowHits / m;
   result.accuracyCol = columnHits / m;

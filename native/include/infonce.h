@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -23,6 +24,8 @@ enum class ErrorCode {
   CudaNoDevice,     // the driver is there but reports no usable GPU
   CudaOutOfMemory,  // a device allocation failed
   CudaLaunch,       // a kernel launch or a CUDA call failed
+  MpiUnavailable,   // the MPI backend is not built, or MPI could not be loaded or initialised
+  MpiFailed,        // a collective failed, or the ranks disagree on a call
   Internal,
 };
 
@@ -30,7 +33,8 @@ const char* errorCodeName(ErrorCode code);  // "ERR_INVALID_ARG_VALUE", "ERR_CUD
 // Every ErrorCode, for the addon's list of codes (lib/error-codes.ts is checked against it).
 inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::InvalidArgument, ErrorCode::OutOfMemory,  ErrorCode::CudaNotBuilt,
                                             ErrorCode::CudaUnavailable, ErrorCode::CudaNoDevice, ErrorCode::CudaOutOfMemory,
-                                            ErrorCode::CudaLaunch,      ErrorCode::Internal};
+                                            ErrorCode::CudaLaunch,      ErrorCode::MpiUnavailable, ErrorCode::MpiFailed,
+                                            ErrorCode::Internal};
 
 class Error : public std::runtime_error {
  public:
@@ -93,6 +97,15 @@ struct LossProblem {
   const int64_t* prefixDims = nullptr;
   const double* prefixWeights = nullptr;
   int prefixCount = 0;
+  // A shard of a larger batch (infonce/distributed): this process holds `rows` of the batch's
+  // `globalRows` queries and every column. The loss and its gradients are this shard's share of the
+  // whole batch's (the 1/M is the global M; the ranks' results add up to the one-process loss).
+  // `targetColumns` (cols entries) marks the columns that any rank's row targets; `reduceColumns`,
+  // called between the passes with each column's max and Σ exp(S − max) over this shard's rows,
+  // makes them the whole batch's (a log-sum-exp combine across the ranks). 0 / null: not sharded.
+  int64_t globalRows = 0;
+  const uint8_t* targetColumns = nullptr;
+  std::function<void(float* columnMax, double* columnSum, int64_t cols)> reduceColumns;
 };
 
 // One Matryoshka prefix's share of a result (LossResult::prefixes).

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "addon_folder.h"
 #include "infonce_cuda.h"
 #include "schedule/main_loop.h"
 
@@ -22,15 +23,7 @@ const InfonceCudaApi* api = nullptr;
 bool overrideArmed = false;
 
 // The folder of the addon (this code is linked into it): infonce_cuda.so is built next to it.
-std::string addonFolder() {
-  Dl_info info;
-  if (dladdr(reinterpret_cast<void*>(&setCudaLibraryPath), &info) && info.dli_fname) {
-    std::string path = info.dli_fname;
-    const size_t slash = path.find_last_of('/');
-    return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-  }
-  return ".";
-}
+std::string addonFolder() { return addonFolderOf(reinterpret_cast<const void*>(&setCudaLibraryPath)); }
 
 bool fileExists(const std::string& path) { return !path.empty() && access(path.c_str(), R_OK) == 0; }
 

@@ -1,0 +1,105 @@
+// The sharded loss (infonce/distributed) under real MPI: `mpirun -np W` ranks of test/distributed-rank.ts,
+// each checking its share against the one-process loss of the whole batch and the float64 reference.
+// Uneven shards, custom targets among hard negatives (and the P N N P N N layout that broke
+// sentence-transformers' gather), duplicates across ranks masked by groups, one-directional, fp32
+// and bf16, Matryoshka; ranks that disagree, or one with a NaN, fail together. Skipped, with the
+// reason, where there is no mpirun or the addon was built without its MPI backend.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { freshSeed } from '../bench/random.js';
+import { packageRoot } from '../lib/native.js';
+
+const test = suite('distributed loss (MPI)');
+const root = packageRoot();
+const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
+const backend = join(root, 'build', 'Release', 'infonce_mpi.so');
+const unavailable =
+  mpirun.status !== 0
+    ? 'no mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)'
+    : !existsSync(backend)
+      ? `the addon was built without its MPI backend (${backend}; rebuild with an MPI installed)`
+      : undefined;
+if (unavailable) console.log(`distributed tests skipped: ${unavailable}`);
+// As root, Open MPI's mpirun refuses to start unless told twice.
+const env = { ...process.env, ...(process.getuid?.() === 0 ? { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } : {}) };
+
+interface RankLine {
+  rank: number;
+  size: number;
+  ok?: boolean;
+  errors?: Record<string, number>;
+  error?: string;
+  code?: string;
+  bytesSent?: number;
+}
+
+function ranks(testCase: Record<string, unknown> & { rows: number[] }): RankLine[] {
+  const W = testCase.rows.length;
+  const run = spawnSync('mpirun', ['--oversubscribe', '-np', String(W), process.execPath, '--import', 'tsx', join(root, 'test', 'distributed-rank.ts'), JSON.stringify(testCase)], {
+    encoding: 'utf8',
+    env,
+    cwd: root,
+    timeout: 120_000,
+  });
+  const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RankLine);
+  assert.is(lines.length, W, `${W} ranks, ${lines.length} answered (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+  return lines.sort((a, b) => a.rank - b.rank);
+}
+
+const cases: Array<{ name: string; testCase: Record<string, unknown> & { rows: number[] }; tolerance?: 'bf16' }> = [
+  { name: 'one rank: exactly contrastiveLoss', testCase: { rows: [37], cols: [41], dim: 19 } },
+  { name: 'two ranks, uneven shards with hard negatives', testCase: { rows: [7, 11], cols: [9, 15], dim: 13 } },
+  { name: 'three ranks, targets a permutation of global columns (hard negatives among them)', testCase: { rows: [5, 20, 9], cols: [30, 21, 9], dim: 17, shuffled: true } },
+  { name: 'four ranks, groups (duplicates across ranks masked), one-directional', testCase: { rows: [40, 1, 23, 60], cols: [40, 1, 30, 61], dim: 33, groups: true, symmetric: false } },
+  { name: 'two ranks, the P N N P N N layout: each rank 4 queries, 12 documents, positives every third', testCase: { rows: [4, 4], cols: [12, 12], dim: 9, layout: 'PNN' } },
+  { name: 'two ranks, bf16 with Matryoshka 8, 32, 64', testCase: { rows: [100, 97], cols: [130, 97], dim: 64, precision: 'bf16', matryoshka: { dims: [8, 32, 64] } }, tolerance: 'bf16' },
+];
+
+for (const { name, testCase, tolerance } of cases) {
+  if (unavailable) {
+    test.skip(`${name} (skipped: ${unavailable})`, () => {});
+    continue;
+  }
+  test(name, () => {
+    const seed = freshSeed();
+    const lines = ranks({ ...testCase, seed });
+    for (const line of lines) {
+      assert.ok(line.ok, `rank ${line.rank}: ${line.error} (seed ${seed})`);
+      const e = line.errors!;
+      const context = `rank ${line.rank} of ${line.size}, seed ${seed}: ${JSON.stringify(e)}`;
+      // Against the one-process loss of the same kernel: the same sums, in another order.
+      assert.ok(e.loss! < 1e-6 && e.gradLogScale! < 1e-5 && e.accuracy! < 1e-9 && e.prefixes! < 1e-5, context);
+      assert.ok(e.gradX! < 1e-5 && e.gradY! < 1e-5, context);
+      // Against the float64 reference: the suite's fp32 tolerance (bf16: its operands rounded alike).
+      const gradient = tolerance === 'bf16' ? 1e-2 : 1e-4;
+      assert.ok(e.lossReference! < (tolerance === 'bf16' ? 1e-4 : 1e-5) && e.gradXReference! < gradient && e.gradYReference! < gradient, context);
+    }
+    if (lines.length > 1) assert.ok(lines.every((l) => l.bytesSent! > 0), 'every rank sent something');
+  });
+}
+
+if (unavailable) {
+  test.skip(`ranks that disagree, or one with a NaN, all fail (skipped: ${unavailable})`, () => {});
+} else {
+  test('ranks that disagree on dim, or one with a NaN in its x, fail together with one message', () => {
+    const disagree = ranks({ seed: 9, rows: [5, 6], cols: [5, 6], dim: 8, disagree: 'dim' });
+    for (const line of disagree) {
+      assert.is(line.code, 'ERR_MPI', JSON.stringify(line));
+      assert.match(line.error!, /^the ranks disagree on dim: rank 1 has 7, rank 0 8/);
+    }
+    const nan = ranks({ seed: 9, rows: [5, 6, 4], cols: [5, 6, 4], dim: 8, nan: true });
+    assert.is(nan[1]!.code, 'ERR_INVALID_ARG_VALUE');
+    assert.match(nan[1]!.error!, /^x: expected finite values, got NaN at row 0, column 3/);
+    for (const line of [nan[0]!, nan[2]!]) {
+      assert.is(line.code, 'ERR_MPI');
+      assert.match(line.error!, /^rank 1 refused its part of the call: x: expected finite values/);
+    }
+  });
+}
+
+test.run();
