@@ -5,7 +5,8 @@
 // and bf16, Matryoshka; ranks that disagree, or one with a NaN, fail together. Skipped, with the
 // reason, where there is no mpirun or the addon was built without its MPI backend.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { suite } from 'uvu';
@@ -101,5 +102,21 @@ if (unavailable) {
     }
   });
 }
+
+test('an addon without its MPI backend rejects, naming what to install (not a crash)', () => {
+  // The addon alone in a folder, as a prebuild without MPI installs it.
+  const alone = mkdtempSync(join(tmpdir(), 'infonce-no-mpi-'));
+  try {
+    copyFileSync(join(root, 'build', 'Release', 'infonce.node'), join(alone, 'infonce.node'));
+    const script = `const m = { exports: {} }; process.dlopen(m, ${JSON.stringify(join(alone, 'infonce.node'))});
+      try { m.exports.mpiOpen(); console.log('opened'); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const answer = JSON.parse(run.stdout.trim()) as { code: string; message: string };
+    assert.is(answer.code, 'ERR_MPI_UNAVAILABLE');
+    assert.match(answer.message, /has no MPI backend \(looked for .*infonce_mpi\.so\): install an MPI .*apt install openmpi-bin libopenmpi-dev.*mpirun -np W/);
+  } finally {
+    rmSync(alone, { recursive: true, force: true });
+  }
+});
 
 test.run();
