@@ -63,8 +63,6 @@ uint64_t hashPrefixes(const DistributedCall& c) {
   return h;
 }
 
-void check(const MpiWorld& w, int status, const char* error) { mpiCheck(status, error); }
-
 void run(DistributedCall& c) {
   static std::mutex oneAtATime;  // MPI_THREAD_SERIALIZED: one distributed call in this process at a time
   std::lock_guard<std::mutex> lock(oneAtATime);
@@ -80,7 +78,7 @@ void run(DistributedCall& c) {
                        c.rowGroups.empty() ? 0 : 1, static_cast<int64_t>(c.prefixDims.size()), local.logScale, hashPrefixes(c)};
   std::vector<Agreement> all(w.size);
   std::vector<int64_t> agreementBytes(w.size, sizeof(Agreement));
-  check(w, mpi.allgather(&mine, sizeof(Agreement), all.data(), agreementBytes.data(), error, sizeof error), error);
+  mpiCheck(mpi.allgather(&mine, sizeof(Agreement), all.data(), agreementBytes.data(), error, sizeof error), error);
   const Agreement& first = all[0];
   for (int r = 1; r < w.size; ++r) {
     const Agreement& a = all[r];
@@ -112,12 +110,12 @@ void run(DistributedCall& c) {
   std::vector<float> yAll(static_cast<size_t>(N * D));
   std::vector<int64_t> bytes(w.size);
   for (int r = 0; r < w.size; ++r) bytes[r] = columnCounts[r] * D * static_cast<int64_t>(sizeof(float));
-  check(w, mpi.allgather(c.y.data(), bytes[w.rank], yAll.data(), bytes.data(), error, sizeof error), error);
+  mpiCheck(mpi.allgather(c.y.data(), bytes[w.rank], yAll.data(), bytes.data(), error, sizeof error), error);
   std::vector<int32_t> columnGroupsAll;
   if (!c.rowGroups.empty()) {
     columnGroupsAll.resize(static_cast<size_t>(N));
     for (int r = 0; r < w.size; ++r) bytes[r] = columnCounts[r] * static_cast<int64_t>(sizeof(int32_t));
-    check(w, mpi.allgather(c.columnGroups.data(), bytes[w.rank], columnGroupsAll.data(), bytes.data(), error, sizeof error), error);
+    mpiCheck(mpi.allgather(c.columnGroups.data(), bytes[w.rank], columnGroupsAll.data(), bytes.data(), error, sizeof error), error);
   }
   std::vector<int32_t> targets(static_cast<size_t>(local.rows));
   for (int64_t i = 0; i < local.rows; ++i) targets[i] = c.targets.empty() ? static_cast<int32_t>(columnOffset + i) : c.targets[i];
@@ -127,7 +125,7 @@ void run(DistributedCall& c) {
     if (targets[i] < 0 || targets[i] >= N) outOfRange = outOfRange < 0 ? i : outOfRange;
     else ++targeted[targets[i]];
   }
-  check(w, mpi.allreduce(targeted.data(), N, INFONCE_MPI_INT64, INFONCE_MPI_SUM, error, sizeof error), error);
+  mpiCheck(mpi.allreduce(targeted.data(), N, INFONCE_MPI_INT64, INFONCE_MPI_SUM, error, sizeof error), error);
   if (outOfRange >= 0)
     throw Error(ErrorCode::InvalidArgument, "targets[" + std::to_string(outOfRange) + "]: expected a global column index in [0, " +
                                                 std::to_string(N) + ") (the ranks' documents in rank order), got " +
@@ -154,12 +152,12 @@ void run(DistributedCall& c) {
   std::vector<float> globalMax(static_cast<size_t>(N));
   p.reduceColumns = [&](float* max, double* sum, int64_t cols) {
     std::memcpy(globalMax.data(), max, sizeof(float) * cols);
-    check(w, mpi.allreduce(globalMax.data(), cols, INFONCE_MPI_FLOAT32, INFONCE_MPI_MAX, error, sizeof error), error);
+    mpiCheck(mpi.allreduce(globalMax.data(), cols, INFONCE_MPI_FLOAT32, INFONCE_MPI_MAX, error, sizeof error), error);
     for (int64_t j = 0; j < cols; ++j) {
       sum[j] = std::isinf(max[j]) ? 0.0 : sum[j] * std::exp(static_cast<double>(max[j]) - globalMax[j]);
       max[j] = globalMax[j];
     }
-    check(w, mpi.allreduce(sum, cols, INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
+    mpiCheck(mpi.allreduce(sum, cols, INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
   };
   // A rank that would fail alone (a bad value, a NaN) would leave the others waiting in the first
   // collective of the kernel: every rank checks its part first, and all fail together, with the
@@ -183,7 +181,7 @@ void run(DistributedCall& c) {
   std::vector<char> own(kMessage, 0);
   std::snprintf(own.data(), kMessage, "%s", failure.c_str());
   std::vector<int64_t> messageBytes(w.size, kMessage);
-  check(w, mpi.allgather(own.data(), kMessage, messages.data(), messageBytes.data(), error, sizeof error), error);
+  mpiCheck(mpi.allgather(own.data(), kMessage, messages.data(), messageBytes.data(), error, sizeof error), error);
   for (int r = 0; r < w.size; ++r)
     if (messages[r * kMessage] != 0) {
       const std::string message(messages.data() + r * kMessage);
@@ -198,7 +196,7 @@ void run(DistributedCall& c) {
   // 4. dY to its rows' ranks; the scalars summed (each rank's is its share of the batch's).
   std::vector<int64_t> counts(w.size);
   for (int r = 0; r < w.size; ++r) counts[r] = columnCounts[r] * D;
-  check(w, mpi.reduceScatter(gradYAll.data(), c.gradY.data(), counts.data(), error, sizeof error), error);
+  mpiCheck(mpi.reduceScatter(gradYAll.data(), c.gradY.data(), counts.data(), error, sizeof error), error);
   LossResult& r = c.result;
   std::vector<double> scalars = {r.loss, r.gradLogScale, r.accuracyRow, r.accuracyCol, r.meanPositiveLogit, r.meanRowLogSumExp};
   for (const PrefixResult& q : r.prefixes) {
@@ -206,7 +204,7 @@ void run(DistributedCall& c) {
     scalars.push_back(q.accuracyRow);
     scalars.push_back(q.accuracyCol);
   }
-  check(w, mpi.allreduce(scalars.data(), static_cast<int64_t>(scalars.size()), INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
+  mpiCheck(mpi.allreduce(scalars.data(), static_cast<int64_t>(scalars.size()), INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
   r.loss = scalars[0];
   r.gradLogScale = scalars[1];
   r.accuracyRow = scalars[2];

@@ -96,6 +96,19 @@ for (const kind of ['wordpiece', 'unigram', 'bpe'] as const) {
   });
 }
 
+test('embedding many batches lets the event loop run between them', async () => {
+  const { dir } = model2vecFolder('m2v-loop', 'wordpiece');
+  const encoder = await Encoder.load(dir);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  try {
+    await encoder.embed(Array.from({ length: 200 }, (_, i) => texts[i % texts.length]!), { batchSize: 10 });
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(ticks >= 5, `a timer ran ${ticks} times during 20 batches`);
+});
+
 test('a text with no known token embeds as zeros (Model2Vec), not NaN', async () => {
   const { dir } = model2vecFolder('m2v-empty', 'wordpiece');
   const encoder = await Encoder.load(dir);

@@ -1,9 +1,11 @@
 // A Hugging Face tokenizer.json (WordPiece, BPE, Unigram, WordLevel) through @huggingface/tokenizers,
 // the maintained JavaScript implementation of the `tokenizers` library's format: what the static
 // models of Model2Vec and sentence-transformers tokenise with. Never written by hand here.
+import { existsSync } from 'node:fs';
+
 import { Tokenizer } from '@huggingface/tokenizers';
 
-import { NotRegularFile, readTextFile } from '../io/read-file.js';
+import { parseJson, readJsonText } from '../io/json-file.js';
 import { invalidFile } from '../util/errors.js';
 
 const MODELS = ['WordPiece', 'BPE', 'Unigram', 'WordLevel'];
@@ -23,31 +25,11 @@ export interface HfTokenizer {
   medianTokenLength: number;
 }
 
-function parsed(file: string, text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw invalidFile(file, `not JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidFile(file, 'expected a JSON object');
-  return value as Record<string, unknown>;
-}
-
-function readJson(file: string): string {
-  try {
-    return readTextFile(file);
-  } catch (error) {
-    if (error instanceof NotRegularFile) throw invalidFile(file, `${error.kind}, not a regular file`);
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw invalidFile(file, 'missing');
-    throw error;
-  }
-}
-
 /** The tokenizer of `file` (and `configFile`, tokenizer_config.json, when it exists). */
 export function loadHfTokenizer(file: string, configFile?: string): HfTokenizer {
-  const json = readJson(file);
-  const spec = parsed(file, json);
+  const json = readJsonText(file);
+  const spec = parseJson(file, json);
+  if (Array.isArray(spec)) throw invalidFile(file, 'expected a JSON object (a Hugging Face tokenizer.json), got a list');
   const model = spec.model as Record<string, unknown> | undefined;
   if (!model || typeof model !== 'object') throw invalidFile(file, 'has no "model" object (expected a Hugging Face tokenizer.json)');
   if (!MODELS.includes(String(model.type)))
@@ -74,10 +56,11 @@ export function loadHfTokenizer(file: string, configFile?: string): HfTokenizer 
   const lengths = tokens.filter((t) => t !== undefined).map((t) => [...t].length).sort((a, b) => a - b);
   const medianTokenLength = lengths.length ? Math.floor(lengths.length % 2 ? lengths[lengths.length >> 1]! : (lengths[(lengths.length >> 1) - 1]! + lengths[lengths.length >> 1]!) / 2) : 1;
 
-  const configJson = configFile ? readOptional(configFile) : undefined;
+  // tokenizer_config.json is optional: only its absence is, not a broken one.
+  const configJson = configFile && existsSync(configFile) ? readJsonText(configFile) : undefined;
   let tokenizer: Tokenizer;
   try {
-    tokenizer = new Tokenizer(spec, configJson ? parsed(configFile!, configJson) : {});
+    tokenizer = new Tokenizer(spec, configJson ? parseJson(configFile!, configJson) : {});
   } catch (error) {
     throw invalidFile(file, `could not be read as a tokenizer (${(error as Error).message})`);
   }
@@ -89,13 +72,4 @@ export function loadHfTokenizer(file: string, configFile?: string): HfTokenizer 
     medianTokenLength: Math.max(1, medianTokenLength),
     encode: (text) => tokenizer.encode(text, { add_special_tokens: false }).ids,
   };
-}
-
-function readOptional(file: string): string | undefined {
-  try {
-    return readJson(file);
-  } catch (error) {
-    if ((error as Error).message.endsWith(': missing')) return undefined;
-    throw error;
-  }
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { markAsUntransferable } from 'node:worker_threads';
 
 import { writeFileAtomic } from '../io/atomic.js';
-import { NotRegularFile, readTextFile } from '../io/read-file.js';
+import { parseJson, readJsonObject, readJsonText } from '../io/json-file.js';
 import { readSafetensors, writeSafetensors } from '../io/safetensors.js';
 import { allocateFloat32 } from '../memory.js';
 import { addon, packageVersion } from '../native.js';
@@ -46,25 +46,6 @@ export interface StaticConfig extends EncoderConfig {
 // Model2Vec's default max_length of encode().
 const MODEL2VEC_MAX_TOKENS = 512;
 const OUR_KEYS = ['kind', 'dim', 'format', 'vocabulary', 'normalize', 'maxTokens', 'modulePath', 'normalizePath'];
-
-function readJsonObject(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch (error) {
-    if (error instanceof NotRegularFile) throw invalidFile(file, `${error.kind}, not a regular file`);
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw invalidFile(file, 'missing');
-    throw error;
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw invalidFile(file, `not JSON (${(error as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null) throw invalidFile(file, 'expected JSON');
-  return value as Record<string, unknown>;
-}
 
 // The table of `file`: the one tensor `names` allows, F32 (or F16/BF16, widened), [rows ≥ vocabulary, dim].
 function readTable(file: string, names: string[], vocabulary: number): { table: Float32Array; rows: number; dim: number } {
@@ -106,7 +87,7 @@ export class StaticEncoder extends Encoder {
   }
 
   /** A Model2Vec folder: model.safetensors ("embeddings"), tokenizer.json, config.json ("model_type": "model2vec"). */
-  static fromModel2Vec(dir: string, ours?: StaticConfig): StaticEncoder {
+  static fromModel2Vec(dir: string): StaticEncoder {
     const configFile = join(dir, 'config.json');
     const config = readJsonObject(configFile);
     if (config.model_type !== 'model2vec' && config.format !== 'model2vec')
@@ -117,7 +98,7 @@ export class StaticEncoder extends Encoder {
     const { table, rows, dim } = readTable(join(dir, 'model.safetensors'), ['embeddings'], tokenizer.vocabulary);
     const source = Object.fromEntries(Object.entries(config).filter(([k]) => !OUR_KEYS.includes(k)));
     return new StaticEncoder(
-      { kind: 'static', dim, format: 'model2vec', vocabulary: rows, normalize: config.normalize === true, maxTokens: ours?.maxTokens ?? MODEL2VEC_MAX_TOKENS },
+      { kind: 'static', dim, format: 'model2vec', vocabulary: rows, normalize: config.normalize === true, maxTokens: MODEL2VEC_MAX_TOKENS },
       table,
       tokenizer,
       { 'config.json': JSON.stringify(source) },
@@ -127,7 +108,7 @@ export class StaticEncoder extends Encoder {
   /** A sentence-transformers folder whose modules.json lists a StaticEmbedding (and optionally a Normalize). */
   static fromSentenceTransformers(dir: string): StaticEncoder {
     const modulesFile = join(dir, 'modules.json');
-    const modules = readJsonObject(modulesFile);
+    const modules = parseJson(modulesFile, readJsonText(modulesFile));
     if (!Array.isArray(modules)) throw invalidFile(modulesFile, 'expected a list of modules');
     const typeOf = (m: unknown) => String((m as { type?: unknown }).type ?? '');
     const embedding = modules.find((m) => typeOf(m).endsWith('.StaticEmbedding'));
@@ -185,8 +166,11 @@ export class StaticEncoder extends Encoder {
     return { ids, offsets };
   }
 
-  // The mean of each text's rows (zeros for a text without ids), summed in double.
+  // The mean of each text's rows (zeros for a text without ids), summed in double. In JavaScript (a
+  // few ms a batch): it first lets the event loop run, since an await of a resolved promise would not,
+  // and embed() of a large corpus would otherwise hold it for every batch in a row.
   async forward(batch: TokenBatch): Promise<Forward> {
+    await new Promise((resolve) => setImmediate(resolve));
     const D = this.config.dim;
     const texts = batch.offsets.length - 1;
     const out = new Float32Array(texts * D);
@@ -207,6 +191,7 @@ export class StaticEncoder extends Encoder {
 
   // d(mean)/d(row) = 1/n for each of the text's ids: the touched rows, summed.
   async backward(batch: TokenBatch, _forward: Forward, gradOut: Float32Array): Promise<Gradient[]> {
+    await new Promise((resolve) => setImmediate(resolve));
     const D = this.config.dim;
     const place = new Map<number, number>();
     for (const id of batch.ids) if (!place.has(id)) place.set(id, place.size);
@@ -266,7 +251,7 @@ Encoder.registerFolder((dir, config) => {
 
 Encoder.register('static', (dir, config, configFile) => {
   const c = config as StaticConfig;
-  if (c.format === 'model2vec') return StaticEncoder.fromModel2Vec(dir, c);
+  if (c.format === 'model2vec') return StaticEncoder.fromModel2Vec(dir);
   if (c.format === 'sentence-transformers') return StaticEncoder.fromSentenceTransformers(dir);
   throw invalidFile(configFile, `"format" must be "model2vec" or "sentence-transformers", got ${JSON.stringify(c.format)}`);
 });
