@@ -10,7 +10,7 @@ import { lossBackends } from './backends.js';
 
 const test = suite('gradients vs central finite differences of the float64 loss');
 
-const seed = freshSeed();
+const seed = Number(process.env.INFONCE_GRADIENT_SEED ?? freshSeed());
 const M = 3;
 const N = 5;
 const D = 4;
@@ -111,8 +111,14 @@ for (const { label, symmetric, groups: variantGroups, matryoshka, positives } of
       });
       // fp32 inputs are x rounded to fp32: a relative perturbation of 6e-8, far inside 1e-4.
       const tolerance = backend.tolerance.gradient;
-      const errorX = relativeError(got.gradX, numeric.gradX);
-      const errorY = relativeError(got.gradY, numeric.gradY);
+      // With Matryoshka, the rule check.ts applies to every backend: where a normalisation's projection
+      // cancels (a prefix of 1, whose derivative is exactly 0), the error is judged against 1% of the
+      // unprojected gradient. The fused kernel removes each prefix's radial part with the epilogue's
+      // Σ G·S, not from the gradient itself, so fp32 rounding scaled by 1/‖x[:d]‖ stays there (seed
+      // 3194114436 gave 1.7e-4 of a gradient this small); without Matryoshka the bound is the plain one.
+      const reference = matryoshka ? referenceContrastiveLoss(x, y, opts).unprojectedNorm : { x: 0, y: 0 };
+      const errorX = relativeError(got.gradX, numeric.gradX, 1e-2 * reference.x);
+      const errorY = relativeError(got.gradY, numeric.gradY, 1e-2 * reference.y);
       assert.ok(errorX < tolerance, `gradX ${errorX}, seed ${seed}`);
       assert.ok(errorY < tolerance, `gradY ${errorY}, seed ${seed}`);
       assert.ok(
