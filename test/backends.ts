@@ -27,12 +27,12 @@ export const FP16_TOLERANCE: Tolerance = { ...LOW_PRECISION_TOLERANCE, gradientF
 // The CPU's bf16 paths against a reference that rounds the operands as they do: the products of
 // rounded operands are exact in fp32, so the loss keeps fp32 accuracy (measured ≤ 1e-6 at the suite's
 // scales, s ≤ 100) except where the two round differently: the kernel rounds its fp32 u to bf16, the
-// reference its float64 u, one bf16 step (2⁻⁸ of the element) apart when u sits within an fp32 ulp of
-// a rounding boundary, which happens to a few elements of a batch in some seeds. One such element
-// moves the loss by about s·2⁻⁸·|u_k|·|v_k|·2/M: 5e-5 at s = 14, D = 50, M = 45 (seed 1704792440 of
-// 'one-directional, M=45, D=50' showed 1.9e-5), hence the absolute 1e-4 on top of fp32's relative
-// 1e-5. The gradients carry a rounding the reference does not model (G in bf16, measured ≤ 2.4e-3).
-export const CPU_BF16_TOLERANCE: Tolerance = { loss: FP32_TOLERANCE.loss, lossAbsolute: 1e-4, gradient: LOW_PRECISION_TOLERANCE.gradient };
+// reference its float64 u, one bf16 step apart when u sits within a few fp32 ulps of a rounding
+// midpoint. A fixed allowance for that (1e-4, once) was too small for one such element of 0.4 at D = 17,
+// M = 33 (1.95e-4): test/rounding-boundary.ts gives each case the worst effect of its own at-risk
+// elements instead. The gradients carry a rounding the reference does not model (G in bf16, measured
+// ≤ 2.4e-3).
+export const CPU_BF16_TOLERANCE: Tolerance = { loss: FP32_TOLERANCE.loss, gradient: LOW_PRECISION_TOLERANCE.gradient };
 
 export interface Backend {
   name: string;
