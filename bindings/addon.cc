@@ -8,6 +8,7 @@
 #include "eval.h"
 #include "infonce.h"
 #include "info.h"
+#include "collectives.h"
 #include "distributed.h"
 #include "loss.h"
 #include "optimizer.h"
@@ -24,6 +25,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mpiOpen", Napi::Function::New(env, mpiOpen, "mpiOpen"));
   exports.Set("mpiBytesSent", Napi::Function::New(env, mpiBytesSent, "mpiBytesSent"));
   exports.Set("mpiClose", Napi::Function::New(env, mpiClose, "mpiClose"));
+  exports.Set("mpiAllGather", Napi::Function::New(env, mpiAllGather, "mpiAllGather"));
+  exports.Set("mpiBroadcast", Napi::Function::New(env, mpiBroadcast, "mpiBroadcast"));
+  exports.Set("mpiBarrier", Napi::Function::New(env, mpiBarrier, "mpiBarrier"));
   exports.Set("distributedContrastiveLoss", Napi::Function::New(env, distributedContrastiveLoss, "distributedContrastiveLoss"));
   exports.Set("backendInfo", Napi::Function::New(env, backendInfo, "backendInfo"));
   // The loss's parameters, from their one home (infonce.h), so TypeScript and the CLI copy none.

@@ -28,9 +28,21 @@
 #include "worker.h"
 
 namespace infonce::bindings {
-namespace {
 
+namespace {
 bool closed = false;
+}  // namespace
+
+std::mutex& mpiCallLock() {
+  static std::mutex oneAtATime;
+  return oneAtATime;
+}
+
+void requireMpiOpen() {
+  if (closed) throw Error(ErrorCode::MpiUnavailable, "comm: the communicator was closed (MPI is finalised)");
+}
+
+namespace {
 
 struct DistributedCall {
   LossProblem problem;  // rows, cols: this rank's; the kernel's problem is made in run()
@@ -64,9 +76,8 @@ uint64_t hashPrefixes(const DistributedCall& c) {
 }
 
 void run(DistributedCall& c) {
-  static std::mutex oneAtATime;  // MPI_THREAD_SERIALIZED: one distributed call in this process at a time
-  std::lock_guard<std::mutex> lock(oneAtATime);
-  if (closed) throw Error(ErrorCode::MpiUnavailable, "comm: the communicator was closed (MPI is finalised)");
+  std::lock_guard<std::mutex> lock(mpiCallLock());
+  requireMpiOpen();
   const MpiWorld& w = mpiWorld();
   const InfonceMpiApi& mpi = *w.api;
   char error[512] = {0};
@@ -245,6 +256,7 @@ Napi::Value mpiBytesSent(const Napi::CallbackInfo& info) {
 
 Napi::Value mpiClose(const Napi::CallbackInfo& info) {
   try {
+    std::lock_guard<std::mutex> lock(mpiCallLock());
     if (!closed) mpiWorld().api->finalize();
     closed = true;
   } catch (const Error& e) {

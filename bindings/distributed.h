@@ -4,7 +4,14 @@
 
 #include <napi.h>
 
+#include <mutex>
+
 namespace infonce::bindings {
+
+// MPI_THREAD_SERIALIZED: one MPI call in this process at a time, whichever worker thread makes it.
+std::mutex& mpiCallLock();
+// Throws Error(MpiUnavailable) once comm.close() has finalised MPI.
+void requireMpiOpen();
 
 Napi::Value mpiOpen(const Napi::CallbackInfo& info);
 Napi::Value mpiBytesSent(const Napi::CallbackInfo& info);

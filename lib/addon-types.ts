@@ -195,6 +195,10 @@ export interface Addon {
   mpiOpen(): { rank: number; size: number; library: string };
   mpiBytesSent(): number;
   mpiClose(): void;
+  /** Every rank's bytes in rank order (`kind`: the element type's code, compared across ranks). */
+  mpiAllGather(array: ArrayBufferView, kind: number): Promise<{ data: ArrayBuffer; lengths: number[] }>;
+  mpiBroadcast(array: ArrayBufferView, kind: number, root: number): Promise<void>;
+  mpiBarrier(): Promise<void>;
   distributedContrastiveLoss(x: Float32Array, y: Float32Array, options: object): Promise<ContrastiveLossResult>;
   backendInfo(): Omit<BackendInfo, 'addon'>;
   /** ln(1/0.07) and ln(10⁴): θ's default and largest value (native/include/infonce.h). */

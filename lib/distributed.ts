@@ -16,8 +16,46 @@ export interface Communicator {
   readonly library: string;
   /** Bytes this rank has sent so far, as bandwidth-optimal (ring) collectives send them. */
   bytesSent(): number;
+  /**
+   * Every rank's array, in rank order (lengths may differ; the element type must not). Waits on a
+   * worker thread, so the event loop runs while a slower rank catches up.
+   */
+  allGather<T extends CollectiveArray>(array: T): Promise<T[]>;
+  /** `root`'s array written into every rank's `array` (of the same type and length on every rank). */
+  broadcast<T extends CollectiveArray>(array: T, root?: number): Promise<T>;
+  barrier(): Promise<void>;
   /** Finalises MPI (once per process; no distributed call after it). */
   close(): void;
+}
+
+/** The typed arrays the collectives take. */
+export type CollectiveArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+const KINDS = [Float32Array, Float64Array, Int32Array, Uint8Array] as const;
+
+function kindOf(array: unknown, what: string): number {
+  const kind = KINDS.findIndex((type) => array instanceof type);
+  if (kind < 0)
+    throw Object.assign(new TypeError(`${what}: expected a Float32Array, Float64Array, Int32Array or Uint8Array`), { code: 'ERR_INVALID_ARG_TYPE' });
+  return kind;
+}
+
+async function allGather<T extends CollectiveArray>(array: T): Promise<T[]> {
+  const kind = kindOf(array, 'allGather');
+  const { data, lengths } = await addon.mpiAllGather(array, kind);
+  const type = KINDS[kind]!;
+  const out: T[] = [];
+  let offset = 0;
+  for (const bytes of lengths) {
+    out.push(new type(data, offset, bytes / type.BYTES_PER_ELEMENT) as T);
+    offset += bytes;
+  }
+  return out;
+}
+
+async function broadcast<T extends CollectiveArray>(array: T, root = 0): Promise<T> {
+  await addon.mpiBroadcast(array, kindOf(array, 'broadcast'), root);
+  return array;
 }
 
 /**
@@ -33,6 +71,9 @@ export async function mpiCommunicator(): Promise<Communicator> {
     size,
     library,
     bytesSent: () => addon.mpiBytesSent(),
+    allGather: (array) => withCallerStack(allGather(array), allGather),
+    broadcast: (array, root) => withCallerStack(broadcast(array, root), broadcast),
+    barrier: () => withCallerStack(addon.mpiBarrier(), mpiCommunicator),
     close: () => addon.mpiClose(),
   };
 }

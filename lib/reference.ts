@@ -80,6 +80,12 @@ export interface ReferenceResult {
    * error can only be judged against this scale.
    */
   unprojectedNorm: { x: number; y: number };
+  /**
+   * ‖s·Σ_j |G_ij|·|v_j| / ‖x_i‖‖ and its column twin: how far the gradients can move when every
+   * element of G is perturbed by a relative ε (a backend that keeps G in 16 bits) is ε times this.
+   * Above the unprojected norm: G's rows sum to zero, so Σ_j G_ij v_j cancels where |G| does not.
+   */
+  roundingNorm: { x: number; y: number };
   /** With `matryoshka`: each prefix's own loss and accuracy (the top-level accuracy is the largest prefix's). */
   prefixes?: { dim: number; weight: number; loss: number; accuracy: { row: number; col: number } }[];
 }
@@ -225,6 +231,8 @@ export function referenceContrastiveLoss(
   const wc = symmetric ? 0.5 / M : 0;
   const gradU = new Float64Array(M * D);
   const gradV = new Float64Array(N * D);
+  const absU = new Float64Array(M * D);
+  const absV = new Float64Array(N * D);
   let gradLogScale = 0;
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
@@ -237,6 +245,8 @@ export function referenceContrastiveLoss(
       for (let k = 0; k < D; k++) {
         gradU[i * D + k] += s * g * Y.u[j * D + k]!;
         gradV[j * D + k] += s * g * X.u[i * D + k]!;
+        absU[i * D + k] += Math.abs(s * g * Y.u[j * D + k]!);
+        absV[j * D + k] += Math.abs(s * g * X.u[i * D + k]!);
       }
     }
 
@@ -271,6 +281,7 @@ export function referenceContrastiveLoss(
     meanLogSumExp: lseSum / M,
     nearTies: { row: rowTies / M, col: colTies / M },
     unprojectedNorm: { x: unprojected(gradU, X), y: unprojected(gradV, Y) },
+    roundingNorm: { x: unprojected(absU, X), y: unprojected(absV, Y) },
   };
 }
 
@@ -296,6 +307,8 @@ function referenceMatryoshka(
   let loss = 0;
   let gradLogScale = 0;
   let unprojectedX = 0;
+  let roundingX = 0;
+  let roundingY = 0;
   let unprojectedY = 0;
   let last: ReferenceResult | undefined;
   for (let p = 0; p < matryoshka.dims.length; p++) {
@@ -312,6 +325,8 @@ function referenceMatryoshka(
     gradLogScale += weight * r.gradLogScale;
     unprojectedX += weight * r.unprojectedNorm.x;
     unprojectedY += weight * r.unprojectedNorm.y;
+    roundingX += weight * r.roundingNorm.x;
+    roundingY += weight * r.roundingNorm.y;
     prefixes.push({ dim: d, weight, loss: r.loss, accuracy: r.accuracy });
     last = r;
   }
@@ -324,6 +339,7 @@ function referenceMatryoshka(
     gradLogScale,
     // An upper bound of the weighted sum's scale (each prefix's own, added).
     unprojectedNorm: { x: unprojectedX, y: unprojectedY },
+    roundingNorm: { x: roundingX, y: roundingY },
     prefixes,
   };
 }

@@ -25,13 +25,16 @@ export function assertMatchesReference(
   assert.ok(lossError < tolerance.loss, `${context}: loss ${got.loss} vs ${want.loss} (relative error ${lossError} beyond ${lossAbsolute})`);
   // Relative to the reference, except where the normalisation's projection cancels more than 99% of
   // the gradient (D = 1: the gradient is exactly zero): then relative to 1% of the unprojected size,
-  // since no finite precision can do better than its rounding of the cancelled terms.
+  // since no finite precision can do better than its rounding of the cancelled terms (a 16-bit G
+  // rounds them coarser: tolerance.gRounding).
   // A 16-bit format also has a smallest value: gradients below it (a converged batch at scale 100
   // has them near 1e-24) are judged against that resolution instead (tolerance.gradientFloor).
   const floor = tolerance.gradientFloor ?? 0;
-  const gradX = relativeError(got.gradX, want.gradX, Math.max(1e-2 * want.unprojectedNorm.x, floor));
+  // A 16-bit G: the error may reach its rounding (gRounding of roundingNorm) when that is larger.
+  const gAllowance = (side: 'x' | 'y') => ((tolerance.gRounding ?? 0) * want.roundingNorm[side]) / tolerance.gradient;
+  const gradX = relativeError(got.gradX, want.gradX, Math.max(1e-2 * want.unprojectedNorm.x, floor, gAllowance('x')));
   assert.ok(gradX < tolerance.gradient, `${context}: gradX relative error ${gradX}`);
-  const gradY = relativeError(got.gradY, want.gradY, Math.max(1e-2 * want.unprojectedNorm.y, floor));
+  const gradY = relativeError(got.gradY, want.gradY, Math.max(1e-2 * want.unprojectedNorm.y, floor, gAllowance('y')));
   assert.ok(gradY < tolerance.gradient, `${context}: gradY relative error ${gradY}`);
   const thetaError =
     (Math.abs(got.gradLogScale - want.gradLogScale) - (tolerance.thetaAbsolute ?? 0)) / Math.max(1, Math.abs(want.gradLogScale));

