@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Makes the prebuilt binaries that `npm pack` ships (prebuildify has no cmake-js backend, so this is
 // the small script that puts cmake-js output where node-gyp-build looks):
-//   node install/prebuild.cjs        the CPU addon → prebuilds/<platform>-<arch>/infonce.napi[.glibc].node
+//   node install/prebuild.cjs        the CPU addon → prebuilds/<platform>-<arch>/infonce.napi[.glibc].node,
+//                                    and beside it the MPI backend infonce_mpi.so where an Open MPI is found
 //   node install/prebuild.cjs cuda   the CUDA backend → packages/<platform>-<arch>-cuda/infonce_cuda.so
 // Built for any CPU of the architecture (no -march=native; the wide kernels are chosen at run time),
 // with re-versioned symbols bound to their oldest versions (native/compat), stripped; it prints the
@@ -62,3 +63,23 @@ console.log(
   `prebuild: ${path.relative(root, destination)}, ${(size / 2 ** 20).toFixed(1)} MiB, needs glibc ≥ ` +
     `${newestVersion(destination, 'GLIBC')}, libstdc++ GLIBCXX ≥ ${newestVersion(destination, 'GLIBCXX')}`,
 );
+
+// The MPI backend, where this machine has an MPI to build it against (Debian 12: Open MPI 4.1, whose
+// libmpi.so.40 Open MPI 3.0 to 5.x all provide): the addon opens it from its own folder. Only Open
+// MPI's: MPICH names its library libmpi.so.12, and its users rebuild from source (the loader says so).
+if (!cuda) {
+  const mpi = path.join(out, 'Release', 'infonce_mpi.so');
+  const mpiDestination = path.join(path.dirname(destination), 'infonce_mpi.so');
+  fs.rmSync(mpiDestination, { force: true });
+  const needed = fs.existsSync(mpi) ? spawnSync('readelf', ['-d', mpi], { encoding: 'utf8' }).stdout || '' : '';
+  if (/\[libmpi\.so\.40\]/.test(needed)) {
+    fs.copyFileSync(mpi, mpiDestination);
+    if (process.platform === 'linux') run('strip', ['--strip-unneeded', mpiDestination]);
+    console.log(
+      `prebuild: ${path.relative(root, mpiDestination)}, ${(fs.statSync(mpiDestination).size / 1024).toFixed(0)} KiB, for Open MPI ` +
+        `(libmpi.so.40), needs glibc ≥ ${newestVersion(mpiDestination, 'GLIBC')}`,
+    );
+  } else {
+    console.log(`prebuild: no Open MPI backend (${fs.existsSync(mpi) ? 'built against another MPI' : 'no MPI found'}): the package's distributed loss will ask for a source build`);
+  }
+}

@@ -5,7 +5,7 @@
 // and bf16, Matryoshka; ranks that disagree, or one with a NaN, fail together. Skipped, with the
 // reason, where there is no mpirun or the addon was built without its MPI backend.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -115,6 +115,11 @@ test('an addon without its MPI backend rejects, naming what to install (not a cr
     const answer = JSON.parse(run.stdout.trim()) as { code: string; message: string };
     assert.is(answer.code, 'ERR_MPI_UNAVAILABLE');
     assert.match(answer.message, /has no MPI backend \(looked for .*infonce_mpi\.so\): install an MPI .*apt install openmpi-bin libopenmpi-dev.*mpirun -np W/);
+    // A backend that cannot be loaded (as the prebuilt Open MPI one where libmpi.so.40 is missing).
+    writeFileSync(join(alone, 'infonce_mpi.so'), 'not a shared object');
+    const broken = JSON.parse(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' }).stdout.trim()) as { code: string; message: string };
+    assert.is(broken.code, 'ERR_MPI_UNAVAILABLE');
+    assert.match(broken.message, /the MPI backend could not be loaded \(.*infonce_mpi\.so.*\): the prebuilt one needs Open MPI's libmpi\.so\.40 .*openmpi-bin.*INFONCE_BUILD_FROM_SOURCE=1 npm rebuild infonce.*mpirun -np W/);
   } finally {
     rmSync(alone, { recursive: true, force: true });
   }

@@ -31,6 +31,9 @@ function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
 
 let tarball = '';
 let files: string[] = [];
+// The packing machine builds the Open MPI backend into the prebuild where it has Open MPI (CI does).
+const hasMpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
+const mpiBackend = `prebuilds/${process.platform}-${process.arch}/infonce_mpi.so`;
 
 test('npm pack: the tarball holds the prebuild and the compiled API, not build/, tests or CUDA binaries', () => {
   const out = run('npm', ['pack', '--json', '--pack-destination', work], { cwd: root });
@@ -44,10 +47,11 @@ test('npm pack: the tarball holds the prebuild and the compiled API, not build/,
     assert.ok(files.includes(needed), `${needed} is missing from the tarball`);
   for (const path of files) {
     assert.not.ok(/^(build|build-[^/]*|test|packages|\.device)\//.test(path), `${path} should not be packed`);
-    assert.not.ok(/\.so$/.test(path), `${path}: CUDA binaries belong to @infonce/linux-x64-cuda`);
+    assert.not.ok(/\.so$/.test(path) && path !== mpiBackend, `${path}: CUDA binaries belong to @infonce/linux-x64-cuda`);
     // Source maps (with the TypeScript inlined) help only who debugs the package itself, from a clone.
     assert.not.ok(path.endsWith('.map'), `${path}: source maps are not shipped`);
   }
+  if (hasMpirun) assert.ok(files.includes(mpiBackend), `${mpiBackend} is missing (this machine has Open MPI)`);
   // dist/bench is shipped on purpose: \`infonce-bench\` (its CLI) is a user command, and bench/peers the
   // PyTorch and NumPy baselines it runs.
   assert.ok(files.includes('bench/peers/torch_peer.py'), 'the peer infonce-bench runs');
@@ -94,6 +98,34 @@ console.log(JSON.stringify({ loss: r.loss, gradX: [...r.gradX], gradY: [...r.gra
   assert.is(got.device, 'cpu');
   assert.ok(['ERR_CUDA_NOT_BUILT', 'ERR_CUDA_NO_DEVICE'].includes(got.cuda.code), JSON.stringify(got.cuda));
   if (got.cuda.code === 'ERR_CUDA_NOT_BUILT') assert.match(got.cuda.message, /npm install @infonce\/linux-x64-cuda/);
+});
+
+test('the installed prebuild runs the sharded loss under mpirun -np 2 with its Open MPI backend', () => {
+  if (!hasMpirun) {
+    console.log('      skipped: no mpirun on this machine (the prebuild then ships no MPI backend)');
+    return;
+  }
+  const x = gaussianMatrix(10, 6, 21);
+  const y = gaussianMatrix(10, 6, 22);
+  writeFileSync(join(project, 'sharded.json'), JSON.stringify({ x: [...x], y: [...y] }));
+  const script = `
+import { readFileSync } from 'node:fs';
+import { distributedContrastiveLoss, mpiCommunicator } from 'infonce/distributed';
+const { x, y } = JSON.parse(readFileSync('sharded.json', 'utf8'));
+const comm = await mpiCommunicator();
+const rows = comm.rank === 0 ? [0, 4] : [4, 10];
+const part = (m) => Float32Array.from(m.slice(rows[0] * 6, rows[1] * 6));
+const r = await distributedContrastiveLoss(part(x), part(y), { rows: rows[1] - rows[0], dim: 6, comm });
+console.log(JSON.stringify({ rank: comm.rank, loss: r.loss }));
+comm.close();
+`;
+  writeFileSync(join(project, 'sharded.mjs'), script);
+  const env = { ...process.env, ...(process.getuid?.() === 0 ? { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } : {}) };
+  const out = run('mpirun', ['--oversubscribe', '-np', '2', process.execPath, 'sharded.mjs'], { cwd: project, env, timeout: 120_000 });
+  const lines = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { rank: number; loss: number });
+  const want = referenceContrastiveLoss(x, y, { rows: 10, dim: 6 });
+  assert.is(lines.length, 2, out);
+  for (const line of lines) assert.ok(Math.abs(line.loss - want.loss) < 1e-5 * want.loss, `rank ${line.rank}: ${line.loss} vs ${want.loss}`);
 });
 
 // The Installing section's claims about the shipped files, as the README states them.

@@ -36,7 +36,11 @@ const MpiWorld& mpiWorld() {
   // RTLD_GLOBAL: Open MPI opens its own components with dlopen and needs libmpi's symbols global.
   void* handle = dlopen(library.c_str(), RTLD_NOW | RTLD_GLOBAL);
   if (!handle) {
-    failure = std::string("the MPI backend could not be loaded (") + dlerror() + "): " + kInstall;
+    // The prebuilt backend is Open MPI's (libmpi.so.40); with MPICH, or no MPI, a source build is the way.
+    failure = std::string("the MPI backend could not be loaded (") + dlerror() +
+              "): the prebuilt one needs Open MPI's libmpi.so.40 (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev); with "
+              "another MPI (MPICH), rebuild infonce from source against it (INFONCE_BUILD_FROM_SOURCE=1 npm rebuild infonce); "
+              "start the program with mpirun -np W (or srun)";
     throw Error(ErrorCode::MpiUnavailable, failure);
   }
   auto entry = reinterpret_cast<InfonceMpiApiFunction>(dlsym(handle, "infonce_mpi_api"));
