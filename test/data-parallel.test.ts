@@ -126,9 +126,9 @@ when('mpirun -np 2: 20 steps equal one process on the same global batches (losse
   assert.is(readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').length, 20);
 });
 
-when('mpirun -np 3, uneven shards of 32 with Matryoshka prefixes: equal to one process', async () => {
+when('mpirun -np 3, uneven shards of 32 with Matryoshka prefixes, each rank encoding in micro-batches of 5: equal to one process', async () => {
   const out = join(work, 'three');
-  const lines = ranAll(3, { out, steps: 8, batchSize: shared.batchSize, matryoshka: [4, 8] });
+  const lines = ranAll(3, { out, steps: 8, batchSize: shared.batchSize, matryoshka: [4, 8], microBatch: 5 });
   assert.ok(lines.every((l) => l.checksum === lines[0]!.checksum));
   await train({ ...shared, pairs: trainingPairs(), out: join(work, 'one-matryoshka'), steps: 8, matryoshka: [4, 8] });
   const difference = await largestDifference(join(out, 'model'), join(work, 'one-matryoshka', 'model'));
@@ -176,6 +176,21 @@ when('`mpirun -np 2 infonce train`: started by mpirun, it trains data-parallel, 
   assert.is(output.split('pairs from').length - 1, 1, 'more than one rank spoke');
   assert.ok(existsSync(join(out, 'model', 'model.safetensors')));
   assert.equal(readdirSync(join(out, 'checkpoints')).filter((f) => f.startsWith('step-')), ['step-0000003', 'step-0000006']);
+});
+
+when('srun without an MPI plug-in (the tasks cannot join one world): the CLI refuses instead of training W runs into one --out', () => {
+  const pairsFile = join(work, 'pairs-srun.jsonl');
+  writeFileSync(pairsFile, trainingPairs().map((p) => JSON.stringify(p)).join('\n') + '\n');
+  // What srun --mpi=none gives a task: its step's task count, and no PMI for MPI to join.
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'lib', 'cli', 'index.ts'), 'train', '--pairs', pairsFile, '--out', join(work, 'srun'), '--steps', '2', '--batch', '32', '--dim', '16', '--width', '16', '--init', 'random'], {
+    encoding: 'utf8',
+    env: { ...env, SLURM_STEP_NUM_TASKS: '2', SLURM_PROCID: '0' },
+    cwd: root,
+    timeout: 120_000,
+  });
+  assert.is.not(run.status, 0);
+  assert.match(run.stderr, /the launcher started 2 tasks but MPI sees a world of 1: .*srun --mpi=pmix/);
+  assert.not.ok(existsSync(join(work, 'srun', 'train.jsonl')), 'it trained');
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

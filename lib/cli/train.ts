@@ -67,6 +67,12 @@ export function addTrainCommand(program: Command): void {
       }
       if (!['auto', 'on', 'off'].includes(o.distributed)) throw new InvalidArgumentError(`--distributed takes auto, on or off, got '${o.distributed}'`);
       const comm = o.distributed === 'on' || (o.distributed === 'auto' && launchedByMpi()) ? await mpiCommunicator() : undefined;
+      const launched = launcherWorldSize();
+      if (comm && launched !== undefined && comm.size !== launched)
+        throw new InvalidArgumentError(
+          `the launcher started ${launched} tasks but MPI sees a world of ${comm.size}: each task would train alone into --out. ` +
+            'Under Slurm, start with srun --mpi=pmix (or pmi2; srun --mpi=list shows them), or use mpirun',
+        );
       // Only rank 0 speaks: W copies of every line help nobody.
       const tell = comm && comm.rank !== 0 ? () => {} : say;
       const pairsList = await readPairs(o.pairs);
@@ -114,7 +120,18 @@ export function addTrainCommand(program: Command): void {
     });
 }
 
-// Started by a launcher of MPI ranks: Open MPI's mpirun, or a PMI/PMIx launcher (MPICH's, srun).
+// Started by a launcher of MPI ranks: Open MPI's mpirun, a PMI/PMIx launcher (MPICH's, srun), or
+// srun without one (SLURM_STEP_NUM_TASKS: set for a step's tasks, not in the batch script), which MPI
+// then cannot join: launcherWorldSize catches that.
 function launchedByMpi(): boolean {
-  return ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMI_RANK', 'PMIX_RANK'].some((name) => process.env[name] !== undefined);
+  return ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMI_RANK', 'PMIX_RANK'].some((name) => process.env[name] !== undefined) || Number(process.env.SLURM_STEP_NUM_TASKS) > 1;
+}
+
+// How many tasks the launcher says it started, where it says so.
+function launcherWorldSize(): number | undefined {
+  for (const name of ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'SLURM_STEP_NUM_TASKS']) {
+    const value = Number(process.env[name]);
+    if (Number.isSafeInteger(value) && value > 0) return value;
+  }
+  return undefined;
 }
