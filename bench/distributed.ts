@@ -18,6 +18,7 @@ import { backendInfo } from '../lib/info.js';
 import { describeMachine } from './machine.js';
 import { median } from './measure.js';
 import { gaussianMatrix } from './random.js';
+import { bytesPerRank } from './sharded-loss-bytes.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,19 +33,6 @@ const { values } = parseArgs({
 const N = Number(values.rows);
 const D = Number(values.dim);
 const steps = Number(values.steps);
-
-/** Bytes a rank sends in one step of each design, W ranks, a batch of N pairs, b bytes an element. */
-export function bytesPerRank(W: number, n: number, d: number, b: number) {
-  const share = (W - 1) / W;
-  // Ours: gather Y, reduce-scatter dY (fp32 gradients), the column statistics (a max in 4 bytes and a
-  // sum in 8, all-reduced: twice a ring's share), the target marks (8 bytes a column, all-reduced).
-  const ours = share * n * d * b + share * n * d * 4 + 2 * share * n * (4 + 8) + 2 * share * n * 8;
-  // OpenCLIP (gather_with_grad, local_loss): gather X and Y; the backward reduce-scatters both gradients.
-  const openClip = 2 * share * n * d * b + 2 * share * n * d * 4;
-  // Inf-CL's ring: Y passes round in the forward; the backward sends the keys again with their partial gradients.
-  const infCl = share * n * d * b + share * n * d * (b + 4);
-  return { ours, openClip, infCl };
-}
 
 async function rankMain() {
   const comm = await mpiCommunicator();
