@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "arguments.h"
@@ -58,7 +59,7 @@ struct DistributedCall {
 // What every rank must agree on, and its shape (exchanged first).
 struct Agreement {
   int64_t rows, cols, dim;
-  int64_t symmetric, precision, grouped, prefixCount;
+  int64_t symmetric, precision, grouped, positives, prefixCount;
   double logScale;
   uint64_t prefixHash;
 };
@@ -75,6 +76,22 @@ uint64_t hashPrefixes(const DistributedCall& c) {
   return h;
 }
 
+// |Q(j)| for each global column a row targets (0 elsewhere): the rows of j's group, plus j's target
+// row when that row is in another group (as prepareProblem counts them for one process).
+std::vector<float> positiveCountsOfColumns(const std::vector<int32_t>& rowGroups, const std::vector<int32_t>& targets,
+                                           const std::vector<int32_t>& columnGroups, int64_t N) {
+  std::unordered_map<int32_t, int64_t> rowsOf;
+  for (int32_t g : rowGroups)
+    if (g >= 0) ++rowsOf[g];
+  std::vector<float> counts(static_cast<size_t>(N), 0.0f);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const int32_t g = rowGroups[i], t = targets[i], h = columnGroups[t];
+    const bool targetInGroup = g >= 0 && h == g;
+    counts[t] = static_cast<float>((h >= 0 ? rowsOf[h] : 0) + (targetInGroup ? 0 : 1));
+  }
+  return counts;
+}
+
 void run(DistributedCall& c) {
   std::lock_guard<std::mutex> lock(mpiCallLock());
   requireMpiOpen();
@@ -86,7 +103,8 @@ void run(DistributedCall& c) {
 
   // 1. Shapes and options, every rank's.
   const Agreement mine{local.rows, local.cols, D, local.symmetric, static_cast<int64_t>(local.precision),
-                       c.rowGroups.empty() ? 0 : 1, static_cast<int64_t>(c.prefixDims.size()), local.logScale, hashPrefixes(c)};
+                       c.rowGroups.empty() ? 0 : 1, local.groupPositives ? 1 : 0, static_cast<int64_t>(c.prefixDims.size()),
+                       local.logScale, hashPrefixes(c)};
   std::vector<Agreement> all(w.size);
   std::vector<int64_t> agreementBytes(w.size, sizeof(Agreement));
   mpiCheck(mpi.allgather(&mine, sizeof(Agreement), all.data(), agreementBytes.data(), error, sizeof error), error);
@@ -103,6 +121,8 @@ void run(DistributedCall& c) {
       disagree("precision", precisionName(static_cast<Precision>(a.precision)), precisionName(static_cast<Precision>(first.precision)));
     if (a.logScale != first.logScale) disagree("logScale", std::to_string(a.logScale), std::to_string(first.logScale));
     if (a.grouped != first.grouped) disagree("groups", a.grouped ? "groups" : "none", first.grouped ? "groups" : "none");
+    if (a.positives != first.positives)
+      disagree("positives", a.positives ? "'groups'" : "'target'", first.positives ? "'groups'" : "'target'");
     if (a.prefixCount != first.prefixCount || a.prefixHash != first.prefixHash)
       disagree("matryoshka", std::to_string(a.prefixCount) + " prefixes", std::to_string(first.prefixCount) + " (or other dims or weights)");
   }
@@ -148,6 +168,17 @@ void run(DistributedCall& c) {
                                             " rows across the ranks; each row needs its own positive column");
     targetColumns[j] = targeted[j] > 0;
   }
+  // Positives by group: |Q(j)| of every target column counts every rank's rows of j's group (and j's
+  // target row when that is in another group), so every rank's row groups and targets are needed.
+  std::vector<float> columnPositiveCounts;
+  if (local.groupPositives) {
+    std::vector<int32_t> rowGroupsAll(static_cast<size_t>(M)), targetsAll(static_cast<size_t>(M));
+    std::vector<int64_t> rowBytes(w.size);
+    for (int r = 0; r < w.size; ++r) rowBytes[r] = all[r].rows * static_cast<int64_t>(sizeof(int32_t));
+    mpiCheck(mpi.allgather(c.rowGroups.data(), rowBytes[w.rank], rowGroupsAll.data(), rowBytes.data(), error, sizeof error), error);
+    mpiCheck(mpi.allgather(targets.data(), rowBytes[w.rank], targetsAll.data(), rowBytes.data(), error, sizeof error), error);
+    columnPositiveCounts = positiveCountsOfColumns(rowGroupsAll, targetsAll, columnGroupsAll, N);
+  }
 
   // 3. The kernel on this rank's rows against every column.
   LossProblem p = local;
@@ -159,6 +190,13 @@ void run(DistributedCall& c) {
   if (!c.rowGroups.empty()) {
     p.rowGroups = c.rowGroups.data();
     p.columnGroups = columnGroupsAll.data();
+  }
+  if (local.groupPositives) {
+    p.columnPositiveCounts = columnPositiveCounts.data();
+    p.reducePositiveColumns = [&](float* max, double* sum, int64_t cols) {
+      mpiCheck(mpi.allreduce(max, cols, INFONCE_MPI_FLOAT32, INFONCE_MPI_MAX, error, sizeof error), error);
+      mpiCheck(mpi.allreduce(sum, cols, INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
+    };
   }
   std::vector<float> globalMax(static_cast<size_t>(N));
   p.reduceColumns = [&](float* max, double* sum, int64_t cols) {
@@ -273,7 +311,7 @@ Napi::Value distributedContrastiveLoss(const Napi::CallbackInfo& info) {
   LossProblem& p = call->problem;
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "groups", "precision", "threads",
-                         "memoryBudget", "matryoshka", "comm"});
+                         "memoryBudget", "matryoshka", "positives", "comm"});
   constexpr int64_t kMax = 2147483647;
   p.rows = options.integer("rows", 1, kMax);
   p.dim = options.integer("dim", 1, kMax);
@@ -296,6 +334,9 @@ Napi::Value distributedContrastiveLoss(const Napi::CallbackInfo& info) {
     call->rowGroups = ownedCopy(env, int32Array(env, groups.get("rows"), "groups.rows", p.rows, "rows"), "groups.rows");
     call->columnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
   }
+  p.groupPositives = options.optionalChoice("positives", {"target", "groups"}).value_or("target") == "groups";
+  if (p.groupPositives && call->rowGroups.empty())
+    throwRangeError(env, "positives: 'groups' takes the positives from the groups; give groups ({ rows, cols } of this rank)");
   if (options.has("matryoshka") && !options.get("matryoshka").IsUndefined()) {
     MatryoshkaOption m = parseMatryoshkaOption(env, options.get("matryoshka"));
     call->prefixDims = std::move(m.dims);

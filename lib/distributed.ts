@@ -94,6 +94,8 @@ export interface DistributedLossOptions {
   targets?: Int32Array;
   /** This rank's rows' and columns' groups (false-negative masking, compared across ranks). */
   groups?: { rows: Int32Array; cols: Int32Array };
+  /** `'groups'`: the pairs of a group (across ranks) are each other's positives, as `contrastiveLoss`'s option. */
+  positives?: 'target' | 'groups';
   /** `'fp32'` (default) or `'bf16'`: the CPU kernel's operand precision. */
   precision?: Precision;
   matryoshka?: MatryoshkaOptions;

@@ -40,8 +40,8 @@ void validateProblem(const LossProblem& p) {
     invalid("groups: expected groups for both the rows and the columns, or none");
   if (p.globalRows != 0 && p.globalRows < p.rows)
     throw Error(ErrorCode::Internal, "a shard's globalRows is below its rows");
-  if (p.globalRows != 0 && p.groupPositives)
-    invalid("positives: 'groups' is not available in the distributed loss yet (its column statistics over the positives are not combined across ranks)");
+  if (p.globalRows != 0 && p.groupPositives && (!p.columnPositiveCounts || !p.reducePositiveColumns))
+    throw Error(ErrorCode::Internal, "a shard with positives by group needs columnPositiveCounts and reducePositiveColumns");
   if (p.groupPositives && !p.rowGroups)
     invalid("positives: 'groups' takes the positives from the groups; give groups (a group per pair, or { rows, cols })");
   if (p.prefixCount < 0 || (p.prefixCount > 0 && (!p.prefixDims || !p.prefixWeights)))

@@ -86,13 +86,12 @@ test('a batch is split into contiguous shards that differ by at most one row and
   }
 });
 
-test('with a communicator: the CUDA loss, positives from groups and a batch smaller than the ranks are refused by name', async () => {
+test('with a communicator: the CUDA loss and a batch smaller than the ranks are refused by name', async () => {
   // Refused before any collective: a stand-in communicator is enough.
   const comm = { rank: 0, size: 4, library: 'none', bytesSent: () => 0, allGather: async () => [], broadcast: async (a: Float32Array) => a, barrier: async () => {}, close: () => {} } as unknown as Communicator;
   const base = { ...shared, pairs: trainingPairs(), out: join(work, 'refused'), steps: 2, comm };
   for (const [extra, pattern] of [
     [{ backend: 'cuda' as const }, /comm: the sharded loss runs on the CPU/],
-    [{ positives: 'groups' as const }, /positives: the sharded loss does not take positives from groups/],
     [{ batchSize: 3 }, /batchSize: each of the 4 ranks needs at least one pair a step, got a batch of 3/],
   ] as const) {
     const error = await rejection(train({ ...base, ...extra }));
@@ -132,6 +131,14 @@ when('mpirun -np 3, uneven shards of 32 with Matryoshka prefixes, each rank enco
   assert.ok(lines.every((l) => l.checksum === lines[0]!.checksum));
   await train({ ...shared, pairs: trainingPairs(), out: join(work, 'one-matryoshka'), steps: 8, matryoshka: [4, 8] });
   const difference = await largestDifference(join(out, 'model'), join(work, 'one-matryoshka', 'model'));
+  assert.ok(difference < 1e-5, `parameters differ by ${difference}`);
+});
+
+when('mpirun -np 2 with positives by group (twins across ranks are positives of each other): equal to one process', async () => {
+  const out = join(work, 'positives');
+  ranAll(2, { out, steps: 8, batchSize: shared.batchSize, positives: 'groups' });
+  await train({ ...shared, pairs: trainingPairs(), out: join(work, 'one-positives'), steps: 8, positives: 'groups' });
+  const difference = await largestDifference(join(out, 'model'), join(work, 'one-positives', 'model'));
   assert.ok(difference < 1e-5, `parameters differ by ${difference}`);
 });
 

@@ -26,6 +26,8 @@ interface Case {
   /** Groups: a few values, so that duplicates across ranks are masked. */
   groups?: boolean;
   matryoshka?: { dims: number[] };
+  /** With groups: the pairs of a group are each other's positives (`positives: 'groups'`). */
+  positives?: boolean;
   /** Make rank 1 disagree on this option (the call must fail on every rank). */
   disagree?: 'dim' | 'symmetric';
   /** Put a NaN in rank 1's x. */
@@ -77,8 +79,9 @@ const rowStart = c.rows.slice(0, comm.rank).reduce((a, b) => a + b, 0);
 const colStart = c.cols.slice(0, comm.rank).reduce((a, b) => a + b, 0);
 const myRows = c.rows[comm.rank]!;
 const myCols = c.cols[comm.rank]!;
-const base: Pick<ContrastiveLossOptions, 'symmetric' | 'precision' | 'matryoshka'> = {
+const base: Pick<ContrastiveLossOptions, 'symmetric' | 'precision' | 'matryoshka' | 'positives'> = {
   ...(c.symmetric !== undefined ? { symmetric: c.symmetric } : {}),
+  ...(c.positives ? { positives: 'groups' as const } : {}),
   ...(c.precision ? { precision: c.precision } : {}),
   ...(c.matryoshka ? { matryoshka: c.matryoshka } : {}),
 };

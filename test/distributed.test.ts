@@ -13,6 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { freshSeed } from '../bench/random.js';
+import { distributedContrastiveLoss, type Communicator } from '../lib/distributed.js';
 import { packageRoot } from '../lib/native.js';
 
 const test = suite('distributed loss (MPI)');
@@ -57,6 +58,8 @@ const cases: Array<{ name: string; testCase: Record<string, unknown> & { rows: n
   { name: 'two ranks, uneven shards with hard negatives', testCase: { rows: [7, 11], cols: [9, 15], dim: 13 } },
   { name: 'three ranks, targets a permutation of global columns (hard negatives among them)', testCase: { rows: [5, 20, 9], cols: [30, 21, 9], dim: 17, shuffled: true } },
   { name: 'four ranks, groups (duplicates across ranks masked), one-directional', testCase: { rows: [40, 1, 23, 60], cols: [40, 1, 30, 61], dim: 33, groups: true, symmetric: false } },
+  { name: 'three ranks, groups across ranks as positives of each other (positives: groups), targets permuted', testCase: { rows: [30, 7, 25], cols: [31, 9, 40], dim: 15, groups: true, positives: true, shuffled: true } },
+  { name: 'two ranks, positives by group, one-directional, with Matryoshka 5, 11', testCase: { rows: [21, 26], cols: [21, 30], dim: 11, groups: true, positives: true, symmetric: false, matryoshka: { dims: [5, 11] } } },
   { name: 'two ranks, the P N N P N N layout: each rank 4 queries, 12 documents, positives every third', testCase: { rows: [4, 4], cols: [12, 12], dim: 9, layout: 'PNN' } },
   { name: 'two ranks, bf16 with Matryoshka 8, 32, 64', testCase: { rows: [100, 97], cols: [130, 97], dim: 64, precision: 'bf16', matryoshka: { dims: [8, 32, 64] } }, tolerance: 'bf16' },
 ];
@@ -103,6 +106,24 @@ if (unavailable) {
     }
   });
 }
+
+test('bad arguments are refused by name before any collective (no rank is left waiting)', async () => {
+  // Read on the calling thread, before the work that talks to the other ranks: a stand-in comm does.
+  const comm = { rank: 0, size: 1, library: 'none' } as unknown as Communicator;
+  const x = new Float32Array(6);
+  const cases: Array<[Record<string, unknown>, unknown, RegExp]> = [
+    [{ rows: 2, dim: 3, comm: undefined }, TypeError, /comm: expected a Communicator/],
+    [{ rows: 2, dim: 3, comm, positives: 'groups' }, RangeError, /positives: 'groups' takes the positives from the groups; give groups/],
+    [{ rows: 2, dim: 3, comm, positives: 'all' }, RangeError, /positives/],
+    [{ rows: 2, dim: 4, comm }, RangeError, /x: .*8/],
+    [{ rows: 2, dim: 3, comm, groups: Int32Array.of(1, 2) }, TypeError, /groups: expected \{ rows: Int32Array, cols: Int32Array \}/],
+  ];
+  for (const [options, type, message] of cases) {
+    const error = await distributedContrastiveLoss(x, x, options as never).then(() => undefined, (e: Error) => e);
+    assert.instance(error, type as typeof Error, `${JSON.stringify(Object.keys(options))}: ${error}`);
+    assert.match(error!.message, message);
+  }
+});
 
 test('an addon without its MPI backend rejects, naming what to install (not a crash)', () => {
   // The addon alone in a folder, as a prebuild without MPI installs it.

@@ -7,7 +7,7 @@ import { train } from '../lib/train/trainer.js';
 import { parameterChecksum } from '../lib/train/data-parallel.js';
 import { trainingPairs } from './training-pairs.js';
 
-const options = JSON.parse(process.argv[2]!) as { out: string; steps: number; batchSize: number; resume?: boolean; stopAfter?: number; matryoshka?: number[]; microBatch?: number; killAtStep?: { rank: number; step: number } };
+const options = JSON.parse(process.argv[2]!) as { out: string; steps: number; batchSize: number; resume?: boolean; stopAfter?: number; matryoshka?: number[]; microBatch?: number; positives?: 'groups'; killAtStep?: { rank: number; step: number } };
 const comm = await mpiCommunicator();
 try {
   const { encoder, steps } = await train({
@@ -25,6 +25,7 @@ try {
     ...(options.stopAfter ? { stopAfter: options.stopAfter } : {}),
     ...(options.matryoshka ? { matryoshka: options.matryoshka } : {}),
     ...(options.microBatch ? { microBatch: options.microBatch } : {}),
+    ...(options.positives ? { positives: options.positives } : {}),
     // A rank dying as a node does: no checkpoint, no goodbye, its peers in the middle of a step.
     onStep: (record) => {
       if (options.killAtStep?.rank === comm.rank && record.step === options.killAtStep.step) process.kill(process.pid, 'SIGKILL');

@@ -102,7 +102,7 @@ export interface TrainOptions {
    * `mpirun -np W`): every rank is given the same pairs and options and encodes its shard of each
    * global batch (the batches are those of one process, whatever W); the loss is sharded, the
    * gradients summed across ranks, and rank 0 alone writes `out` (which every rank must be able to
-   * read to resume: a shared file system). CPU loss; `positives: 'groups'` not yet.
+   * read to resume: a shared file system). CPU loss.
    */
   comm?: Communicator;
   /** With `comm`: compare a checksum of every rank's parameters every this many steps (and at each checkpoint). Default 10. */
@@ -191,7 +191,6 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
     if (typeof o.comm !== 'object' || o.comm === null || typeof o.comm.allGather !== 'function')
       throw invalidType('comm: expected a Communicator (from mpiCommunicator() of infonce/distributed)');
     if (o.backend === 'cuda') throw outOfRange("comm: the sharded loss runs on the CPU (NCCL for GPUs is not built yet); use backend 'cpu' or 'auto'");
-    if (o.positives === 'groups') throw outOfRange("positives: the sharded loss does not take positives from groups yet; use 'target' with comm");
     if (Math.min(o.batchSize ?? 4096, o.pairs.length) < o.comm.size)
       throw outOfRange(`batchSize: each of the ${o.comm.size} ranks needs at least one pair a step, got a batch of ${Math.min(o.batchSize ?? 4096, o.pairs.length)}`);
   }
@@ -399,6 +398,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
           ...lossOptions,
           comm,
           ...(grouping ? { groups: sideGroupsOf(batchGroups(grouping.group, picked, documents.length)) } : {}),
+          ...(grouping && positivesByGroup ? { positives: 'groups' as const } : {}),
         })
       : await contrastiveLoss(out.subarray(0, M * D), out.subarray(M * D), {
           ...lossOptions,

@@ -164,6 +164,9 @@ class FusedLoss {
     // A shard: the column statistics become the whole batch's (the communicator's combine).
     if (p_.reduceColumns)
       for (int k = 0; k < prefixes_; ++k) p_.reduceColumns(columns_[k].max.data(), columns_[k].sum.data(), p_.cols);
+    if (p_.reducePositiveColumns && p_.groupPositives)
+      for (int k = 0; k < prefixes_; ++k)
+        p_.reducePositiveColumns(groupStats_[k].columnMax.data(), groupStats_[k].columnSum.data(), p_.cols);
     std::vector<LossResult> perPrefix(prefixes_);
     for (int k = 0; k < prefixes_; ++k) {
       rowLogSum_.emplace_back(p_.rows);

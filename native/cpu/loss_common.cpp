@@ -98,6 +98,8 @@ PreparedProblem prepareProblem(const LossProblem& p) {
       prepared.rowPositives[i] = static_cast<float>((g >= 0 ? columnsOf[g] : 0) + (targetInGroup ? 0 : 1));
       prepared.columnPositives[t] = static_cast<float>((h >= 0 ? rowsOf[h] : 0) + (targetInGroup ? 0 : 1));
     }
+    // A shard: |Q(j)| counts every rank's rows, and other ranks' target columns need theirs too.
+    if (p.columnPositiveCounts) prepared.columnPositives.assign(p.columnPositiveCounts, p.columnPositiveCounts + p.cols);
   }
   return prepared;
 }

@@ -106,6 +106,12 @@ struct LossProblem {
   int64_t globalRows = 0;
   const uint8_t* targetColumns = nullptr;
   std::function<void(float* columnMax, double* columnSum, int64_t cols)> reduceColumns;
+  // With positives by group, a shard also needs each target column's |Q(j)| over every rank's rows
+  // (`columnPositiveCounts`, cols entries, 0 for a column no row targets), and the target columns'
+  // sum and largest logit over their positive rows made the whole batch's between the passes
+  // (`reducePositiveColumns`: a plain sum and max across the ranks).
+  const float* columnPositiveCounts = nullptr;
+  std::function<void(float* positiveMax, double* positiveSum, int64_t cols)> reducePositiveColumns;
 };
 
 // One Matryoshka prefix's share of a result (LossResult::prefixes).
