@@ -142,6 +142,11 @@ when('mpirun -np 2 with positives by group (twins across ranks are positives of 
   assert.ok(difference < 1e-5, `parameters differ by ${difference}`);
 });
 
+when('ranks that made different initial weights all start from rank 0\'s (broadcast), and end alike', () => {
+  const lines = ranAll(3, { out: join(work, 'seeded'), steps: 3, batchSize: shared.batchSize, seedByRank: true });
+  assert.ok(lines.every((l) => l.checksum === lines[0]!.checksum), JSON.stringify(lines.map((l) => l.checksum)));
+});
+
 when('a rank killed mid-run ends the job in bounded time naming it; the resumed run ends bit-identical to an uninterrupted one', async () => {
   const whole = join(work, 'whole');
   ranAll(2, { out: whole, steps: 20, batchSize: shared.batchSize });

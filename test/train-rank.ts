@@ -3,11 +3,12 @@
 // (killAtStep: SIGKILLs one rank after a step), and prints one JSON line: its rank, the step records' losses, a checksum of its final
 // parameters, or the error it stopped with.
 import { mpiCommunicator } from '../lib/distributed.js';
+import { BagEncoder } from '../lib/encoder/bag.js';
 import { train } from '../lib/train/trainer.js';
 import { parameterChecksum } from '../lib/train/data-parallel.js';
 import { trainingPairs } from './training-pairs.js';
 
-const options = JSON.parse(process.argv[2]!) as { out: string; steps: number; batchSize: number; resume?: boolean; stopAfter?: number; matryoshka?: number[]; microBatch?: number; positives?: 'groups'; killAtStep?: { rank: number; step: number } };
+const options = JSON.parse(process.argv[2]!) as { out: string; steps: number; batchSize: number; resume?: boolean; stopAfter?: number; matryoshka?: number[]; microBatch?: number; positives?: 'groups'; seedByRank?: boolean; killAtStep?: { rank: number; step: number } };
 const comm = await mpiCommunicator();
 try {
   const { encoder, steps } = await train({
@@ -26,6 +27,8 @@ try {
     ...(options.matryoshka ? { matryoshka: options.matryoshka } : {}),
     ...(options.microBatch ? { microBatch: options.microBatch } : {}),
     ...(options.positives ? { positives: options.positives } : {}),
+    // Each rank's own initial weights: the run must start every rank from rank 0's.
+    ...(options.seedByRank ? { initialEncoder: await BagEncoder.create({ init: 'random', width: 16, dim: 16, buckets: 4096, seed: 100 + comm.rank }) } : {}),
     // A rank dying as a node does: no checkpoint, no goodbye, its peers in the middle of a step.
     onStep: (record) => {
       if (options.killAtStep?.rank === comm.rank && record.step === options.killAtStep.step) process.kill(process.pid, 'SIGKILL');
