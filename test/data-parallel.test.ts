@@ -14,7 +14,8 @@ import * as assert from 'uvu/assert';
 import type { Communicator } from '../lib/distributed.js';
 import { Encoder } from '../lib/encoder/registry.js';
 import { packageRoot } from '../lib/native.js';
-import { shardOf } from '../lib/train/data-parallel.js';
+import { epochShare, shardOf } from '../lib/train/data-parallel.js';
+import { permutation } from '../lib/util/random.js';
 import { train } from '../lib/train/trainer.js';
 import { rejection } from './caught.js';
 import { trainingPairs } from './training-pairs.js';
@@ -84,6 +85,17 @@ test('a batch is split into contiguous shards that differ by at most one row and
     const lengths = sizes.map((s) => s.last - s.first);
     assert.ok(Math.max(...lengths) - Math.min(...lengths) <= 1, `${batch} over ${W}: ${lengths}`);
   }
+});
+
+test("an epoch's shares: each rank's pairs are its rows of every batch, together the epoch's batches once each", () => {
+  const order = permutation(103, 5);
+  const [steps, batch] = [4, 25]; // 100 of the 103 pairs make the epoch's batches
+  const shares = [0, 1, 2].map((r) => epochShare(order, steps, batch, r, 3));
+  assert.equal(shares.map((s) => s.length), [32, 32, 36]); // rows 8, 8, 9 of each batch
+  const all = shares.flatMap((s) => Array.from(s)).sort((a, b) => a - b);
+  assert.equal(all, Array.from(order.subarray(0, 100)).sort((a, b) => a - b));
+  assert.equal(Array.from(shares[1]!.subarray(0, 8)), Array.from(order.subarray(8, 16)));
+  assert.equal(Array.from(shares[2]!.subarray(9, 18)), Array.from(order.subarray(41, 50))); // batch 2's last 9
 });
 
 test('with a communicator: the CUDA loss and a batch smaller than the ranks are refused by name', async () => {
@@ -176,7 +188,7 @@ when('ranks given other options all fail with one message naming the rank', () =
   assert.match(run.stderr, /the ranks disagree on the training options: rank 1 has .*"steps":9.*rank 0 .*"steps":8/);
 });
 
-when('`mpirun -np 2 infonce train`: started by mpirun, it trains data-parallel, rank 0 alone speaking and writing', () => {
+when('`mpirun -np 2 infonce train`: started by mpirun, it trains data-parallel (each rank reading its pairs from the file), rank 0 alone speaking and writing; one process trains the same model', async () => {
   const out = join(work, 'cli');
   const pairsFile = join(work, 'pairs-cli.jsonl');
   writeFileSync(pairsFile, trainingPairs().map((p) => JSON.stringify(p)).join('\n') + '\n');
@@ -185,9 +197,15 @@ when('`mpirun -np 2 infonce train`: started by mpirun, it trains data-parallel, 
   assert.is(run.status, 0, run.stderr.slice(-2000));
   const output = run.stdout + run.stderr;
   assert.match(output, /data-parallel across 2 ranks \(Open MPI/);
-  assert.is(output.split('pairs from').length - 1, 1, 'more than one rank spoke');
+  assert.match(output, /96 pairs in .*pairs-cli\.jsonl: each rank reads only those it encodes, an epoch at a time/);
+  assert.is(output.split('pairs in').length - 1, 1, 'more than one rank spoke');
   assert.ok(existsSync(join(out, 'model', 'model.safetensors')));
   assert.equal(readdirSync(join(out, 'checkpoints')).filter((f) => f.startsWith('step-')), ['step-0000003', 'step-0000006']);
+  // The same command in one process (the pairs read whole, idf pooling over them): the same model.
+  const one = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'lib', 'cli', 'index.ts'), ...args.map((a) => (a === out ? join(work, 'cli-one') : a))], { encoding: 'utf8', env, cwd: root, timeout: 120_000 });
+  assert.is(one.status, 0, one.stderr.slice(-2000));
+  const difference = await largestDifference(join(out, 'model'), join(work, 'cli-one', 'model'));
+  assert.ok(difference < 1e-5, `parameters differ by ${difference}`);
 });
 
 when('srun without an MPI plug-in (the tasks cannot join one world): the CLI refuses instead of training W runs into one --out', () => {

@@ -75,8 +75,9 @@ export function addTrainCommand(program: Command): void {
         );
       // Only rank 0 speaks: W copies of every line help nobody.
       const tell = comm && comm.rank !== 0 ? () => {} : say;
-      const pairsList = await readPairs(o.pairs);
-      tell(`${pairsList.length} pairs from ${o.pairs}`);
+      // Data-parallel: each rank reads only the pairs it encodes (the trainer scans the file once).
+      const pairsList = comm ? undefined : await readPairs(o.pairs);
+      if (pairsList) tell(`${pairsList.length} pairs from ${o.pairs}`);
       // Ctrl-C or SIGTERM: finish the step, write a checkpoint, say how to resume. A second one
       // stops at once (the last checkpoint stays).
       const stop = onInterrupt('finishing this step and writing a checkpoint', comm !== undefined && comm.rank !== 0);
@@ -86,7 +87,7 @@ export function addTrainCommand(program: Command): void {
       };
       try {
         await train({
-          pairs: pairsList,
+          ...(pairsList ? { pairs: pairsList } : { pairsFile: o.pairs }),
           out: o.out,
           steps: o.steps,
           batchSize: o.batch,

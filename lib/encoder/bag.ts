@@ -1,6 +1,7 @@
 // The bag encoder: token rows plus hashed token-bigram rows, pooled, times a learned projection.
 // The math is native (bagForward / bagBackward); this file owns the parameters, their
 // initialisation and their files.
+import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { markAsUntransferable } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -29,8 +30,11 @@ export interface BagOptions {
    * `corpus` is given, else 'mean' (the trainer gives its pairs' texts).
    */
   pooling?: 'mean' | 'sqrt' | 'idf';
-  /** The texts whose document frequencies make the idf weights ('idf' pooling only): the training texts. */
-  corpus?: readonly string[];
+  /**
+   * The texts whose document frequencies make the idf weights ('idf' pooling only): the training
+   * texts, in an array or as chunks of an async iterable (read once, never held whole: a file's).
+   */
+  corpus?: readonly string[] | AsyncIterable<readonly string[]>;
   maxTokens?: number;
   /** 'split' (default): compound identifiers also give their words' tokens (tokenizer.ts); 'none'. */
   identifiers?: 'split' | 'none';
@@ -124,10 +128,10 @@ export class BagEncoder extends Encoder {
         throw new RangeError(`${key}: expected a positive integer, got ${config[key]}`);
     if (!['mean', 'sqrt', 'idf'].includes(config.pooling))
       throw new RangeError(`pooling: expected 'mean', 'sqrt' or 'idf', got ${JSON.stringify(config.pooling)}`);
-    if (config.pooling === 'idf' && !(options.corpus && options.corpus.length > 0))
+    if (config.pooling === 'idf' && !(options.corpus && (!Array.isArray(options.corpus) || options.corpus.length > 0)))
       throw new RangeError("corpus: pooling 'idf' needs the texts to count document frequencies in (at least one)");
     const weights =
-      config.pooling === 'idf' ? idfWeights(options.corpus!, config.maxTokens, config.identifiers ?? 'none') : undefined;
+      config.pooling === 'idf' ? await idfWeights(options.corpus!, config.maxTokens, config.identifiers ?? 'none') : undefined;
     const E = config.width;
     const tokens = allocateFloat32(config.vocabulary * E);
     // Random rows at the typical scale of the word vectors (a component's standard deviation ~0.4).
@@ -222,26 +226,40 @@ export class BagEncoder extends Encoder {
 // token; ids the corpus never has get the largest. The side markers, in every text, weigh the mean
 // idf of the corpus's token occurrences (their own idf would be ~0: queries and documents would
 // lose the mark that tells them apart).
-function idfWeights(corpus: readonly string[], maxTokens: number, identifiers: 'split' | 'none'): Float32Array {
-  const texts = [...new Set(corpus)];
-  const { ids, offsets } = tokenize(texts, 'document', maxTokens, 'corpus', { identifiers });
+// The corpus comes in chunks (an array is one), each text counted once however often it comes: a
+// digest of each text seen is kept, never the texts, so that a file's corpus is read in bounded memory.
+async function idfWeights(corpus: readonly string[] | AsyncIterable<readonly string[]>, maxTokens: number, identifiers: 'split' | 'none'): Promise<Float32Array> {
+  const seen = new Set<string>();
   const frequency = new Int32Array(TOKENIZER_VOCABULARY);
+  const occurrences = new Float64Array(TOKENIZER_VOCABULARY);
   const lastSeen = new Int32Array(TOKENIZER_VOCABULARY).fill(-1);
-  for (let t = 0; t < texts.length; t++)
-    for (let i = offsets[t]! + 1; i < offsets[t + 1]!; i++) {
-      const id = ids[i]!;
-      if (lastSeen[id] !== t) {
-        lastSeen[id] = t;
-        frequency[id]!++;
+  let N = 0;
+  for await (const chunk of Array.isArray(corpus) ? [corpus as readonly string[]] : (corpus as AsyncIterable<readonly string[]>)) {
+    const texts = chunk.filter((text) => {
+      const key = createHash('sha256').update(text).digest('base64');
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    const { ids, offsets } = tokenize(texts, 'document', maxTokens, 'corpus', { identifiers });
+    for (let t = 0; t < texts.length; t++, N++)
+      for (let i = offsets[t]! + 1; i < offsets[t + 1]!; i++) {
+        const id = ids[i]!;
+        occurrences[id]!++;
+        if (lastSeen[id] !== N) {
+          lastSeen[id] = N;
+          frequency[id]!++;
+        }
       }
-    }
-  const N = texts.length;
+  }
   const weights = new Float32Array(TOKENIZER_VOCABULARY);
   for (let id = 0; id < weights.length; id++) weights[id] = Math.log(1 + (N - frequency[id]! + 0.5) / (frequency[id]! + 0.5));
   let sum = 0;
   let count = 0;
-  for (let t = 0; t < texts.length; t++)
-    for (let i = offsets[t]! + 1; i < offsets[t + 1]!; i++, count++) sum += weights[ids[i]!]!;
+  for (let id = 0; id < weights.length; id++) {
+    sum += occurrences[id]! * weights[id]!;
+    count += occurrences[id]!;
+  }
   const markerWeight = count > 0 ? sum / count : 1;
   for (const marker of Object.values(SIDE_MARKERS)) weights[marker] = markerWeight;
   return weights;

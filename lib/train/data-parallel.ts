@@ -14,6 +14,14 @@ export function shardOf(batchSize: number, rank: number, size: number): { first:
   return { first: Math.floor((rank * batchSize) / size), last: Math.floor(((rank + 1) * batchSize) / size) };
 }
 
+/** The pairs `rank` encodes in an epoch (`order`, its permutation): its shard of each of the epoch's batches. */
+export function epochShare(order: Int32Array, stepsPerEpoch: number, batchSize: number, rank: number, size: number): Int32Array {
+  const { first, last } = shardOf(batchSize, rank, size);
+  const share = new Int32Array(stepsPerEpoch * (last - first));
+  for (let s = 0; s < stepsPerEpoch; s++) share.set(order.subarray(s * batchSize + first, s * batchSize + last), s * (last - first));
+  return share;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 

@@ -1,7 +1,9 @@
 // Training pairs from JSON Lines: one {"query": …, "positive": …, "negatives"?: […], "group"?: …} object a line.
 // A malformed line is an error naming the file and the line; blank lines are skipped.
-import { jsonObjectLines } from '../io/lines.js';
+import { jsonObjectLines, textLines } from '../io/lines.js';
 import type { Pair } from '../pairs/pair.js';
+import { PairGrouper, type PairGroups } from './pair-groups.js';
+import { PairsFingerprint } from './pairs-fingerprint.js';
 
 export type { Pair };
 
@@ -35,4 +37,66 @@ export async function readPairs(file: string): Promise<Pair[]> {
 export function checkPairs(values: readonly unknown[], name = 'pairs'): Pair[] {
   if (values.length === 0) throw new RangeError(`${name}: expected at least one pair`);
   return values.map((v, i) => checkPair(v, `${name}[${i}]`));
+}
+
+/** What training needs to know of a pairs file without holding its pairs: read once, every line checked. */
+export interface PairsFileScan {
+  file: string;
+  count: number;
+  /** As `fingerprint(pairs)` of the file's pairs. */
+  fingerprint: string;
+  /** As `pairGroups(pairs)`. */
+  groups: PairGroups;
+}
+
+export async function scanPairsFile(file: string): Promise<PairsFileScan> {
+  const fingerprint = new PairsFingerprint();
+  const grouper = new PairGrouper();
+  let count = 0;
+  for await (const { value, line } of jsonObjectLines(file, '{"query", "positive", "negatives"?, "group"?}')) {
+    const pair = checkPair(value, `${file}:${line}`);
+    fingerprint.add(pair);
+    grouper.add(pair);
+    count++;
+  }
+  if (count === 0) throw new RangeError(`${file}: no pairs (expected one JSON object a line)`);
+  return { file, count, fingerprint: fingerprint.digest(), groups: grouper.finish() };
+}
+
+/**
+ * The pairs of a file at these indices (0-based among its pairs, as `readPairs` numbers them); only
+ * their lines are parsed (the file is read to its end, which also says whether it was cut short).
+ */
+export async function readPairsAt(file: string, indices: ArrayLike<number>): Promise<Map<number, Pair>> {
+  const wanted = new Set<number>(Array.from(indices));
+  const pairs = new Map<number, Pair>();
+  let index = 0;
+  for await (const { text, line } of textLines(file)) {
+    if (wanted.has(index)) {
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (error) {
+        throw new RangeError(`${file}:${line}: not valid JSON (${(error as Error).message})`);
+      }
+      pairs.set(index, checkPair(value, `${file}:${line}`));
+    }
+    index++;
+  }
+  if (pairs.size !== wanted.size) throw new RangeError(`${file}: has ${index} pairs, fewer than the ${Math.max(...wanted) + 1} it had when the run began`);
+  return pairs;
+}
+
+/** The texts of a file's pairs (each side and the hard negatives), a chunk at a time. */
+export async function* pairTextChunks(file: string, chunk = 4096): AsyncGenerator<string[]> {
+  let texts: string[] = [];
+  for await (const { value, line } of jsonObjectLines(file, '{"query", "positive", "negatives"?, "group"?}')) {
+    const p = checkPair(value, `${file}:${line}`);
+    texts.push(p.query, p.positive, ...(p.negatives ?? []));
+    if (texts.length >= chunk) {
+      yield texts;
+      texts = [];
+    }
+  }
+  if (texts.length > 0) yield texts;
 }

@@ -2,7 +2,6 @@
 // sides of a pair, in-batch negatives over a large batch (the fused loss sees all of it; the encoder
 // runs in micro-batches), a trainable temperature, AdamW, and checkpoints that make an interrupted
 // run resumable with nothing lost.
-import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,8 +18,8 @@ import { invalidType, outOfRange } from '../util/errors.js';
 import type { Backend } from '../types.js';
 import { permutation } from '../util/random.js';
 import { GradientAccumulator } from './accumulator.js';
-import { anyRank, broadcastParameters, checkSameParameters, onEveryRank, shardOf, sumAcrossRanks } from './data-parallel.js';
-import { pairGroups } from './pair-groups.js';
+import { anyRank, broadcastParameters, checkSameParameters, epochShare, onEveryRank, shardOf, sumAcrossRanks } from './data-parallel.js';
+import { arraySource, fileSource, type PairSource } from './pair-source.js';
 import { checkpointFolder, loadLatestCheckpoint, removeTemporaries, saveCheckpoint, type Checkpoint, type RunState } from './checkpoint.js';
 import { readRunManifest, writeRunManifest, RUN_ENTRIES } from './run-manifest.js';
 import { readStepLog } from './step-log.js';
@@ -29,7 +28,14 @@ import type { Pair } from '../pairs/pair.js';
 import { progressBar } from './progress.js';
 
 export interface TrainOptions {
-  pairs: Pair[];
+  /** The training pairs (or `pairsFile`). */
+  pairs?: Pair[];
+  /**
+   * A JSON Lines file of pairs instead of `pairs`: scanned once (checked, fingerprinted, grouped), then
+   * read again each epoch for only the pairs this process encodes in it: with `comm`, a rank holds
+   * about 1/W of them, never the whole file.
+   */
+  pairsFile?: string;
   /** Folder for checkpoints, the step log (train.jsonl) and the final model (model/). */
   out: string;
   steps: number;
@@ -144,15 +150,6 @@ function identity(o: TrainOptions) {
   };
 }
 
-function fingerprint(pairs: Pair[]): string {
-  const hash = createHash('sha256');
-  for (const p of pairs) {
-    hash.update(p.query).update('\u0000').update(p.positive).update('\u0001').update((p.negatives ?? []).join('\u0002'));
-    if (p.group !== undefined) hash.update('\u0003').update(p.group);
-  }
-  return hash.digest('hex').slice(0, 16);
-}
-
 function concatBatches(a: TokenBatch, b: TokenBatch): TokenBatch {
   const ids = new Int32Array(a.ids.length + b.ids.length);
   ids.set(a.ids);
@@ -178,7 +175,10 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
   const number = (name: string, value: number, low: number, high: number, what: string) => {
     if (typeof value !== 'number' || !(value > low && value <= high)) throw outOfRange(`${name}: expected ${what}, got ${value}`);
   };
-  if (!Array.isArray(o.pairs) || o.pairs.length === 0) throw invalidType('pairs: expected a non-empty array of {query, positive} pairs');
+  if (o.pairsFile !== undefined) {
+    if (o.pairs !== undefined) throw outOfRange('pairs: give pairs or pairsFile, not both');
+    if (typeof o.pairsFile !== 'string' || o.pairsFile === '') throw invalidType(`pairsFile: expected a file path, got ${JSON.stringify(o.pairsFile)}`);
+  } else if (!Array.isArray(o.pairs) || o.pairs.length === 0) throw invalidType('pairs: expected a non-empty array of {query, positive} pairs');
   if (typeof o.out !== 'string' || o.out === '') throw invalidType(`out: expected a folder path, got ${JSON.stringify(o.out)}`);
   integer('steps', o.steps, 1);
   integer('batchSize', o.batchSize ?? 1, 1);
@@ -191,8 +191,8 @@ function checkOptions(o: TrainOptions & { microBatch: number; learningRate: numb
     if (typeof o.comm !== 'object' || o.comm === null || typeof o.comm.allGather !== 'function')
       throw invalidType('comm: expected a Communicator (from mpiCommunicator() of infonce/distributed)');
     if (o.backend === 'cuda') throw outOfRange("comm: the sharded loss runs on the CPU (NCCL for GPUs is not built yet); use backend 'cpu' or 'auto'");
-    if (Math.min(o.batchSize ?? 4096, o.pairs.length) < o.comm.size)
-      throw outOfRange(`batchSize: each of the ${o.comm.size} ranks needs at least one pair a step, got a batch of ${Math.min(o.batchSize ?? 4096, o.pairs.length)}`);
+    if ((o.batchSize ?? 4096) < o.comm.size || (o.pairs && o.pairs.length < o.comm.size))
+      throw outOfRange(`batchSize: each of the ${o.comm.size} ranks needs at least one pair a step, got a batch of ${Math.min(o.batchSize ?? 4096, o.pairs?.length ?? Infinity)}`);
   }
   if (o.warmupSteps !== undefined) integer('warmupSteps', o.warmupSteps, 0);
   // A rate above 1 turns AdamW's steps into the size of the weights themselves: never what is meant.
@@ -255,10 +255,12 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     throw outOfRange("device: the old name of 'backend'; give only one of them");
   const backend: Backend = options.backend ?? options.device ?? 'auto';
   checkOptions({ ...o, backend });
-  const pairs = o.pairs;
-  const batchSize = Math.min(o.batchSize, pairs.length);
-  if (batchSize < o.batchSize) say(`batch size ${o.batchSize} is more than the ${pairs.length} pairs: each step takes all ${pairs.length}`);
-  const data = { count: pairs.length, fingerprint: fingerprint(pairs) };
+  const pairs = o.pairsFile !== undefined ? await fileSource(o.pairsFile) : arraySource(o.pairs!);
+  if (o.pairsFile !== undefined) say(`${pairs.count} pairs in ${o.pairsFile}${comm ? ': each rank reads only those it encodes, an epoch at a time' : ''}`);
+  const batchSize = Math.min(o.batchSize, pairs.count);
+  if (comm && batchSize < comm.size) throw outOfRange(`batchSize: each of the ${comm.size} ranks needs at least one pair a step, got a batch of ${batchSize}`);
+  if (batchSize < o.batchSize) say(`batch size ${o.batchSize} is more than the ${pairs.count} pairs: each step takes all ${pairs.count}`);
+  const data = { count: pairs.count, fingerprint: pairs.fingerprint };
   if (comm) await sameOnEveryRank(comm, 'pairs', `${data.count} pairs, fingerprint ${data.fingerprint}`);
   if (comm) say(`data-parallel across ${comm.size} ranks (${comm.library}): each encodes its share of every batch of ${batchSize}; rank 0 writes ${o.out}`);
   // Rank 0 alone tidies and prepares `out`; then the others read the checkpoint it settled on.
@@ -328,11 +330,11 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   // Duplicates masked in the loss, where it can: the trainer's fp32 CUDA loss cannot (a GPU run says so).
   const positivesByGroup = o.positives === 'groups';
   const onGpu = !comm && (backend === 'cuda' || (backend === 'auto' && backendInfo().cuda.available && !positivesByGroup));
-  const grouping = o.maskDuplicates !== false && !onGpu ? pairGroups(pairs) : undefined;
+  const grouping = o.maskDuplicates !== false && !onGpu ? pairs.groups() : undefined;
   if (grouping && positivesByGroup)
-    say(`positives by group: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); each other's positives`);
+    say(`positives by group: ${grouping.grouped} of ${pairs.count} pairs share a text or group with another (${grouping.groups} groups); each other's positives`);
   else if (grouping)
-    say(`masking duplicates: ${grouping.grouped} of ${pairs.length} pairs share a text or group with another (${grouping.groups} groups); never each other's negatives`);
+    say(`masking duplicates: ${grouping.grouped} of ${pairs.count} pairs share a text or group with another (${grouping.groups} groups); never each other's negatives`);
   else if (o.maskDuplicates !== false)
     say('the fp32 CUDA loss does not mask duplicates (only the experimental bf16/fp16 panel schedule does): on the GPU, pairs that share a text are each other\'s negatives');
 
@@ -346,7 +348,7 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
   }
 
   const accumulator = new GradientAccumulator(encoder.parameters());
-  const stepsPerEpoch = Math.max(1, Math.floor(pairs.length / batchSize));
+  const stepsPerEpoch = Math.max(1, Math.floor(pairs.count / batchSize));
   let order: Int32Array | undefined;
   let orderEpoch = -1;
   const progress = progressBar(lead && (o.progress ?? false));
@@ -359,15 +361,16 @@ export async function train(options: TrainOptions): Promise<{ encoder: Encoder; 
     // The batch: a slice of this epoch's permutation (seeded by the run's seed and the epoch).
     const epoch = Math.floor(step / stepsPerEpoch);
     if (epoch !== orderEpoch) {
-      order = permutation(pairs.length, o.seed * 1_000_003 + epoch);
+      order = permutation(pairs.count, o.seed * 1_000_003 + epoch);
       orderEpoch = epoch;
+      await pairs.load(epochShare(order, stepsPerEpoch, batchSize, comm?.rank ?? 0, comm?.size ?? 1));
     }
     const first = (step % stepsPerEpoch) * batchSize;
     const globalBatch = order!.subarray(first, first + batchSize);
     // With comm, this rank's share of the batch: its rows, and its documents as its columns.
     const shard = comm ? shardOf(globalBatch.length, comm.rank, comm.size) : { first: 0, last: globalBatch.length };
     const picked = globalBatch.subarray(shard.first, shard.last);
-    const batch = Array.from(picked, (i) => pairs[i]!);
+    const batch = Array.from(picked, (i) => pairs.at(i));
     const queries = batch.map((p) => p.query);
     const documents = [...batch.map((p) => p.positive), ...batch.flatMap((p) => p.negatives ?? [])];
 
@@ -514,16 +517,12 @@ async function sameOnEveryRank(comm: Communicator, what: string, value: string):
 // A new bag encoder from the run's options. idf pooling (the default: it won on every search task of
 // the suite, README "What each retrieval feature buys") counts document frequencies over the
 // training texts unless given a corpus.
-function newEncoder(o: TrainOptions, pairs: readonly Pair[], say: (message: string) => void): Promise<BagEncoder> {
+function newEncoder(o: TrainOptions, pairs: PairSource, say: (message: string) => void): Promise<BagEncoder> {
   const options: BagOptions = { pooling: 'idf', ...o.encoder };
-  if (options.pooling === 'idf' && !options.corpus) options.corpus = pairTexts(pairs);
+  if (options.pooling === 'idf' && !options.corpus) options.corpus = pairs.corpus();
   return BagEncoder.create({ seed: o.seed, progress: say, ...options });
 }
 
-// Every text of the pairs, each side and the hard negatives.
-function pairTexts(pairs: readonly Pair[]): string[] {
-  return pairs.flatMap((p) => [p.query, p.positive, ...(p.negatives ?? [])]);
-}
 
 // The sharded loss takes groups per side always.
 function sideGroupsOf(groups: Int32Array | { rows: Int32Array; cols: Int32Array }): { rows: Int32Array; cols: Int32Array } {
