@@ -18,21 +18,15 @@ import { epochShare, shardOf } from '../lib/train/data-parallel.js';
 import { permutation } from '../lib/util/random.js';
 import { train } from '../lib/train/trainer.js';
 import { rejection } from './caught.js';
+import { mpirunEnv, mpiUnavailable } from './mpi.js';
 import { trainingPairs } from './training-pairs.js';
 
 const test = suite('data-parallel training (MPI)');
 const root = packageRoot();
 const work = mkdtempSync(join(tmpdir(), 'infonce-data-parallel-'));
-const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-const backend = join(root, 'build', 'Release', 'infonce_mpi.so');
-const unavailable =
-  mpirun.status !== 0
-    ? 'no mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)'
-    : !existsSync(backend)
-      ? `the addon was built without its MPI backend (${backend}; rebuild with an MPI installed)`
-      : undefined;
+const unavailable = mpiUnavailable();
 if (unavailable) console.log(`data-parallel tests skipped: ${unavailable}`);
-const env = { ...process.env, ...(process.getuid?.() === 0 ? { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } : {}) };
+const env = mpirunEnv;
 
 interface RankLine {
   rank: number;

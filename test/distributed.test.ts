@@ -5,7 +5,7 @@
 // and bf16, Matryoshka; ranks that disagree, or one with a NaN, fail together. Skipped, with the
 // reason, where there is no mpirun or the addon was built without its MPI backend.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,20 +15,13 @@ import * as assert from 'uvu/assert';
 import { freshSeed } from '../bench/random.js';
 import { distributedContrastiveLoss, type Communicator } from '../lib/distributed.js';
 import { packageRoot } from '../lib/native.js';
+import { mpirunEnv, mpiUnavailable } from './mpi.js';
 
 const test = suite('distributed loss (MPI)');
 const root = packageRoot();
-const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
-const backend = join(root, 'build', 'Release', 'infonce_mpi.so');
-const unavailable =
-  mpirun.status !== 0
-    ? 'no mpirun on PATH (Debian/Ubuntu: apt install openmpi-bin libopenmpi-dev)'
-    : !existsSync(backend)
-      ? `the addon was built without its MPI backend (${backend}; rebuild with an MPI installed)`
-      : undefined;
+const unavailable = mpiUnavailable();
 if (unavailable) console.log(`distributed tests skipped: ${unavailable}`);
-// As root, Open MPI's mpirun refuses to start unless told twice.
-const env = { ...process.env, ...(process.getuid?.() === 0 ? { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } : {}) };
+const env = mpirunEnv;
 
 interface RankLine {
   rank: number;
