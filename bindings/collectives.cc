@@ -97,11 +97,17 @@ Napi::Value mpiAllGather(const Napi::CallbackInfo& info) {
 }
 
 // mpiBroadcast(array, kind, root) → Promise<void>: root's bytes written into every rank's array.
+// The worker sends and receives a copy; the array is written on the main thread when it is done, so
+// that nothing the caller does to it meanwhile (a transfer, a detach) meets a write from the worker.
 Napi::Value mpiBroadcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const Bytes mine = bytesOf(env, info[0], info[1], "broadcast");
+  const Bytes target = bytesOf(env, info[0], info[1], "broadcast");
   if (!info[2].IsNumber()) throwTypeError(env, "broadcast: root: expected a rank, got " + describe(info[2]));
   const int64_t root = info[2].As<Napi::Number>().Int64Value();
+  auto buffer = std::make_shared<std::vector<uint8_t>>(static_cast<const uint8_t*>(target.data),
+                                                       static_cast<const uint8_t*>(target.data) + target.length);
+  const Bytes mine{nullptr, target.length, target.kind};
+  auto array = std::make_shared<Napi::ObjectReference>(Napi::Persistent(info[0].As<Napi::Object>()));
   return TaskWorker::queue(
       env, "infonce:broadcast",
       [=] {
@@ -118,9 +124,14 @@ Napi::Value mpiBroadcast(const Napi::CallbackInfo& info) {
                                                   " bytes to receive, rank " + std::to_string(root) + " sends " +
                                                   std::to_string(lengths[root]) + " (every rank must pass an array of the same length)");
         char error[512] = {0};
-        mpiCheck(w.api->broadcast(mine.data, mine.length, static_cast<int>(root), error, sizeof error), error);
+        mpiCheck(w.api->broadcast(buffer->data(), mine.length, static_cast<int>(root), error, sizeof error), error);
       },
-      [](Napi::Env env) { return env.Undefined(); }, {info[0]});
+      [=](Napi::Env env) {
+        Napi::TypedArray out = array->Value().As<Napi::TypedArray>();
+        if (static_cast<size_t>(out.ByteLength()) == buffer->size() && !buffer->empty())
+          std::memcpy(static_cast<uint8_t*>(out.ArrayBuffer().Data()) + out.ByteOffset(), buffer->data(), buffer->size());
+        return env.Undefined();
+      });
 }
 
 // mpiBarrier() → Promise<void>.

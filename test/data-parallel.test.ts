@@ -18,7 +18,7 @@ import { epochShare, shardOf } from '../lib/train/data-parallel.js';
 import { permutation } from '../lib/util/random.js';
 import { train } from '../lib/train/trainer.js';
 import { rejection } from './caught.js';
-import { mpirunEnv, mpiUnavailable } from './mpi.js';
+import { mpirunEnv, mpirunRanks, mpiUnavailable } from './mpi.js';
 import { trainingPairs } from './training-pairs.js';
 
 const test = suite('data-parallel training (MPI)');
@@ -40,17 +40,7 @@ interface RankLine {
 // The options every run here shares with the one-process run it is compared with (train-rank.ts).
 const shared = { batchSize: 32, learningRate: 5e-3, checkpointEvery: 5, encoder: { init: 'random' as const, width: 16, dim: 16, buckets: 4096 }, threads: 1 };
 
-function launch(W: number, options: Record<string, unknown>) {
-  const began = Date.now();
-  const run = spawnSync('mpirun', ['--oversubscribe', '-np', String(W), process.execPath, '--import', 'tsx', join(root, 'test', 'train-rank.ts'), JSON.stringify(options)], {
-    encoding: 'utf8',
-    env,
-    cwd: root,
-    timeout: 120_000,
-  });
-  const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RankLine);
-  return { ...run, lines: lines.sort((a, b) => a.rank - b.rank), seconds: (Date.now() - began) / 1000 };
-}
+const launch = (W: number, options: Record<string, unknown>) => mpirunRanks<RankLine>(W, 'train-rank.ts', [JSON.stringify(options)]);
 
 function ranAll(W: number, options: Record<string, unknown>): RankLine[] {
   const run = launch(W, options);
@@ -107,15 +97,10 @@ test('with a communicator: the CUDA loss and a batch smaller than the ranks are 
 });
 
 when("the communicator's all-gather, broadcast and barrier at 2 and 3 ranks; calls the ranks make differently fail on every rank", () => {
-  for (const W of [2, 3]) {    const run = spawnSync('mpirun', ['--oversubscribe', '-np', String(W), process.execPath, '--import', 'tsx', join(root, 'test', 'collectives-rank.ts')], {
-      encoding: 'utf8',
-      env,
-      cwd: root,
-      timeout: 120_000,
-    });
-    const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { rank: number; failures: string[] });
-    assert.is(lines.length, W, `${W} ranks, ${lines.length} answered (exit ${run.status}): ${run.stderr.slice(-2000)}`);
-    for (const line of lines) assert.equal(line.failures, [], `W = ${W}, rank ${line.rank}`);
+  for (const W of [2, 3]) {
+    const run = mpirunRanks<{ rank: number; failures: string[] }>(W, 'collectives-rank.ts');
+    assert.is(run.lines.length, W, `${W} ranks, ${run.lines.length} answered (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+    for (const line of run.lines) assert.equal(line.failures, [], `W = ${W}, rank ${line.rank}`);
   }
 });
 
@@ -126,6 +111,7 @@ when('mpirun -np 2: 20 steps equal one process on the same global batches (losse
   const one = await train({ ...shared, pairs: trainingPairs(), out: join(work, 'one'), steps: 20 });
   one.steps.forEach((s, k) => assert.ok(Math.abs(s.loss - lines[0]!.losses![k]!) < 1e-5 * Math.max(1, s.loss), `step ${k + 1}: ${lines[0]!.losses![k]} vs ${s.loss}`));
   const difference = await largestDifference(join(out, 'model'), join(work, 'one', 'model'));
+  console.log(`      -np 2 vs one process after 20 steps: parameters differ by at most ${difference.toExponential(1)}`);
   assert.ok(difference < 1e-5, `parameters differ by ${difference}`);
   // Rank 0 alone wrote out: one log of 20 steps, the checkpoints, the model.
   assert.is(readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').length, 20);
@@ -160,6 +146,7 @@ when('a rank killed mid-run ends the job in bounded time naming it; the resumed 
   // Rank 1 dies after step 8; the checkpoint of step 5 is the last one.
   const run = launch(2, { out: killed, steps: 20, batchSize: shared.batchSize, killAtStep: { rank: 1, step: 8 } });
   assert.is.not(run.status, 0);
+  console.log(`      a rank SIGKILLed after step 8: mpirun ended the job after ${run.seconds.toFixed(1)} s (exit ${run.status})`);
   assert.ok(run.seconds < 60, `the job took ${run.seconds} s to end after a rank died`);
   assert.match(run.stdout + run.stderr, /rank 1\b/, 'the message does not name the rank that died');
   assert.equal(run.lines, [], 'a rank carried on');

@@ -15,13 +15,12 @@ import * as assert from 'uvu/assert';
 import { freshSeed } from '../bench/random.js';
 import { distributedContrastiveLoss, type Communicator } from '../lib/distributed.js';
 import { packageRoot } from '../lib/native.js';
-import { mpirunEnv, mpiUnavailable } from './mpi.js';
+import { mpirunRanks, mpiUnavailable } from './mpi.js';
 
 const test = suite('distributed loss (MPI)');
 const root = packageRoot();
 const unavailable = mpiUnavailable();
 if (unavailable) console.log(`distributed tests skipped: ${unavailable}`);
-const env = mpirunEnv;
 
 interface RankLine {
   rank: number;
@@ -35,15 +34,9 @@ interface RankLine {
 
 function ranks(testCase: Record<string, unknown> & { rows: number[] }): RankLine[] {
   const W = testCase.rows.length;
-  const run = spawnSync('mpirun', ['--oversubscribe', '-np', String(W), process.execPath, '--import', 'tsx', join(root, 'test', 'distributed-rank.ts'), JSON.stringify(testCase)], {
-    encoding: 'utf8',
-    env,
-    cwd: root,
-    timeout: 120_000,
-  });
-  const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RankLine);
-  assert.is(lines.length, W, `${W} ranks, ${lines.length} answered (exit ${run.status}): ${run.stderr.slice(-2000)}`);
-  return lines.sort((a, b) => a.rank - b.rank);
+  const run = mpirunRanks<RankLine>(W, 'distributed-rank.ts', [JSON.stringify(testCase)]);
+  assert.is(run.lines.length, W, `${W} ranks, ${run.lines.length} answered (exit ${run.status}): ${run.stderr.slice(-2000)}`);
+  return run.lines;
 }
 
 const cases: Array<{ name: string; testCase: Record<string, unknown> & { rows: number[] }; tolerance?: 'bf16' }> = [

@@ -15,3 +15,19 @@ export function mpiUnavailable(): string | undefined {
 }
 
 export const mpirunEnv = { ...process.env, ...(process.getuid?.() === 0 ? { OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' } : {}) };
+
+/**
+ * `mpirun -np W node --import tsx test/<script> ...args`: its exit, output, how long it took, and the
+ * JSON line each rank printed (a rank prints one `{...}` line), sorted by rank.
+ */
+export function mpirunRanks<T extends { rank: number }>(W: number, script: string, args: string[] = []) {
+  const began = Date.now();
+  const run = spawnSync('mpirun', ['--oversubscribe', '-np', String(W), process.execPath, '--import', 'tsx', join(packageRoot(), 'test', script), ...args], {
+    encoding: 'utf8',
+    env: mpirunEnv,
+    cwd: packageRoot(),
+    timeout: 120_000,
+  });
+  const lines = run.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as T);
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr, lines: lines.sort((a, b) => a.rank - b.rank), seconds: (Date.now() - began) / 1000 };
+}
