@@ -97,7 +97,7 @@ function driverMain() {
     ...measured.map((m) => `| ${m.W} | ${m.seconds.toFixed(3)} | ${m.bytes.toFixed(0)} | ${m.formula.toFixed(0)} | ${m.formula > 0 ? (m.bytes / m.formula).toFixed(3) : '–'} |`),
     '',
     'The formula: (W−1)/W·N·D·4 for the gather of Y, the same for the reduce-scatter of dY, 2·(W−1)/W·N·(4 + 8) for the',
-    "column statistics' all-reduce (a max and a sum a column) and 2·(W−1)/W·N·8 for the target marks; the shape and",
+    "column statistics' all-reduce (a max and a sum a column) and (W−1)/W·N·4 for the gather of the rows' targets; the shape and",
     'option exchange and the scalars add a few hundred bytes.',
     '',
     'Modelled, D = 768, bf16 embeddings (fp32 gradients), a step of the loss alone; compute at 600 TFLOP/s a GPU (an H100\'s',

@@ -21,6 +21,7 @@ export const GPU_TEST_FILES = [
   'fuzz',
   'gradient-check',
   'loss',
+  'nccl',
 ].map((name) => `test/${name}.test.ts`);
 
 /** The bench entry points the GPU run executes (as their sources; the run uses the compiled dist/). */

@@ -5,8 +5,8 @@
 export function bytesPerRank(W: number, n: number, d: number, b: number) {
   const share = (W - 1) / W;
   // Ours: gather Y, reduce-scatter dY (fp32 gradients), the column statistics (a max in 4 bytes and a
-  // sum in 8, all-reduced: twice a ring's share), the target marks (8 bytes a column, all-reduced).
-  const ours = share * n * d * b + share * n * d * 4 + 2 * share * n * (4 + 8) + 2 * share * n * 8;
+  // sum in 8, all-reduced: twice a ring's share), the rows' targets (4 bytes a row, all-gathered).
+  const ours = share * n * d * b + share * n * d * 4 + 2 * share * n * (4 + 8) + share * n * 4;
   // OpenCLIP (gather_with_grad, local_loss): gather X and Y; the backward reduce-scatters both gradients.
   const openClip = 2 * share * n * d * b + 2 * share * n * d * 4;
   // Inf-CL's ring: Y passes round in the forward; the backward sends the keys again with their partial gradients.

@@ -10,6 +10,8 @@
 #include "info.h"
 #include "collectives.h"
 #include "distributed.h"
+#include "distributed_gpu.h"
+#include "nccl.h"
 #include "loss.h"
 #include "optimizer.h"
 #include "owned_tables.h"
@@ -29,6 +31,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mpiBroadcast", Napi::Function::New(env, mpiBroadcast, "mpiBroadcast"));
   exports.Set("mpiBarrier", Napi::Function::New(env, mpiBarrier, "mpiBarrier"));
   exports.Set("distributedContrastiveLoss", Napi::Function::New(env, distributedContrastiveLoss, "distributedContrastiveLoss"));
+  exports.Set("ncclOpen", Napi::Function::New(env, ncclOpen, "ncclOpen"));
+  exports.Set("ncclBytesSent", Napi::Function::New(env, ncclBytesSent, "ncclBytesSent"));
+  exports.Set("ncclClose", Napi::Function::New(env, ncclClose, "ncclClose"));
+  exports.Set("ncclDistributedContrastiveLoss",
+              Napi::Function::New(env, ncclDistributedContrastiveLoss, "ncclDistributedContrastiveLoss"));
   exports.Set("backendInfo", Napi::Function::New(env, backendInfo, "backendInfo"));
   // The loss's parameters, from their one home (infonce.h), so TypeScript and the CLI copy none.
   exports.Set("defaultLogScale", Napi::Number::New(env, infonce::kDefaultLogScale));

@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "infonce_cuda_abi.h"
 
@@ -50,6 +51,31 @@ class DeviceTensor : public Napi::ObjectWrap<DeviceTensor> {
   InfonceDtype dtype_ = INFONCE_DTYPE_FLOAT32;
   int device_ = 0;
   int holds_ = 0;
+};
+
+// DeviceTensors a call uses: held (dispose() refuses) until the call is over.
+class TensorHolds {
+ public:
+  TensorHolds() = default;
+  TensorHolds(TensorHolds&& other) noexcept {
+    for (int k = 0; k < 4; ++k) std::swap(tensors_[k], other.tensors_[k]);
+  }
+  TensorHolds& operator=(TensorHolds&&) = delete;
+  ~TensorHolds() {
+    for (DeviceTensor* t : tensors_)
+      if (t) t->letGo();
+  }
+  void hold(DeviceTensor* t) {
+    for (DeviceTensor*& slot : tensors_)
+      if (!slot) {
+        slot = t;
+        t->hold();
+        return;
+      }
+  }
+
+ private:
+  DeviceTensor* tensors_[4] = {nullptr, nullptr, nullptr, nullptr};
 };
 
 const char* dtypeName(InfonceDtype dtype);

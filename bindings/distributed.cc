@@ -2,8 +2,8 @@
 // the ranks' Y_r concatenated in rank order, and targets are global column indices. One call, on a
 // worker thread (MPI started with MPI_THREAD_SERIALIZED; one distributed call at a time):
 //   1. all-gather each rank's shape and options: ranks that disagree fail together, naming it;
-//   2. all-gather Y (and the column groups); all-reduce the target columns (a column two ranks'
-//      rows target is an error on every rank);
+//   2. all-gather the targets (a column two ranks' rows target is an error on every rank), Y and the
+//      column groups (shard_layout.h: the steps the GPU path shares);
 //   3. the fused kernel's pass 1 over X_r × Y; its column statistics (max, Σ exp) all-reduced, a
 //      log-sum-exp combine (max, then the sums rescaled to it); pass 2: dX_r complete, dY partial;
 //   4. reduce-scatter dY to the ranks' own rows; all-reduce the scalars (loss, dθ, accuracies).
@@ -26,6 +26,7 @@
 #include "infonce_mpi_world.h"
 #include "loss.h"
 #include "owned_copy.h"
+#include "shard_layout.h"
 #include "worker.h"
 
 namespace infonce::bindings {
@@ -45,52 +46,11 @@ void requireMpiOpen() {
 
 namespace {
 
-struct DistributedCall {
-  LossProblem problem;  // rows, cols: this rank's; the kernel's problem is made in run()
+struct DistributedCall : ShardCall {
   std::vector<float> x, y;
-  std::vector<int32_t> targets;  // global column indices, or empty: row i → this rank's column i
-  std::vector<int32_t> rowGroups, columnGroups;  // this rank's; empty: none
-  std::vector<int64_t> prefixDims;
-  std::vector<double> prefixWeights;
   std::vector<float> gradX, gradY;
   LossResult result;
 };
-
-// What every rank must agree on, and its shape (exchanged first).
-struct Agreement {
-  int64_t rows, cols, dim;
-  int64_t symmetric, precision, grouped, positives, prefixCount;
-  double logScale;
-  uint64_t prefixHash;
-};
-
-uint64_t hashPrefixes(const DistributedCall& c) {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  for (int64_t d : c.prefixDims) mix(static_cast<uint64_t>(d));
-  for (double w : c.prefixWeights) {
-    uint64_t bits;
-    std::memcpy(&bits, &w, sizeof bits);
-    mix(bits);
-  }
-  return h;
-}
-
-// |Q(j)| for each global column a row targets (0 elsewhere): the rows of j's group, plus j's target
-// row when that row is in another group (as prepareProblem counts them for one process).
-std::vector<float> positiveCountsOfColumns(const std::vector<int32_t>& rowGroups, const std::vector<int32_t>& targets,
-                                           const std::vector<int32_t>& columnGroups, int64_t N) {
-  std::unordered_map<int32_t, int64_t> rowsOf;
-  for (int32_t g : rowGroups)
-    if (g >= 0) ++rowsOf[g];
-  std::vector<float> counts(static_cast<size_t>(N), 0.0f);
-  for (size_t i = 0; i < targets.size(); ++i) {
-    const int32_t g = rowGroups[i], t = targets[i], h = columnGroups[t];
-    const bool targetInGroup = g >= 0 && h == g;
-    counts[t] = static_cast<float>((h >= 0 ? rowsOf[h] : 0) + (targetInGroup ? 0 : 1));
-  }
-  return counts;
-}
 
 void run(DistributedCall& c) {
   std::lock_guard<std::mutex> lock(mpiCallLock());
@@ -101,98 +61,28 @@ void run(DistributedCall& c) {
   const LossProblem& local = c.problem;
   const int64_t D = local.dim;
 
-  // 1. Shapes and options, every rank's.
-  const Agreement mine{local.rows, local.cols, D, local.symmetric, static_cast<int64_t>(local.precision),
-                       c.rowGroups.empty() ? 0 : 1, local.groupPositives ? 1 : 0, static_cast<int64_t>(c.prefixDims.size()),
-                       local.logScale, hashPrefixes(c)};
-  std::vector<Agreement> all(w.size);
-  std::vector<int64_t> agreementBytes(w.size, sizeof(Agreement));
-  mpiCheck(mpi.allgather(&mine, sizeof(Agreement), all.data(), agreementBytes.data(), error, sizeof error), error);
-  const Agreement& first = all[0];
-  for (int r = 1; r < w.size; ++r) {
-    const Agreement& a = all[r];
-    auto disagree = [&](const std::string& what, const std::string& theirs, const std::string& zeros) {
-      throw Error(ErrorCode::MpiFailed, "the ranks disagree on " + what + ": rank " + std::to_string(r) + " has " + theirs +
-                                            ", rank 0 " + zeros + " (every rank must make the same call)");
-    };
-    if (a.dim != first.dim) disagree("dim", std::to_string(a.dim), std::to_string(first.dim));
-    if (a.symmetric != first.symmetric) disagree("symmetric", a.symmetric ? "true" : "false", first.symmetric ? "true" : "false");
-    if (a.precision != first.precision)
-      disagree("precision", precisionName(static_cast<Precision>(a.precision)), precisionName(static_cast<Precision>(first.precision)));
-    if (a.logScale != first.logScale) disagree("logScale", std::to_string(a.logScale), std::to_string(first.logScale));
-    if (a.grouped != first.grouped) disagree("groups", a.grouped ? "groups" : "none", first.grouped ? "groups" : "none");
-    if (a.positives != first.positives)
-      disagree("positives", a.positives ? "'groups'" : "'target'", first.positives ? "'groups'" : "'target'");
-    if (a.prefixCount != first.prefixCount || a.prefixHash != first.prefixHash)
-      disagree("matryoshka", std::to_string(a.prefixCount) + " prefixes", std::to_string(first.prefixCount) + " (or other dims or weights)");
-  }
-  int64_t M = 0, N = 0, columnOffset = 0;
-  std::vector<int64_t> columnCounts(w.size);
-  for (int r = 0; r < w.size; ++r) {
-    if (r == w.rank) columnOffset = N;
-    M += all[r].rows;
-    N += all[r].cols;
-    columnCounts[r] = all[r].cols;
-  }
-  if (N > std::numeric_limits<int32_t>::max())
-    throw Error(ErrorCode::InvalidArgument, "cols: the ranks' documents add up to " + std::to_string(N) + ", above 2147483647");
-
-  // 2. Y and the column groups, every rank's, in rank order.
+  // 1–2. Shapes and options, targets, column groups (shard_layout.h); then Y, every rank's.
+  ShardLayout s = layOutShard(w, c);
+  const int64_t N = s.globalCols;
   std::vector<float> yAll(static_cast<size_t>(N * D));
   std::vector<int64_t> bytes(w.size);
-  for (int r = 0; r < w.size; ++r) bytes[r] = columnCounts[r] * D * static_cast<int64_t>(sizeof(float));
+  for (int r = 0; r < w.size; ++r) bytes[r] = s.columnCounts[r] * D * static_cast<int64_t>(sizeof(float));
   mpiCheck(mpi.allgather(c.y.data(), bytes[w.rank], yAll.data(), bytes.data(), error, sizeof error), error);
-  std::vector<int32_t> columnGroupsAll;
-  if (!c.rowGroups.empty()) {
-    columnGroupsAll.resize(static_cast<size_t>(N));
-    for (int r = 0; r < w.size; ++r) bytes[r] = columnCounts[r] * static_cast<int64_t>(sizeof(int32_t));
-    mpiCheck(mpi.allgather(c.columnGroups.data(), bytes[w.rank], columnGroupsAll.data(), bytes.data(), error, sizeof error), error);
-  }
-  std::vector<int32_t> targets(static_cast<size_t>(local.rows));
-  for (int64_t i = 0; i < local.rows; ++i) targets[i] = c.targets.empty() ? static_cast<int32_t>(columnOffset + i) : c.targets[i];
-  std::vector<int64_t> targeted(static_cast<size_t>(N), 0);
-  int64_t outOfRange = -1;
-  for (int64_t i = 0; i < local.rows; ++i) {
-    if (targets[i] < 0 || targets[i] >= N) outOfRange = outOfRange < 0 ? i : outOfRange;
-    else ++targeted[targets[i]];
-  }
-  mpiCheck(mpi.allreduce(targeted.data(), N, INFONCE_MPI_INT64, INFONCE_MPI_SUM, error, sizeof error), error);
-  if (outOfRange >= 0)
-    throw Error(ErrorCode::InvalidArgument, "targets[" + std::to_string(outOfRange) + "]: expected a global column index in [0, " +
-                                                std::to_string(N) + ") (the ranks' documents in rank order), got " +
-                                                std::to_string(targets[outOfRange]));
-  std::vector<uint8_t> targetColumns(static_cast<size_t>(N), 0);
-  for (int64_t j = 0; j < N; ++j) {
-    if (targeted[j] > 1)
-      throw Error(ErrorCode::MpiFailed, "targets: global column " + std::to_string(j) + " is the target of " + std::to_string(targeted[j]) +
-                                            " rows across the ranks; each row needs its own positive column");
-    targetColumns[j] = targeted[j] > 0;
-  }
-  // Positives by group: |Q(j)| of every target column counts every rank's rows of j's group (and j's
-  // target row when that is in another group), so every rank's row groups and targets are needed.
-  std::vector<float> columnPositiveCounts;
-  if (local.groupPositives) {
-    std::vector<int32_t> rowGroupsAll(static_cast<size_t>(M)), targetsAll(static_cast<size_t>(M));
-    std::vector<int64_t> rowBytes(w.size);
-    for (int r = 0; r < w.size; ++r) rowBytes[r] = all[r].rows * static_cast<int64_t>(sizeof(int32_t));
-    mpiCheck(mpi.allgather(c.rowGroups.data(), rowBytes[w.rank], rowGroupsAll.data(), rowBytes.data(), error, sizeof error), error);
-    mpiCheck(mpi.allgather(targets.data(), rowBytes[w.rank], targetsAll.data(), rowBytes.data(), error, sizeof error), error);
-    columnPositiveCounts = positiveCountsOfColumns(rowGroupsAll, targetsAll, columnGroupsAll, N);
-  }
 
   // 3. The kernel on this rank's rows against every column.
   LossProblem p = local;
+  p.x = c.x.data();
   p.y = yAll.data();
   p.cols = N;
-  p.targets = targets.data();
-  p.globalRows = M;
-  p.targetColumns = targetColumns.data();
+  p.targets = s.targets.data();
+  p.globalRows = s.globalRows;
+  p.targetColumns = s.targetColumns.data();
   if (!c.rowGroups.empty()) {
     p.rowGroups = c.rowGroups.data();
-    p.columnGroups = columnGroupsAll.data();
+    p.columnGroups = s.columnGroups.data();
   }
   if (local.groupPositives) {
-    p.columnPositiveCounts = columnPositiveCounts.data();
+    p.columnPositiveCounts = s.columnPositiveCounts.data();
     p.reducePositiveColumns = [&](float* max, double* sum, int64_t cols) {
       mpiCheck(mpi.allreduce(max, cols, INFONCE_MPI_FLOAT32, INFONCE_MPI_MAX, error, sizeof error), error);
       mpiCheck(mpi.allreduce(sum, cols, INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
@@ -209,34 +99,24 @@ void run(DistributedCall& c) {
     mpiCheck(mpi.allreduce(sum, cols, INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
   };
   // A rank that would fail alone (a bad value, a NaN) would leave the others waiting in the first
-  // collective of the kernel: every rank checks its part first, and all fail together, with the
-  // first failing rank's message.
-  std::string failure;
-  try {
-    validateProblem(p);
-    auto nonFinite = [&](const char* name, const std::vector<float>& m) {
-      for (size_t k = 0; k < m.size() && failure.empty(); ++k)
-        if (!std::isfinite(m[k]))
-          failure = std::string(name) + ": expected finite values, got " + (std::isnan(m[k]) ? "NaN" : m[k] > 0 ? "Infinity" : "-Infinity") +
-                    " at row " + std::to_string(k / D) + ", column " + std::to_string(k % D);
-    };
-    nonFinite("x", c.x);
-    nonFinite("y", c.y);
-  } catch (const Error& e) {
-    failure = e.what();
-  }
-  constexpr int64_t kMessage = 384;
-  std::vector<char> messages(static_cast<size_t>(kMessage * w.size), 0);
-  std::vector<char> own(kMessage, 0);
-  std::snprintf(own.data(), kMessage, "%s", failure.c_str());
-  std::vector<int64_t> messageBytes(w.size, kMessage);
-  mpiCheck(mpi.allgather(own.data(), kMessage, messages.data(), messageBytes.data(), error, sizeof error), error);
-  for (int r = 0; r < w.size; ++r)
-    if (messages[r * kMessage] != 0) {
-      const std::string message(messages.data() + r * kMessage);
-      if (r == w.rank) throw Error(ErrorCode::InvalidArgument, message);
-      throw Error(ErrorCode::MpiFailed, "rank " + std::to_string(r) + " refused its part of the call: " + message);
+  // collective of the kernel: every rank checks its part first, and all fail together.
+  std::string failure = s.refusal;
+  if (failure.empty()) {
+    try {
+      validateProblem(p);
+      auto nonFinite = [&](const char* name, const std::vector<float>& m) {
+        for (size_t k = 0; k < m.size() && failure.empty(); ++k)
+          if (!std::isfinite(m[k]))
+            failure = std::string(name) + ": expected finite values, got " + (std::isnan(m[k]) ? "NaN" : m[k] > 0 ? "Infinity" : "-Infinity") +
+                      " at row " + std::to_string(k / D) + ", column " + std::to_string(k % D);
+      };
+      nonFinite("x", c.x);
+      nonFinite("y", c.y);
+    } catch (const Error& e) {
+      failure = e.what();
     }
+  }
+  agreeOnRefusals(w, failure);
   std::vector<float> gradYAll(static_cast<size_t>(N * D));
   c.result.gradX = c.gradX.data();
   c.result.gradY = gradYAll.data();
@@ -244,27 +124,9 @@ void run(DistributedCall& c) {
 
   // 4. dY to its rows' ranks; the scalars summed (each rank's is its share of the batch's).
   std::vector<int64_t> counts(w.size);
-  for (int r = 0; r < w.size; ++r) counts[r] = columnCounts[r] * D;
+  for (int r = 0; r < w.size; ++r) counts[r] = s.columnCounts[r] * D;
   mpiCheck(mpi.reduceScatter(gradYAll.data(), c.gradY.data(), counts.data(), error, sizeof error), error);
-  LossResult& r = c.result;
-  std::vector<double> scalars = {r.loss, r.gradLogScale, r.accuracyRow, r.accuracyCol, r.meanPositiveLogit, r.meanRowLogSumExp};
-  for (const PrefixResult& q : r.prefixes) {
-    scalars.push_back(q.loss);
-    scalars.push_back(q.accuracyRow);
-    scalars.push_back(q.accuracyCol);
-  }
-  mpiCheck(mpi.allreduce(scalars.data(), static_cast<int64_t>(scalars.size()), INFONCE_MPI_FLOAT64, INFONCE_MPI_SUM, error, sizeof error), error);
-  r.loss = scalars[0];
-  r.gradLogScale = scalars[1];
-  r.accuracyRow = scalars[2];
-  r.accuracyCol = scalars[3];
-  r.meanPositiveLogit = scalars[4];
-  r.meanRowLogSumExp = scalars[5];
-  for (size_t k = 0; k < r.prefixes.size(); ++k) {
-    r.prefixes[k].loss = scalars[6 + 3 * k];
-    r.prefixes[k].accuracyRow = scalars[7 + 3 * k];
-    r.prefixes[k].accuracyCol = scalars[8 + 3 * k];
-  }
+  sumShares(w, c.result);
 }
 
 }  // namespace

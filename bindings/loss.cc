@@ -22,31 +22,6 @@ namespace {
 
 enum class Algorithm { Fused, Naive };
 
-// DeviceTensors a call uses: held (dispose() refuses) until the call is over.
-class TensorHolds {
- public:
-  TensorHolds() = default;
-  TensorHolds(TensorHolds&& other) noexcept {
-    for (int k = 0; k < 4; ++k) std::swap(tensors_[k], other.tensors_[k]);
-  }
-  TensorHolds& operator=(TensorHolds&&) = delete;
-  ~TensorHolds() {
-    for (DeviceTensor* t : tensors_)
-      if (t) t->letGo();
-  }
-  void hold(DeviceTensor* t) {
-    for (DeviceTensor*& slot : tensors_)
-      if (!slot) {
-        slot = t;
-        t->hold();
-        return;
-      }
-  }
-
- private:
-  DeviceTensor* tensors_[4] = {nullptr, nullptr, nullptr, nullptr};
-};
-
 // One call, parsed: the problem for the core, where it runs, and the JS objects it points into,
 // pinned until the call is over so that the garbage collector cannot free them under a worker.
 struct LossCall {

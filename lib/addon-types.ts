@@ -200,6 +200,11 @@ export interface Addon {
   mpiBroadcast(array: ArrayBufferView, kind: number, root: number): Promise<void>;
   mpiBarrier(): Promise<void>;
   distributedContrastiveLoss(x: Float32Array, y: Float32Array, options: object): Promise<ContrastiveLossResult>;
+  /** Starts the process's NCCL communicator on `device` (over MPI when `overMpi`, else a world of one). */
+  ncclOpen(device: number, overMpi: boolean): Promise<{ rank: number; size: number; device: number; library: string }>;
+  ncclBytesSent(): number;
+  ncclClose(): void;
+  ncclDistributedContrastiveLoss(x: Matrix, y: Matrix, options: object): Promise<ContrastiveLossResult<Matrix>>;
   backendInfo(): Omit<BackendInfo, 'addon'>;
   /** ln(1/0.07) and ln(10⁴): θ's default and largest value (native/include/infonce.h). */
   defaultLogScale: number;

@@ -1,14 +1,17 @@
 // infonce/distributed: the loss of a batch sharded across processes, on MPI (Open MPI or MPICH,
-// opened at run time: the addon links no MPI). Launch the program the way HPC users do:
+// opened at run time: the addon links no MPI) for host memory, and on NCCL (libnccl.so.2, opened at
+// run time) for DeviceTensors. Launch the program the way HPC users do:
 //   mpirun -np 4 node train.mjs          (srun under Slurm)
 // Every rank calls distributedContrastiveLoss with its own queries and documents; the result is
 // exactly the one-process loss of the concatenated batch, with this rank's rows of the gradients.
+import { isDeviceTensor } from './device-tensor.js';
 import { addon } from './native.js';
 import { withCallerStack } from './util/call-site.js';
-import type { ContrastiveLossResult, MatryoshkaOptions, Precision } from './types.js';
+import type { ContrastiveLossResult, DeviceTensor, MatryoshkaOptions, Precision } from './types.js';
 
 /** The processes a sharded loss runs across: MPI's world. */
 export interface Communicator {
+  readonly kind: 'mpi';
   /** This process's rank, 0 … size − 1. */
   readonly rank: number;
   readonly size: number;
@@ -67,6 +70,7 @@ async function broadcast<T extends CollectiveArray>(array: T, root = 0): Promise
 export async function mpiCommunicator(): Promise<Communicator> {
   const { rank, size, library } = addon.mpiOpen();
   return {
+    kind: 'mpi',
     rank,
     size,
     library,
@@ -78,13 +82,76 @@ export async function mpiCommunicator(): Promise<Communicator> {
   };
 }
 
+/**
+ * The GPUs a sharded loss runs across: NCCL's communicator, one GPU a process. Experimental: no GPU
+ * run has yet checked the sharded GPU loss against the MPI one (README, "Beyond one machine").
+ */
+export interface NcclCommunicator {
+  readonly kind: 'nccl';
+  readonly rank: number;
+  readonly size: number;
+  /** This process's GPU. */
+  readonly device: number;
+  /** The NCCL in use, as it names its version ("NCCL 2.30.7"). */
+  readonly library: string;
+  /** Bytes this rank has sent through NCCL so far, as bandwidth-optimal (ring) collectives send them. */
+  bytesSent(): number;
+  /** Destroys the NCCL communicator (MPI's, if it was started over one, stays open). */
+  close(): void;
+}
+
+export interface NcclCommunicatorOptions {
+  /**
+   * The MPI communicator (mpiCommunicator()) whose ranks become NCCL's: rank 0's NCCL unique id reaches
+   * the others over it, and each call's agreements (shapes, options, targets) go over it. Without
+   * it, a world of one process.
+   */
+  mpi?: Communicator;
+  /**
+   * This process's GPU. Default: the node-local rank that the launcher sets (Open MPI's
+   * OMPI_COMM_WORLD_LOCAL_RANK, MPICH's MPI_LOCALRANKID, Slurm's SLURM_LOCALID), else 0.
+   */
+  device?: number;
+}
+
+/** The node-local rank a launcher announces, or 0. */
+function localRank(env: NodeJS.ProcessEnv = process.env): number {
+  for (const name of ['OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'MV2_COMM_WORLD_LOCAL_RANK', 'SLURM_LOCALID']) {
+    const value = Number(env[name]);
+    if (env[name] !== undefined && Number.isInteger(value) && value >= 0) return value;
+  }
+  return 0;
+}
+
+/**
+ * Starts NCCL on this process's GPU (experimental; see NcclCommunicator). Rejects with
+ * ERR_NCCL_UNAVAILABLE when libnccl.so.2 cannot be loaded (set INFONCE_NCCL_LIBRARY to it: pip's
+ * nvidia-nccl-cu13 has it in site-packages/nvidia/nccl/lib), ERR_CUDA_* without a usable GPU, and
+ * ERR_NCCL when NCCL cannot start. One per process.
+ */
+export async function ncclCommunicator(options: NcclCommunicatorOptions = {}): Promise<NcclCommunicator> {
+  if (typeof options !== 'object' || options === null)
+    throw Object.assign(new TypeError('options: expected { mpi?, device? }'), { code: 'ERR_INVALID_ARG_TYPE' });
+  const { mpi, device = localRank() } = options;
+  if (mpi !== undefined && (typeof mpi !== 'object' || mpi === null || mpi.kind !== 'mpi'))
+    throw Object.assign(new TypeError('mpi: expected a Communicator from mpiCommunicator()'), { code: 'ERR_INVALID_ARG_TYPE' });
+  const opened = await withCallerStack(addon.ncclOpen(device, mpi !== undefined), ncclCommunicator);
+  return {
+    kind: 'nccl',
+    ...opened,
+    bytesSent: () => addon.ncclBytesSent(),
+    close: () => addon.ncclClose(),
+  };
+}
+
 export interface DistributedLossOptions {
   /** This rank's queries: rows of its `x`. */
   rows: number;
   /** This rank's documents: rows of its `y` (its shard of the global columns). Default `rows`. */
   cols?: number;
   dim: number;
-  comm: Communicator;
+  /** MPI's (Float32Arrays, the CPU kernel) or NCCL's (DeviceTensors or Float32Arrays, the CUDA kernel). */
+  comm: Communicator | NcclCommunicator;
   logScale?: number;
   symmetric?: boolean;
   /**
@@ -96,11 +163,18 @@ export interface DistributedLossOptions {
   groups?: { rows: Int32Array; cols: Int32Array };
   /** `'groups'`: the pairs of a group (across ranks) are each other's positives, as `contrastiveLoss`'s option. */
   positives?: 'target' | 'groups';
-  /** `'fp32'` (default) or `'bf16'`: the CPU kernel's operand precision. */
+  /**
+   * The operand precision: on MPI `'fp32'` (default) or `'bf16'` (the CPU kernel's); on NCCL any of
+   * `'fp32'`, `'tf32'`, `'bf16'`, `'fp16'` (default: the DeviceTensors' dtype).
+   */
   precision?: Precision;
+  /** MPI only (the CPU kernel). */
   matryoshka?: MatryoshkaOptions;
+  /** MPI only. */
   threads?: number;
   memoryBudget?: number;
+  /** NCCL only: the GPU's gradient pass, as `contrastiveLoss`'s option (`'panels'` masks groups). */
+  gpuSchedule?: 'tiles' | 'panels';
 }
 
 /**
@@ -109,12 +183,31 @@ export interface DistributedLossOptions {
  * rows of x and y. Every rank must call it with the same options (they are compared: ranks that
  * disagree all reject with ERR_MPI naming the option). With one rank it is `contrastiveLoss`.
  */
-export function distributedContrastiveLoss(x: Float32Array, y: Float32Array, options: DistributedLossOptions): Promise<ContrastiveLossResult> {
+export function distributedContrastiveLoss(x: Float32Array, y: Float32Array, options: DistributedLossOptions): Promise<ContrastiveLossResult>;
+/** The same on GPUs, over an NCCL communicator: gradients as DeviceTensors (fp32) when the inputs are. */
+export function distributedContrastiveLoss(
+  x: DeviceTensor | Float32Array,
+  y: DeviceTensor | Float32Array,
+  options: DistributedLossOptions & { comm: NcclCommunicator },
+): Promise<ContrastiveLossResult<DeviceTensor | Float32Array>>;
+export function distributedContrastiveLoss(
+  x: DeviceTensor | Float32Array,
+  y: DeviceTensor | Float32Array,
+  options: DistributedLossOptions,
+): Promise<ContrastiveLossResult<DeviceTensor | Float32Array>> {
   try {
+    if (typeof options !== 'object' || options === null)
+      throw Object.assign(new TypeError('options: expected { rows, cols?, dim, comm, ... }'), { code: 'ERR_INVALID_ARG_TYPE' });
     const { comm, ...rest } = options;
-    if (typeof comm !== 'object' || comm === null || typeof comm.rank !== 'number')
-      throw Object.assign(new TypeError('comm: expected a Communicator (from mpiCommunicator())'), { code: 'ERR_INVALID_ARG_TYPE' });
-    return withCallerStack(addon.distributedContrastiveLoss(x, y, rest), distributedContrastiveLoss);
+    if (typeof comm !== 'object' || comm === null || typeof comm.rank !== 'number' || (comm.kind !== 'mpi' && comm.kind !== 'nccl'))
+      throw Object.assign(new TypeError('comm: expected a Communicator (from mpiCommunicator() or ncclCommunicator())'), { code: 'ERR_INVALID_ARG_TYPE' });
+    if (comm.kind === 'nccl') return withCallerStack(addon.ncclDistributedContrastiveLoss(x, y, rest), distributedContrastiveLoss);
+    for (const [name, value] of [['x', x], ['y', y]] as const)
+      if (isDeviceTensor(value))
+        throw Object.assign(new TypeError(`${name}: a DeviceTensor needs an NCCL communicator (ncclCommunicator()); an MPI one takes Float32Arrays`), {
+          code: 'ERR_INVALID_ARG_TYPE',
+        });
+    return withCallerStack(addon.distributedContrastiveLoss(x as Float32Array, y as Float32Array, rest), distributedContrastiveLoss);
   } catch (error) {
     return Promise.reject(error);
   }

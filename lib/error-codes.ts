@@ -36,6 +36,12 @@ export const ERROR_CODES = {
     meaning: 'the distributed loss found no MPI: the MPI backend is not built, or MPI could not be loaded or started (the message says what to install)',
   },
   ERR_MPI: { error: 'Error', from: 'native', meaning: 'a collective of the distributed loss failed, or the ranks disagree on a call (every rank says which)' },
+  ERR_NCCL_UNAVAILABLE: {
+    error: 'Error',
+    from: 'native',
+    meaning: 'an NCCL communicator was asked for and NCCL (libnccl.so.2, 2.12 or newer) could not be loaded (the message says where to find it)',
+  },
+  ERR_NCCL: { error: 'Error', from: 'native', meaning: "an NCCL call failed: the communicator's start, or a collective of a sharded GPU loss" },
   ERR_INTERNAL: { error: 'Error', from: 'native', meaning: 'a bug of ours: please report it with the message' },
   ERR_TENSOR_DISPOSED: { error: 'Error', from: 'bindings', meaning: 'a DeviceTensor used after dispose()' },
   ERR_TENSOR_IN_USE: { error: 'Error', from: 'bindings', meaning: 'a DeviceTensor disposed while a call still reads it' },

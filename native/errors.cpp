@@ -13,6 +13,8 @@ const char* errorCodeName(ErrorCode code) {
     case ErrorCode::CudaLaunch: return "ERR_CUDA_LAUNCH";
     case ErrorCode::MpiUnavailable: return "ERR_MPI_UNAVAILABLE";
     case ErrorCode::MpiFailed: return "ERR_MPI";
+    case ErrorCode::NcclUnavailable: return "ERR_NCCL_UNAVAILABLE";
+    case ErrorCode::NcclFailed: return "ERR_NCCL";
     case ErrorCode::Internal: return "ERR_INTERNAL";
   }
   return "ERR_INTERNAL";

@@ -84,7 +84,7 @@ test("an epoch's shares: each rank's pairs are its rows of every batch, together
 
 test('with a communicator: the CUDA loss and a batch smaller than the ranks are refused by name', async () => {
   // Refused before any collective: a stand-in communicator is enough.
-  const comm = { rank: 0, size: 4, library: 'none', bytesSent: () => 0, allGather: async () => [], broadcast: async (a: Float32Array) => a, barrier: async () => {}, close: () => {} } as unknown as Communicator;
+  const comm = { kind: 'mpi', rank: 0, size: 4, library: 'none', bytesSent: () => 0, allGather: async () => [], broadcast: async (a: Float32Array) => a, barrier: async () => {}, close: () => {} } as unknown as Communicator;
   const base = { ...shared, pairs: trainingPairs(), out: join(work, 'refused'), steps: 2, comm };
   for (const [extra, pattern] of [
     [{ backend: 'cuda' as const }, /comm: the sharded loss runs on the CPU/],

@@ -95,7 +95,7 @@ if (unavailable) {
 
 test('bad arguments are refused by name before any collective (no rank is left waiting)', async () => {
   // Read on the calling thread, before the work that talks to the other ranks: a stand-in comm does.
-  const comm = { rank: 0, size: 1, library: 'none' } as unknown as Communicator;
+  const comm = { kind: 'mpi', rank: 0, size: 1, library: 'none' } as unknown as Communicator;
   const x = new Float32Array(6);
   const cases: Array<[Record<string, unknown>, unknown, RegExp]> = [
     [{ rows: 2, dim: 3, comm: undefined }, TypeError, /comm: expected a Communicator/],

@@ -125,6 +125,10 @@ InfonceCudaStatus loss(const InfonceCudaLossArgs* args, InfonceCudaLossResult* r
   return guarded(error, size, [&] { contrastiveLoss(*args, *result); });
 }
 
+InfonceCudaStatus selectDevice(int device, char* error, size_t size) {
+  return guarded(error, size, [&] { check(cudaSetDevice(device), "selecting the GPU"); });
+}
+
 InfonceCudaStatus runSelfTest(int device, char* report, size_t size) {
   std::string text;
   const InfonceCudaStatus status = guarded(report, size, [&] { text = selfTest(device); });
@@ -147,7 +151,7 @@ constexpr const char* kMainLoops = "tiles sm80"
     ;
 
 const InfonceCudaApi table = {INFONCE_CUDA_ABI_VERSION, deviceCount, deviceInfo, allocate, release, upload, download,
-                              loss, runSelfTest, INFONCE_CUDA_BUILT_ARCHITECTURES, kMainLoops};
+                              loss, selectDevice, runSelfTest, INFONCE_CUDA_BUILT_ARCHITECTURES, kMainLoops};
 
 }  // namespace
 }  // namespace infonce::cuda

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <utility>
 #include <string>
 #include <type_traits>
@@ -116,6 +117,81 @@ const void* onDevice(const InfonceCudaMatrix& m, int64_t rows, int64_t dim, Devi
                                           std::to_string(row) + ", column " + std::to_string(column));
 }
 
+// A sharded call (InfonceCudaShard): the collectives the addon supplies, each enqueued on the call's
+// stream; a failure becomes INFONCE_CUDA_COLLECTIVE with the collective's own message.
+class ShardExchange {
+ public:
+  ShardExchange(const InfonceCudaShard& shard, cudaStream_t stream) : shard_(shard), stream_(stream) {}
+
+  int64_t globalColumns() const {
+    int64_t total = 0;
+    for (int r = 0; r < shard_.size; ++r) total += shard_.columnCounts[r];
+    return total;
+  }
+
+  // Every rank's rows of y (`elementBytes` a value), in rank order.
+  DeviceBuffer gatherColumns(const void* local, int64_t dim, size_t elementBytes) const {
+    std::vector<int64_t> bytes(shard_.size);
+    for (int r = 0; r < shard_.size; ++r) bytes[r] = shard_.columnCounts[r] * dim * int64_t(elementBytes);
+    DeviceBuffer all(elementBytes * globalColumns() * dim, "every rank's documents", stream_);
+    run("gathering every rank's documents", [&](char* error, size_t size) {
+      return shard_.collectives->allGather(shard_.collectives->context, local, all.as<void>(), bytes.data(), stream_,
+                                           error, size);
+    });
+    return all;
+  }
+
+  // The shard's column statistics made the batch's: the largest logit of each column over every
+  // rank's rows, then each rank's Σ exp rescaled to it and summed (a log-sum-exp combine, in double).
+  void combineColumns(float* colMax, float* colLogSum, double* colLse, int64_t n) const {
+    DeviceBuffer globalMax(sizeof(float) * n, "column statistics", stream_), share(sizeof(double) * n, "column statistics", stream_);
+    check(cudaMemcpyAsync(globalMax.as<void>(), colMax, sizeof(float) * n, cudaMemcpyDeviceToDevice, stream_),
+          "copying the column maxima");
+    allReduce("combining the column maxima", globalMax.as<void>(), n, INFONCE_CUDA_REDUCE_FLOAT32, INFONCE_CUDA_REDUCE_MAX);
+    check(shareOfColumns(colLse, globalMax.as<float>(), n, share.as<double>(), stream_), "rescaling the column sums");
+    allReduce("summing the column sums", share.as<void>(), n, INFONCE_CUDA_REDUCE_FLOAT64, INFONCE_CUDA_REDUCE_SUM);
+    check(mergeStatistics(globalMax.as<float>(), share.as<double>(), 1, n, colMax, colLogSum, colLse, stream_),
+          "merging the column statistics");
+  }
+
+  // The sum over the ranks of every rank's dL/dy (all columns), each rank keeping its own rows.
+  void scatterColumnGradients(const float* all, float* own, int64_t dim) const {
+    std::vector<int64_t> counts(shard_.size);
+    for (int r = 0; r < shard_.size; ++r) counts[r] = shard_.columnCounts[r] * dim;
+    run("summing dL/dy across the ranks", [&](char* error, size_t size) {
+      return shard_.collectives->reduceScatter(shard_.collectives->context, all, own, counts.data(), stream_, error, size);
+    });
+  }
+
+  // Whether any rank found a non-finite value in its x: every rank learns it together (one rank
+  // failing alone would leave the others waiting in the next collective).
+  int firstRankWithBadQueries(bool mine) const {
+    DeviceBuffer flag(sizeof(double), "checks", stream_);
+    const double value = mine ? double(shard_.size - shard_.rank) : 0.0;  // max → the lowest such rank
+    check(cudaMemcpyAsync(flag.as<void>(), &value, sizeof value, cudaMemcpyHostToDevice, stream_), "checking the queries");
+    allReduce("comparing the ranks' checks", flag.as<void>(), 1, INFONCE_CUDA_REDUCE_FLOAT64, INFONCE_CUDA_REDUCE_MAX);
+    double out = 0;
+    check(cudaMemcpyAsync(&out, flag.as<void>(), sizeof out, cudaMemcpyDeviceToHost, stream_), "checking the queries");
+    check(cudaStreamSynchronize(stream_), "checking the queries");
+    return out > 0 ? shard_.size - static_cast<int>(out) : -1;
+  }
+
+ private:
+  void allReduce(const char* what, void* data, int64_t count, InfonceCudaReduceType type, InfonceCudaReduceOp op) const {
+    run(what, [&](char* error, size_t size) {
+      return shard_.collectives->allReduce(shard_.collectives->context, data, count, type, op, stream_, error, size);
+    });
+  }
+  template <class Call>
+  void run(const char* what, Call call) const {
+    char error[512] = "";
+    if (call(error, sizeof error) != 0) throw Failure(INFONCE_CUDA_COLLECTIVE, std::string(what) + ": " + error);
+  }
+
+  const InfonceCudaShard& shard_;
+  cudaStream_t stream_;
+};
+
 // The panel gradient pass (panel_gradients.cu) instead of the tile kernel: 16-bit operands on sm_80
 // and newer, and only when the caller asks for it (gpuSchedule 'panels'), until a GPU run has checked
 // it against the float64 reference (it was built and checked on machines without a GPU: see README).
@@ -129,7 +205,11 @@ template <class Op, class Shape>
 void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtype operandType,
          InfonceCudaLossResult& result) {
   using T = typename Op::Element;
-  const int64_t M = a.rows, N = a.cols, D = a.dim;
+  // A shard (a.shard) runs its rows against every rank's columns: N is the batch's, M this rank's.
+  std::optional<ShardExchange> shard;
+  const int64_t M = a.rows, D = a.dim, localCols = a.cols;
+  const int64_t N = a.shard ? ShardExchange(*a.shard, nullptr).globalColumns() : a.cols;
+  const int64_t globalRows = a.shard ? a.shard->globalRows : M;
   int statisticsBlocks = 0, gradientBlocks = 0;
   const bool panels = panelGradientsChosen<Op, Shape>(a, device);
   // The main loop: the sm_80 one for panels, unless a development switch (INFONCE_CUDA_WGMMA=1,
@@ -188,11 +268,19 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
 
   Stream stream;
   Profile profile(stream, a.precision);
-  DeviceBuffer xCopy, yCopy;
+  if (a.shard) shard.emplace(*a.shard, stream);
+  DeviceBuffer xCopy, yCopy, yGathered;
   const void* x = onDevice(a.x, M, D, xCopy, "the queries", stream);
-  const void* y = onDevice(a.y, N, D, yCopy, "the documents", stream);
+  const void* y = onDevice(a.y, localCols, D, yCopy, "the documents", stream);
   const InfonceDtype xType = a.x.onDevice ? a.x.dtype : INFONCE_DTYPE_FLOAT32;
   const InfonceDtype yType = a.y.onDevice ? a.y.dtype : INFONCE_DTYPE_FLOAT32;
+  InfonceCudaMatrix yMatrix = a.y;  // what a non-finite value's message reads
+  if (shard) {
+    yGathered = shard->gatherColumns(y, D, bytesOf(yType));
+    y = yGathered.as<void>();
+    yMatrix = {y, 1, yType};
+    profile.mark("gather");
+  }
 
   DeviceBuffer u(sizeof(T) * plan.paddedRows * plan.paddedDim, "the normalised queries", stream);
   DeviceBuffer v(sizeof(T) * plan.paddedCols * plan.paddedDim, "the normalised documents", stream);
@@ -208,8 +296,14 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   unsigned long long bad[2];
   check(cudaMemcpyAsync(bad, badRows.as<void>(), sizeof bad, cudaMemcpyDeviceToHost, stream), "reading the checks");
   check(cudaStreamSynchronize(stream), "normalising the inputs");
+  // y is every rank's (each rank sees the same bad row); x is this rank's alone: a rank with a good x
+  // learns of another's bad one here, together with it, instead of waiting in the next collective.
+  const int rankWithBadQueries = shard ? shard->firstRankWithBadQueries(bad[0] != ~0ull) : -1;
   if (bad[0] != ~0ull) nonFinite("x", a.x, x, static_cast<int64_t>(bad[0]), D, stream);
-  if (bad[1] != ~0ull) nonFinite("y", a.y, y, static_cast<int64_t>(bad[1]), D, stream);
+  if (rankWithBadQueries >= 0)
+    throw Failure(INFONCE_CUDA_INVALID, "x: rank " + std::to_string(rankWithBadQueries) +
+                                            " has a non-finite value in its queries (its own error says where)");
+  if (bad[1] != ~0ull) nonFinite(shard ? "y (every rank's rows in rank order)" : "y", yMatrix, y, static_cast<int64_t>(bad[1]), D, stream);
   profile.mark("normalise");
 
   DeviceBuffer targets(sizeof(int32_t) * M, "the targets", stream);
@@ -227,11 +321,19 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
     check(cudaMemcpyAsync(columnGroups.as<void>(), a.columnGroups, sizeof(int32_t) * N, cudaMemcpyHostToDevice, stream),
           "copying the column groups");
   }
-  const double rowWeight = (a.symmetric ? 0.5 : 1.0) / double(M);
-  const double columnWeight = a.symmetric ? 0.5 / double(M) : 0.0;
+  const double rowWeight = (a.symmetric ? 0.5 : 1.0) / double(globalRows);
+  const double columnWeight = a.symmetric ? 0.5 / double(globalRows) : 0.0;
   DeviceBuffer columnWeights(sizeof(float) * N, "the column weights", stream);
   check(cudaMemsetAsync(columnWeights.as<void>(), 0, sizeof(float) * N, stream), "clearing the column weights");
-  check(markTargets(targets.as<int32_t>(), M, columnWeights.as<float>(), float(columnWeight), stream),
+  DeviceBuffer allTargets;  // a shard: the columns any rank's rows target carry the column softmax
+  if (shard) {
+    allTargets = DeviceBuffer(sizeof(int32_t) * globalRows, "every rank's targets", stream);
+    check(cudaMemcpyAsync(allTargets.as<void>(), a.shard->allTargets, sizeof(int32_t) * globalRows,
+                          cudaMemcpyHostToDevice, stream),
+          "copying every rank's targets");
+  }
+  check(markTargets(shard ? allTargets.as<int32_t>() : targets.as<int32_t>(), globalRows, columnWeights.as<float>(),
+                    float(columnWeight), stream),
         "marking the target columns");
 
   DeviceBuffer rowMax(sizeof(float) * P * M, "row statistics", stream), rowSum(sizeof(double) * P * M, "row statistics", stream);
@@ -298,6 +400,10 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   check(mergeStatistics(colMax.as<float>(), colSum.as<double>(), P, N, colMaxMerged.as<float>(), colLogSum.as<float>(),
                         colLse.as<double>(), stream),
         "merging the column statistics");
+  if (shard) {
+    shard->combineColumns(colMaxMerged.as<float>(), colLogSum.as<float>(), colLse.as<double>(), N);
+    profile.mark("combine");
+  }
   DeviceBuffer terms(sizeof(double) * 7, "the loss terms", stream);
   check(lossTerms(targets.as<int32_t>(), positive.as<float>(), rowLse.as<double>(), colLse.as<double>(),
                   rowMaxMerged.as<float>(), colMaxMerged.as<float>(), M, terms.as<double>(), stream),
@@ -360,24 +466,31 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
   profile.mark("gradient pass");
   check(sumDoubles(partials.as<double>(), partialCount, terms.as<double>() + 6, stream), "summing dθ");
 
-  DeviceBuffer gradXDevice, gradYDevice;
+  DeviceBuffer gradXDevice, gradYDevice, gradYAll;
   float* gradX = a.gradX;
   float* gradY = a.gradY;
   if (!a.gradOnDevice) {
     gradXDevice = DeviceBuffer(sizeof(float) * M * D, "dL/dx", stream);
-    gradYDevice = DeviceBuffer(sizeof(float) * N * D, "dL/dy", stream);
+    gradYDevice = DeviceBuffer(sizeof(float) * localCols * D, "dL/dy", stream);
     gradX = gradXDevice.as<float>();
     gradY = gradYDevice.as<float>();
   }
+  // A shard's dL/dy covers every column, from its own rows only: summed across the ranks after the
+  // normalisation backward (linear in the gradient), each rank keeping its own columns.
+  if (shard) gradYAll = DeviceBuffer(sizeof(float) * N * D, "dL/dy of every column", stream);
   check(normalizationBackward(gradU.as<float>(), gradientReplicas, plan.paddedRows, plan.paddedDim, x, xType, normX.as<double>(), M,
                               D, gradX, stream),
         "the normalisation backward of x");
   check(normalizationBackward(gradV.as<float>(), gradientReplicas, plan.paddedCols, plan.paddedDim, y, yType, normY.as<double>(), N,
-                              D, gradY, stream),
+                              D, shard ? gradYAll.as<float>() : gradY, stream),
         "the normalisation backward of y");
+  if (shard) {
+    shard->scatterColumnGradients(gradYAll.as<float>(), gradY, D);
+    profile.mark("scatter");
+  }
   if (!a.gradOnDevice) {
     check(cudaMemcpyAsync(a.gradX, gradX, sizeof(float) * M * D, cudaMemcpyDeviceToHost, stream), "copying dL/dx");
-    check(cudaMemcpyAsync(a.gradY, gradY, sizeof(float) * N * D, cudaMemcpyDeviceToHost, stream), "copying dL/dy");
+    check(cudaMemcpyAsync(a.gradY, gradY, sizeof(float) * localCols * D, cudaMemcpyDeviceToHost, stream), "copying dL/dy");
   }
   double sums[7];
   check(cudaMemcpyAsync(sums, terms.as<void>(), sizeof sums, cudaMemcpyDeviceToHost, stream), "copying the loss");
@@ -388,7 +501,7 @@ void run(const InfonceCudaLossArgs& a, const cudaDeviceProp& device, InfonceDtyp
                                    " splits"
                              : std::string());
 
-  const double m = double(M);
+  const double m = double(globalRows);  // a shard's terms are its share of the batch's
   result.loss = a.symmetric ? 0.5 * (sums[0] + sums[1]) / m : sums[0] / m;
   result.accuracyRow = sums[2] / m;
   result.accuracyCol = sums[3] / m;
@@ -428,7 +541,20 @@ void keepPoolMemory(int device) {
   done[device] = true;
 }
 
+// A shard's description, checked before anything is queued (the addon builds it from what every rank
+// said; a mistake here is ours, not the caller's).
+void checkShard(const InfonceCudaLossArgs& a) {
+  const InfonceCudaShard& s = *a.shard;
+  auto refuse = [](const std::string& what) { throw Failure(INFONCE_CUDA_INVALID, "a sharded call: " + what); };
+  if (!s.collectives || !s.collectives->allGather || !s.collectives->allReduce || !s.collectives->reduceScatter)
+    refuse("no collectives");
+  if (s.size < 1 || s.rank < 0 || s.rank >= s.size || !s.columnCounts) refuse("rank " + std::to_string(s.rank) + " of " + std::to_string(s.size));
+  if (s.columnCounts[s.rank] != a.cols) refuse("cols " + std::to_string(a.cols) + " is not this rank's count " + std::to_string(s.columnCounts[s.rank]));
+  if (!a.targets || !s.allTargets || s.globalRows < a.rows) refuse("the targets (global column indices) are required");
+}
+
 void contrastiveLoss(const InfonceCudaLossArgs& a, InfonceCudaLossResult& result) {
+  if (a.shard) checkShard(a);
   check(cudaSetDevice(a.device), "selecting the GPU");
   keepPoolMemory(a.device);
   cudaDeviceProp device;

@@ -110,6 +110,11 @@ __global__ void mergeKernel(const float* max, const double* sum, int replicas, i
   }
 }
 
+__global__ void shareKernel(const double* lse, const float* globalMax, int64_t n, double* share) {
+  for (int64_t k = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; k < n; k += int64_t(gridDim.x) * blockDim.x)
+    share[k] = lse[k] > -INFINITY ? exp(lse[k] - double(globalMax[k])) : 0.0;
+}
+
 // One block: each thread a fixed stride of rows, then a fixed tree.
 __global__ void lossTermsKernel(const int32_t* targets, const float* positive, const double* rowLse,
                                 const double* colLse, const float* rowMax, const float* colMax, int64_t rows,
@@ -231,6 +236,11 @@ cudaError_t markTargets(const int32_t* targets, int64_t rows, float* weight, flo
 cudaError_t mergeStatistics(const float* max, const double* sum, int replicas, int64_t n, float* maxOut,
                             float* logSumOut, double* lseOut, cudaStream_t stream) {
   mergeKernel<<<gridFor(n), kThreads, 0, stream>>>(max, sum, replicas, n, maxOut, logSumOut, lseOut);
+  return cudaGetLastError();
+}
+
+cudaError_t shareOfColumns(const double* lse, const float* globalMax, int64_t n, double* share, cudaStream_t stream) {
+  shareKernel<<<gridFor(n), kThreads, 0, stream>>>(lse, globalMax, n, share);
   return cudaGetLastError();
 }
 

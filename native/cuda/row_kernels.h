@@ -31,6 +31,11 @@ cudaError_t markTargets(const int32_t* targets, int64_t rows, float* weight, flo
 cudaError_t mergeStatistics(const float* max, const double* sum, int replicas, int64_t n, float* maxOut,
                             float* logSumOut, double* lseOut, cudaStream_t stream);
 
+// A shard's column statistics rescaled to the batch's column maxima (for an all-reduce sum):
+// share[j] = exp(lse[j] − globalMax[j]) = Σ_rank's rows exp(S − globalMax[j]); 0 for a column with
+// no entry on this shard (lse = −∞).
+cudaError_t shareOfColumns(const double* lse, const float* globalMax, int64_t n, double* share, cudaStream_t stream);
+
 // Sums (in a fixed order) the loss, accuracy and by-product terms over the rows into out[0..5]:
 // Σ(rowLse − pos), Σ(colLse[t] − pos), row hits, column hits, Σ pos, Σ rowLse.
 cudaError_t lossTerms(const int32_t* targets, const float* positive, const double* rowLse, const double* colLse,

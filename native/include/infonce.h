@@ -26,6 +26,8 @@ enum class ErrorCode {
   CudaLaunch,       // a kernel launch or a CUDA call failed
   MpiUnavailable,   // the MPI backend is not built, or MPI could not be loaded or initialised
   MpiFailed,        // a collective failed, or the ranks disagree on a call
+  NcclUnavailable,  // NCCL (libnccl.so.2) could not be loaded, or is too old
+  NcclFailed,       // an NCCL call failed (the communicator's start, or a collective of a sharded GPU call)
   Internal,
 };
 
@@ -34,7 +36,7 @@ const char* errorCodeName(ErrorCode code);  // "ERR_INVALID_ARG_VALUE", "ERR_CUD
 inline constexpr ErrorCode kErrorCodes[] = {ErrorCode::InvalidArgument, ErrorCode::OutOfMemory,  ErrorCode::CudaNotBuilt,
                                             ErrorCode::CudaUnavailable, ErrorCode::CudaNoDevice, ErrorCode::CudaOutOfMemory,
                                             ErrorCode::CudaLaunch,      ErrorCode::MpiUnavailable, ErrorCode::MpiFailed,
-                                            ErrorCode::Internal};
+                                            ErrorCode::NcclUnavailable, ErrorCode::NcclFailed, ErrorCode::Internal};
 
 class Error : public std::runtime_error {
  public:

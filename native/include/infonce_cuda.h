@@ -59,7 +59,9 @@ struct CudaLossCall {
 };
 
 // The loss on a GPU: the same problem and result as the CPU kernels (problem.x/y are ignored; the
-// matrices come from `call`). Throws Error.
-void contrastiveLossCuda(const LossProblem& problem, const CudaLossCall& call, LossResult& result);
+// matrices come from `call`). With `shard`, this rank's share of a sharded batch (problem.cols and
+// result.gradY are this rank's; problem.columnGroups the batch's). Throws Error.
+void contrastiveLossCuda(const LossProblem& problem, const CudaLossCall& call, LossResult& result,
+                         const InfonceCudaShard* shard = nullptr);
 
 }  // namespace infonce

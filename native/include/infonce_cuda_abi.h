@@ -12,7 +12,7 @@
 extern "C" {
 #endif
 
-#define INFONCE_CUDA_ABI_VERSION 4
+#define INFONCE_CUDA_ABI_VERSION 5
 
 typedef enum {
   INFONCE_CUDA_OK = 0,
@@ -21,6 +21,7 @@ typedef enum {
   INFONCE_CUDA_OUT_OF_MEMORY = 3,  /* a device allocation failed */
   INFONCE_CUDA_LAUNCH = 4,         /* a kernel launch or another CUDA call failed */
   INFONCE_CUDA_INVALID = 5,        /* an argument is out of range (e.g. non-finite input) */
+  INFONCE_CUDA_COLLECTIVE = 6,     /* a sharded call's collective failed (InfonceCudaCollectives) */
 } InfonceCudaStatus;
 
 /* Element types of tensors and of the tensor-core operands. */
@@ -62,6 +63,37 @@ typedef struct {
   InfonceDtype dtype;
 } InfonceCudaMatrix;
 
+/* What a sharded call (infonce/distributed over NCCL) exchanges, supplied by the addon: each function
+ * enqueues its collective on `stream` (a cudaStream_t) over device memory and returns 0, or non-zero
+ * with a message in `error`. The backend never sees NCCL: only these three operations. */
+typedef enum { INFONCE_CUDA_REDUCE_SUM = 0, INFONCE_CUDA_REDUCE_MAX = 1 } InfonceCudaReduceOp;
+typedef enum { INFONCE_CUDA_REDUCE_FLOAT32 = 0, INFONCE_CUDA_REDUCE_FLOAT64 = 1 } InfonceCudaReduceType;
+typedef struct {
+  void* context;
+  /* Every rank's `send` (bytes[rank] bytes), concatenated in rank order into `receive` (bytes[r] from rank r). */
+  int (*allGather)(void* context, const void* send, void* receive, const int64_t* bytes, void* stream, char* error,
+                   size_t errorSize);
+  /* In place: the element-wise sum or max over the ranks of `count` elements. */
+  int (*allReduce)(void* context, void* data, int64_t count, InfonceCudaReduceType type, InfonceCudaReduceOp op,
+                   void* stream, char* error, size_t errorSize);
+  /* The element-wise sum over the ranks of `send` (Σ counts[r] floats); rank r keeps its counts[r] in `receive`. */
+  int (*reduceScatter)(void* context, const float* send, float* receive, const int64_t* counts, void* stream,
+                       char* error, size_t errorSize);
+} InfonceCudaCollectives;
+
+/* A shard of a larger batch: this process holds `rows` of the batch's `globalRows` queries and `cols`
+ * of its columns (the ranks' documents in rank order: columnCounts). The backend gathers the columns,
+ * combines the column statistics across the ranks between the passes (max, then the rescaled sums)
+ * and scatters dL/dy back to each rank's own rows; its loss, dθ and accuracies are this shard's share
+ * (the ranks' shares add up to the whole batch's). */
+typedef struct {
+  const InfonceCudaCollectives* collectives;
+  int rank, size;
+  const int64_t* columnCounts;     /* host, size entries */
+  int64_t globalRows;
+  const int32_t* allTargets;       /* host, globalRows entries: every rank's rows' targets (global columns) */
+} InfonceCudaShard;
+
 typedef struct {
   int device;
   InfonceCudaMatrix x, y;          /* rows × dim and cols × dim, row-major */
@@ -79,6 +111,9 @@ typedef struct {
   int panelGradients;              /* experimental: the panel gradient pass (16-bit precisions, sm_80+) */
   int64_t memoryBudget;            /* bytes for the panel schedule's 16-bit G buffer */
   InfonceMainLoop requiredLoop;    /* in development: AUTO, or SM90A / SM100A, which runs or fails with INVALID */
+  /* NULL, or a shard (then `targets` are global column indices, required; `columnGroups` has the
+   * global columns' groups; `cols` and gradY are this rank's). */
+  const InfonceCudaShard* shard;
 } InfonceCudaLossArgs;
 
 typedef struct {
@@ -100,6 +135,8 @@ typedef struct {
                                 char* error, size_t errorSize);
   InfonceCudaStatus (*contrastiveLoss)(const InfonceCudaLossArgs* args, InfonceCudaLossResult* result, char* error,
                                        size_t errorSize);
+  /* Makes `device` the calling thread's GPU (before a library such as NCCL that uses the current device). */
+  InfonceCudaStatus (*selectDevice)(int device, char* error, size_t errorSize);
   /* Checks the emulated tensor-core product (the sm_75 path) against the real one on this GPU. */
   InfonceCudaStatus (*selfTest)(int device, char* report, size_t reportSize);
   /* What the library was built with, space-separated: the GPU code it holds ("sm_80 ... compute_90

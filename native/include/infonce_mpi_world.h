@@ -15,6 +15,10 @@ struct MpiWorld {
 // The started MPI world; throws Error(MpiUnavailable) saying what to install.
 const MpiWorld& mpiWorld();
 
+// A world of one process with no MPI (every collective a copy): what an NCCL communicator made
+// without an MPI one exchanges its host-side agreements over.
+const MpiWorld& soloWorld();
+
 // Throws Error(MpiFailed) with `error` when a backend call returned non-zero.
 void mpiCheck(int status, const char* error);
 

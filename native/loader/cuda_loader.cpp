@@ -112,11 +112,12 @@ void throwCudaStatus(InfonceCudaStatus status, const char* message) {
     case INFONCE_CUDA_OUT_OF_MEMORY: throw Error(ErrorCode::CudaOutOfMemory, message);
     case INFONCE_CUDA_NO_DEVICE:
     case INFONCE_CUDA_NO_DRIVER: throw Error(ErrorCode::CudaNoDevice, message);
+    case INFONCE_CUDA_COLLECTIVE: throw Error(ErrorCode::NcclFailed, message);  // only NCCL supplies collectives
     default: throw Error(ErrorCode::CudaLaunch, message);
   }
 }
 
-void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossResult& result) {
+void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossResult& result, const InfonceCudaShard* shard) {
   const InfonceCudaApi& table = cudaApi();
   InfonceCudaLossArgs args{};
   args.device = call.device;
@@ -143,6 +144,7 @@ void contrastiveLossCuda(const LossProblem& p, const CudaLossCall& call, LossRes
   args.panelGradients = call.panelGradients ? 1 : 0;
   args.requiredLoop = call.requiredLoop;
   args.memoryBudget = p.memoryBudget;
+  args.shard = shard;
   InfonceCudaLossResult out{};
   char error[1024] = "";
   throwCudaStatus(table.contrastiveLoss(&args, &out, error, sizeof error), error);
