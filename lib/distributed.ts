@@ -7,6 +7,7 @@
 import { isDeviceTensor } from './device-tensor.js';
 import { addon } from './native.js';
 import { withCallerStack } from './util/call-site.js';
+import { launcherWorldSize, localRank } from './util/launcher.js';
 import type { ContrastiveLossResult, DeviceTensor, MatryoshkaOptions, Precision } from './types.js';
 
 /** The processes a sharded loss runs across: MPI's world. */
@@ -114,15 +115,6 @@ export interface NcclCommunicatorOptions {
   device?: number;
 }
 
-/** The node-local rank a launcher announces, or 0. */
-function localRank(env: NodeJS.ProcessEnv = process.env): number {
-  for (const name of ['OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALRANKID', 'MV2_COMM_WORLD_LOCAL_RANK', 'SLURM_LOCALID']) {
-    const value = Number(env[name]);
-    if (env[name] !== undefined && Number.isInteger(value) && value >= 0) return value;
-  }
-  return 0;
-}
-
 /**
  * Starts NCCL on this process's GPU (experimental; see NcclCommunicator). Rejects with
  * ERR_NCCL_UNAVAILABLE when libnccl.so.2 cannot be loaded (set INFONCE_NCCL_LIBRARY to it: pip's
@@ -135,6 +127,14 @@ export async function ncclCommunicator(options: NcclCommunicatorOptions = {}): P
   const { mpi, device = localRank() } = options;
   if (mpi !== undefined && (typeof mpi !== 'object' || mpi === null || mpi.kind !== 'mpi'))
     throw Object.assign(new TypeError('mpi: expected a Communicator from mpiCommunicator()'), { code: 'ERR_INVALID_ARG_TYPE' });
+  const started = launcherWorldSize() ?? 1;
+  if (mpi === undefined && started > 1)
+    throw Object.assign(
+      new RangeError(
+        `mpi: this process is one of ${started} that a launcher started; give { mpi: await mpiCommunicator() } so that they form one NCCL communicator (without it each would be a world of one)`,
+      ),
+      { code: 'ERR_OUT_OF_RANGE' },
+    );
   const opened = await withCallerStack(addon.ncclOpen(device, mpi !== undefined), ncclCommunicator);
   return {
     kind: 'nccl',

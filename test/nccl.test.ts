@@ -96,6 +96,19 @@ if (nccl)
   });
 else test.skip('real NCCL loads (skipped: no libnccl.so.2 here: no Python NCCL, no nvidia-nccl wheel, no INFONCE_NCCL_LIBRARY)', () => {});
 
+test('a process one of several ranks (mpirun) is refused a world of one: it needs { mpi }', async () => {
+  const before = process.env.OMPI_COMM_WORLD_SIZE;
+  process.env.OMPI_COMM_WORLD_SIZE = '3';
+  try {
+    const error = await ncclCommunicator().then(() => undefined, (e: Error) => e);
+    assert.instance(error, RangeError, String(error));
+    assert.match(error!.message, /mpi: this process is one of 3 that a launcher started; give \{ mpi: await mpiCommunicator\(\) \}/);
+  } finally {
+    if (before === undefined) delete process.env.OMPI_COMM_WORLD_SIZE;
+    else process.env.OMPI_COMM_WORLD_SIZE = before;
+  }
+});
+
 test('bad arguments are refused by name, before NCCL is touched', async () => {
   const cases: Array<[() => Promise<unknown>, typeof Error, RegExp]> = [
     [() => ncclCommunicator({ mpi: {} as never }), TypeError, /mpi: expected a Communicator from mpiCommunicator\(\)/],

@@ -8,6 +8,7 @@ import { Encoder } from '../encoder/registry.js';
 import { readPairs } from '../train/pairs-file.js';
 import { train, TrainingAborted } from '../train/trainer.js';
 import type { Backend } from '../types.js';
+import { launchedByMpi, launcherWorldSize } from '../util/launcher.js';
 import { isInstalled, OPTIONAL_PACKAGES, requirePackages } from '../util/optional-packages.js';
 import { onInterrupt } from './interrupt.js';
 import { say } from './io.js';
@@ -121,18 +122,3 @@ export function addTrainCommand(program: Command): void {
     });
 }
 
-// Started by a launcher of MPI ranks: Open MPI's mpirun, a PMI/PMIx launcher (MPICH's, srun), or
-// srun without one (SLURM_STEP_NUM_TASKS: set for a step's tasks, not in the batch script), which MPI
-// then cannot join: launcherWorldSize catches that.
-function launchedByMpi(): boolean {
-  return ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'PMI_RANK', 'PMIX_RANK'].some((name) => process.env[name] !== undefined) || Number(process.env.SLURM_STEP_NUM_TASKS) > 1;
-}
-
-// How many tasks the launcher says it started, where it says so.
-function launcherWorldSize(): number | undefined {
-  for (const name of ['OMPI_COMM_WORLD_SIZE', 'PMI_SIZE', 'SLURM_STEP_NUM_TASKS']) {
-    const value = Number(process.env[name]);
-    if (Number.isSafeInteger(value) && value > 0) return value;
-  }
-  return undefined;
-}
