@@ -115,32 +115,13 @@ Napi::Value ncclDistributedContrastiveLoss(const Napi::CallbackInfo& info) {
   const Options options(env, info[2], "options",
                         {"rows", "cols", "dim", "logScale", "symmetric", "targets", "groups", "precision", "memoryBudget",
                          "gpuSchedule", "matryoshka", "positives", "threads", "comm"});
-  constexpr int64_t kMax = 2147483647;
-  p.rows = options.integer("rows", 1, kMax);
-  p.dim = options.integer("dim", 1, kMax);
-  p.cols = options.optionalInteger("cols", 1, kMax).value_or(p.rows);
-  p.logScale = options.optionalNumber("logScale").value_or(kDefaultLogScale);
-  p.symmetric = options.optionalBoolean("symmetric").value_or(true);
-  p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
+  readShardOptions(options, *call);
   if (options.has("matryoshka") && !options.get("matryoshka").IsUndefined())
     throwRangeError(env, "matryoshka: the sharded GPU loss does not run Matryoshka prefixes; use an MPI communicator with Float32Arrays");
   if (options.optionalChoice("positives", {"target", "groups"}).value_or("target") == "groups")
     throwRangeError(env, "positives: the sharded GPU loss does not take positives from groups; use an MPI communicator with Float32Arrays");
   if (options.has("threads") && !options.get("threads").IsUndefined())
     throwRangeError(env, "threads: a CPU option; an NCCL communicator runs the loss on its GPU");
-  if (options.has("targets") && !options.get("targets").IsUndefined())
-    call->targets = ownedCopy(env, int32Array(env, options.get("targets"), "targets", p.rows, "rows (global column indices)"), "targets");
-  else if (p.cols < p.rows)
-    throwRangeError(env, "cols: without targets, row i's positive is this rank's column i: expected cols >= rows = " +
-                             std::to_string(p.rows) + ", got " + std::to_string(p.cols));
-  if (options.has("groups") && !options.get("groups").IsUndefined()) {
-    const Napi::Value value = options.get("groups");
-    if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
-      throwTypeError(env, "groups: expected { rows: Int32Array, cols: Int32Array } (this rank's rows' and columns' groups), got " + describe(value));
-    const Options groups(env, value, "groups", {"rows", "cols"});
-    call->rowGroups = ownedCopy(env, int32Array(env, groups.get("rows"), "groups.rows", p.rows, "rows"), "groups.rows");
-    call->columnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
-  }
   const std::string schedule = options.optionalChoice("gpuSchedule", {"tiles", "panels"}).value_or("tiles");
   call->cuda.panelGradients = schedule == "panels";
   call->cuda.device = device;

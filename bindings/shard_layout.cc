@@ -5,6 +5,9 @@
 #include <limits>
 #include <unordered_map>
 
+#include "errors.h"
+#include "owned_copy.h"
+
 namespace infonce::bindings {
 namespace {
 
@@ -97,6 +100,31 @@ std::vector<float> positiveCountsOfColumns(const std::vector<int32_t>& rowGroups
 }
 
 }  // namespace
+
+void readShardOptions(const Options& options, ShardCall& call) {
+  const Napi::Env env = options.env();
+  LossProblem& p = call.problem;
+  constexpr int64_t kMax = 2147483647;
+  p.rows = options.integer("rows", 1, kMax);
+  p.dim = options.integer("dim", 1, kMax);
+  p.cols = options.optionalInteger("cols", 1, kMax).value_or(p.rows);
+  p.logScale = options.optionalNumber("logScale").value_or(kDefaultLogScale);
+  p.symmetric = options.optionalBoolean("symmetric").value_or(true);
+  p.memoryBudget = options.optionalInteger("memoryBudget", 0, int64_t(1) << 53).value_or(p.memoryBudget);
+  if (options.has("targets") && !options.get("targets").IsUndefined())
+    call.targets = ownedCopy(env, int32Array(env, options.get("targets"), "targets", p.rows, "rows (global column indices)"), "targets");
+  else if (p.cols < p.rows)
+    throwRangeError(env, "cols: without targets, row i's positive is this rank's column i: expected cols >= rows = " +
+                             std::to_string(p.rows) + ", got " + std::to_string(p.cols));
+  if (options.has("groups") && !options.get("groups").IsUndefined()) {
+    const Napi::Value value = options.get("groups");
+    if (!value.IsObject() || value.IsArray() || value.IsTypedArray())
+      throwTypeError(env, "groups: expected { rows: Int32Array, cols: Int32Array } (this rank's rows' and columns' groups), got " + describe(value));
+    const Options groups(env, value, "groups", {"rows", "cols"});
+    call.rowGroups = ownedCopy(env, int32Array(env, groups.get("rows"), "groups.rows", p.rows, "rows"), "groups.rows");
+    call.columnGroups = ownedCopy(env, int32Array(env, groups.get("cols"), "groups.cols", p.cols, "cols"), "groups.cols");
+  }
+}
 
 ShardLayout layOutShard(const MpiWorld& w, const ShardCall& c) {
   const std::vector<Agreement> all = agree(w, c);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "arguments.h"
 #include "infonce.h"
 #include "infonce_mpi_world.h"
 
@@ -24,6 +25,10 @@ struct ShardCall {
   int64_t backend = 0;         // 0 the CPU, 1 CUDA: compared across ranks
   int64_t xType = 0, yType = 0;  // the inputs' InfonceDtype (a Float32Array is float32)
 };
+
+// What every sharded call reads alike (CPU or GPU): rows, cols, dim, logScale, symmetric, memoryBudget,
+// targets and groups (copied: the work runs on a worker thread). TypeError/RangeError by name.
+void readShardOptions(const Options& options, ShardCall& call);
 
 // The batch as every rank sees it after layOutShard.
 struct ShardLayout {
