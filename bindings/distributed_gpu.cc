@@ -28,7 +28,9 @@ struct GpuShardCall : ShardCall {
   std::unique_ptr<NcclUse> use;  // the communicator, marked in use until the call is over
   CudaLossCall cuda;
   std::vector<float> hostX, hostY;  // Float32Array inputs, copied (read on a worker thread)
-  Napi::ObjectReference gradX, gradY;
+  // The DeviceTensor inputs and the gradients, pinned until the call is over: a tensor the caller
+  // drops would otherwise be collected, and its memory freed, while the GPU still reads it.
+  Napi::ObjectReference x, y, gradX, gradY;
   TensorHolds holds;
   float* gradXData = nullptr;
   float* gradYData = nullptr;
@@ -38,7 +40,7 @@ struct GpuShardCall : ShardCall {
 
 // x or y: a DeviceTensor on the communicator's GPU of rows × dim, or a Float32Array of that length.
 CudaMatrix matrix(Napi::Env env, const Napi::Value& value, const char* name, const char* rowsName, int64_t rows, int64_t dim,
-                  int device, std::vector<float>& copy, GpuShardCall& call) {
+                  int device, std::vector<float>& copy, Napi::ObjectReference& pin, GpuShardCall& call) {
   CudaMatrix m;
   if (DeviceTensor* tensor = DeviceTensor::from(value)) {
     if (tensor->disposed()) throwRangeError(env, std::string(name) + ": the DeviceTensor has been disposed");
@@ -52,6 +54,7 @@ CudaMatrix matrix(Napi::Env env, const Napi::Value& value, const char* name, con
     m.onDevice = true;
     m.dtype = tensor->dtype();
     call.holds.hold(tensor);
+    pin = Napi::Persistent(value.As<Napi::Object>());
     return m;
   }
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -95,7 +98,12 @@ void run(GpuShardCall& c) {
   const InfonceCudaShard shard{&collectives, w.rank, w.size, s.columnCounts.data(), s.globalRows, s.allTargets.data()};
   c.result.gradX = c.gradXData;
   c.result.gradY = c.gradYData;
-  contrastiveLossCuda(p, c.cuda, c.result, &shard);
+  try {
+    contrastiveLossCuda(p, c.cuda, c.result, &shard);
+  } catch (const Error&) {
+    checkNcclHealth(nc);  // an asynchronous NCCL error behind the failure: the communicator is aborted, and that is the error
+    throw;
+  }
   checkNcclHealth(nc);
   sumShares(w, c.result);
 }
@@ -126,8 +134,8 @@ Napi::Value ncclDistributedContrastiveLoss(const Napi::CallbackInfo& info) {
   call->cuda.panelGradients = schedule == "panels";
   call->cuda.device = device;
   // Every option read; now the inputs (a Float32Array is copied: the work runs on a worker thread).
-  call->cuda.x = matrix(env, info[0], "x", "rows", p.rows, p.dim, device, call->hostX, *call);
-  call->cuda.y = matrix(env, info[1], "y", "cols", p.cols, p.dim, device, call->hostY, *call);
+  call->cuda.x = matrix(env, info[0], "x", "rows", p.rows, p.dim, device, call->hostX, call->x, *call);
+  call->cuda.y = matrix(env, info[1], "y", "cols", p.cols, p.dim, device, call->hostY, call->y, *call);
   call->xType = call->cuda.x.dtype;
   call->yType = call->cuda.y.dtype;
   const InfonceDtype dtype = call->cuda.x.dtype;
